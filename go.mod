@@ -1,0 +1,3 @@
+module github.com/sio-go/socketio
+
+go 1.26
