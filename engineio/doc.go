@@ -1,0 +1,25 @@
+// Package engineio implements the server side of Engine.IO protocol v4, the
+// transport layer under Socket.IO: HTTP long-polling, WebSocket, the
+// polling-to-WebSocket upgrade, heartbeats, CORS, cookies and size limits.
+//
+// A Server is an http.Handler. Mount it under its path prefix beside your own
+// routes:
+//
+//	srv := engineio.NewServer(&engineio.Config{}, func(c *engineio.Conn) {
+//		c.OnMessage(func(data []byte, binary bool) {
+//			c.Send(engineio.Message{Data: data, Binary: binary}) // echo
+//		})
+//	})
+//	mux.Handle("/engine.io/", srv)
+//
+// # Concurrency
+//
+// Every method of Server and Conn is safe for concurrent use. The callbacks
+// registered with Conn.OnMessage run one at a time, in arrival order, on the
+// goroutine that reads the transport; a slow callback delays the reading of
+// that session only. Conn.Send never blocks: messages go into a per-session
+// queue bounded in bytes (Config.MaxQueueBytes) that one writer drains. When
+// a client cannot keep up and the bound would be exceeded, Send returns
+// ErrSlowConsumer and the session is closed with ReasonSlowConsumer, so a slow
+// or dead client costs at most that many bytes and never delays others.
+package engineio
