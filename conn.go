@@ -43,7 +43,9 @@ func newConn(srv *Server, ec engineConn) *conn {
 		sockets: map[string]*Socket{},
 		pending: map[string]*Socket{},
 	}
+	c.mu.Lock()
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
+	c.mu.Unlock()
 	return c
 }
 
@@ -189,11 +191,9 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	srv.cfg.Logger.Debug("socketio: socket connected", "nsp", name, "socket", s.id, "recovered", s.recovered)
 
 	// This goroutine is the first runner of the socket's queue: the connect
-	// handlers run before the events that arrive meanwhile.
+	// handlers run before the events that arrive meanwhile, and before the
+	// disconnect handlers even if the socket is already gone.
 	for _, h := range onConnect {
-		if s.state.Load() != stateConnected {
-			break
-		}
 		runConnectHandler(s, h)
 	}
 	s.queue.release()
