@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,6 +36,9 @@ type Handshake struct {
 func (h *Handshake) Issued() int64 { return h.Time.UnixMilli() }
 
 func newHandshake(r *http.Request, address string, auth json.RawMessage) *Handshake {
+	if host, _, err := net.SplitHostPort(address); err == nil {
+		address = host // the IP alone, as the official server reports it
+	}
 	h := &Handshake{Auth: auth, Address: address, Time: time.Now()}
 	if len(h.Auth) == 0 {
 		h.Auth = json.RawMessage("{}")
