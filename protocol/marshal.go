@@ -167,6 +167,14 @@ func appendFloat(dst []byte, f float64, bits int, atts [][]byte) ([]byte, [][]by
 
 const hexDigits = "0123456789abcdef"
 
+// htmlSafe marks the ASCII bytes encoding/json writes unescaped.
+var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+	for i := range t {
+		t[i] = strSafe[i] && i != '<' && i != '>' && i != '&'
+	}
+	return t
+}()
+
 // appendString writes s as a JSON string the way encoding/json does: HTML
 // characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
 func appendString(dst []byte, s string) []byte {
@@ -175,7 +183,7 @@ func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if htmlSafe[c] {
 				i++
 				continue
 			}
