@@ -15,8 +15,18 @@ func SplitArray(data []byte) ([]json.RawMessage, error) {
 }
 
 // AppendSplitArray is SplitArray appending the elements to dst, so that a
-// caller can reuse one slice.
+// caller can reuse one slice. On error dst is returned at its original
+// length.
 func AppendSplitArray(dst []json.RawMessage, data []byte) ([]json.RawMessage, error) {
+	n := len(dst)
+	dst, err := splitArray(dst, data)
+	if err != nil {
+		return dst[:n], err
+	}
+	return dst, nil
+}
+
+func splitArray(dst []json.RawMessage, data []byte) ([]json.RawMessage, error) {
 	s := scanner{data: data}
 	s.skipSpace()
 	if s.i >= len(data) || data[s.i] != '[' {

@@ -34,6 +34,9 @@ func TestSplitArray(t *testing.T) {
 		`[1e]`, `[-]`, `[nul]`, `[truee]`, `["\u12"]`, `["\q"]`, "[\"\t\"]", `[{"a"}]`, `[{"a":1,}]`, `[{1:2}]`, `[{"a" 1}]`} {
 		_, err := SplitArray([]byte(in))
 		isError(t, err, ErrInvalidPayload)
+		dst, err := AppendSplitArray([]json.RawMessage{[]byte("x")}, []byte(in))
+		isError(t, err, ErrInvalidPayload)
+		equal(t, "dst length after error", len(dst), 1)
 		var v []json.RawMessage
 		if json.Unmarshal([]byte(in), &v) == nil {
 			t.Errorf("encoding/json accepts %q", in)

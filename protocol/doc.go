@@ -25,6 +25,7 @@
 // []byte values into attachments; InlineAttachments puts attachments back
 // as base64 strings so that encoding/json can decode them into []byte.
 //
-// The package depends on the standard library only and does not allocate
-// more than the decoded Packet on the common paths.
+// The package depends on the standard library only. Decoding a text packet
+// allocates the Packet and nothing else; encoding into a reused buffer, and
+// MarshalArgs of strings, numbers and []byte values, allocate nothing.
 package protocol

@@ -23,7 +23,8 @@ var errTooDeep = errors.New("nesting too deep or cyclic value")
 // bytes the attachment N, numbered depth-first in the order the JSON is
 // written: at top level and at any depth inside []any and map[string]any
 // (whose keys are written sorted, as encoding/json does). A nil []byte is an
-// empty attachment. json.RawMessage values are validated and inserted
+// empty attachment; attachments share memory with the []byte values.
+// json.RawMessage values are validated and inserted
 // verbatim, without surrounding whitespace (placeholders inside them are not renumbered). Every other value
 // goes through encoding/json, so a []byte inside a struct, a []string or a
 // named byte-slice type is base64 text there, not an attachment. Without
@@ -146,10 +147,8 @@ func appendFloat(dst []byte, f float64, bits int, atts [][]byte) ([]byte, [][]by
 	}
 	format := byte('f')
 	if a := math.Abs(f); a != 0 {
-		if bits == 32 {
-			a = float64(float32(a))
-		}
-		if a < 1e-6 || a >= 1e21 {
+		// The cutoffs are compared in the precision of the value.
+		if bits == 64 && (a < 1e-6 || a >= 1e21) || bits == 32 && (float32(a) < 1e-6 || float32(a) >= 1e21) {
 			format = 'e'
 		}
 	}

@@ -69,7 +69,7 @@ type Packet struct {
 // without the Engine.IO message prefix "4". For a binary type the
 // attachment count written is len(p.Attachments); an Event or Ack with
 // attachments is written as a BinaryEvent or BinaryAck, as the official
-// encoder does. The attachments themselves are not written: send each one
+// encoder does. p.Type must be valid. The attachments themselves are not written: send each one
 // as a binary message after the text. Data is written verbatim and is not
 // validated. AppendEncode does not allocate when dst has room.
 func (p *Packet) AppendEncode(dst []byte) []byte {
