@@ -1,39 +1,33 @@
 package socketio
 
 import (
-	"encoding/json"
 	"strconv"
 
 	"github.com/sio-go/socketio/engineio"
 	"github.com/sio-go/socketio/protocol"
 )
 
-// reservedEvents may not be emitted nor handled as user events.
-func reserved(event string) bool {
-	switch event {
-	case "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener":
-		return true
-	}
-	return false
-}
+// reserved reports whether event may not be emitted nor handled as a user
+// event.
+func reserved(event string) bool { return protocol.IsReservedEvent(event) }
 
 // eventPacket encodes an EVENT packet for ev and args, without namespace nor
 // ack id.
 func eventPacket(ev string, args []any) (*protocol.Packet, error) {
-	all := make([]any, 0, len(args)+1)
-	if isPlainASCII(ev) {
-		all = append(all, json.RawMessage(strconv.Quote(ev)))
-	} else {
-		b, err := json.Marshal(ev) // strconv.Quote escapes differently from JSON
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, json.RawMessage(b))
-	}
-	all = append(all, args...)
-	data, atts, err := protocol.MarshalArgs(all)
+	data, _, err := protocol.AppendMarshalArgs(make([]byte, 0, 64), nil, []any{ev})
 	if err != nil {
 		return nil, err
+	}
+	data = data[:len(data)-1] // ["ev"
+	var atts [][]byte
+	if len(args) == 0 {
+		data = append(data, ']')
+	} else {
+		mark := len(data)
+		if data, atts, err = protocol.AppendMarshalArgs(data, nil, args); err != nil {
+			return nil, err
+		}
+		data[mark] = ',' // ["ev"[a,b] → ["ev",a,b]
 	}
 	p := &protocol.Packet{Type: protocol.Event, Data: data, Attachments: atts}
 	if len(atts) > 0 {
@@ -53,16 +47,6 @@ func ackPacket(nsp string, id uint64, args []any) (*protocol.Packet, error) {
 		p.Type = protocol.BinaryAck
 	}
 	return p, nil
-}
-
-func isPlainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }
 
 // encode turns a packet into the Engine.IO messages that carry it: the text
