@@ -538,3 +538,17 @@ func TestEmitOrderFromHandler(t *testing.T) {
 		c.expect(`42["n",` + itoa(i) + `]`)
 	}
 }
+
+func TestMiddlewareMayJoinAndEmit(t *testing.T) {
+	srv := newTestServer(t, nil)
+	srv.Use(func(ctx context.Context, s *Socket) error {
+		s.Join("vip")
+		return s.Emit("welcome")
+	})
+	c := dial(t, srv)
+	c.send("40")
+	c.expect(`42["welcome"]`)
+	c.expectPrefix(`40{"sid":"`)
+	noErr(t, srv.To("vip").Emit(context.Background(), "vip-only"))
+	c.expect(`42["vip-only"]`)
+}
