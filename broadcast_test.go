@@ -292,3 +292,20 @@ func TestHandleServerSideEmit(t *testing.T) {
 	equal(t, "binary", string(b), "\x01")
 	equal(t, "ok", ok, true)
 }
+
+func TestBroadcastEncodesOnce(t *testing.T) {
+	srv := newTestServer(t, nil)
+	cs, _ := joined(t, srv, 3)
+	noErr(t, srv.Emit(context.Background(), "e", []byte{1, 2}))
+	var texts, bins []*byte
+	for _, c := range cs {
+		text, bin := <-c.f.out, <-c.f.out
+		texts = append(texts, &text.Data[0])
+		bins = append(bins, &bin.Data[0])
+	}
+	for i := 1; i < len(cs); i++ {
+		if texts[i] != texts[0] || bins[i] != bins[0] {
+			t.Fatal("recipients got different buffers: the packet was encoded more than once")
+		}
+	}
+}
