@@ -309,3 +309,41 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteSocketMethods(t *testing.T) {
+	srv := newTestServer(t, nil)
+	cs, ss := joined(t, srv, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	remote, err := srv.Local().In(ss[0].ID()).FetchSockets(ctx)
+	noErr(t, err)
+	equal(t, "fetched", len(remote), 1)
+	r := remote[0]
+
+	noErr(t, r.Join(ctx, "x", "y"))
+	noErr(t, r.Leave(ctx, "x"))
+	equal(t, "rooms", ss[0].Rooms(), []string{ss[0].ID(), "y"})
+
+	reply := make(chan Args, 1)
+	go func() {
+		a, err := r.EmitWithAck(ctx, "q", 1)
+		if err == nil {
+			reply <- a
+		}
+	}()
+	cs[0].expect(`420["q",1]`)
+	cs[0].send(`430["r"]`)
+	equal(t, "reply", recv(t, reply).String(), `["r"]`)
+
+	// Socket.Except and Off.
+	noErr(t, ss[1].Except("y").Emit(ctx, "e"))
+	cs[0].expectNothing(10 * time.Millisecond)
+	ss[1].Off("anything")
+
+	noErr(t, r.CloseConn(ctx))
+	cs[0].expect("41")
+	cs[0].waitClosed()
+	if _, err := r.EmitWithAck(ctx, "gone"); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("EmitWithAck to a gone socket: %v", err)
+	}
+}
