@@ -383,9 +383,11 @@ func (s *Socket) removeAck(id uint64) {
 func (s *Socket) onPacket(p *protocol.Packet) {
 	switch p.Type {
 	case protocol.Event, protocol.BinaryEvent:
+		// The decoder has checked the payload (an array starting with a
+		// name that is not reserved).
 		name, elems, err := protocol.EventName(p.Data)
-		if err != nil || reserved(name) {
-			s.conn.fail(ReasonParseError, fmt.Errorf("socketio: invalid event: %w", err))
+		if err != nil {
+			s.conn.fail(ReasonParseError, err)
 			return
 		}
 		var ack AckFunc
