@@ -10,7 +10,8 @@
 // cmdError. Two commands exist in every script:
 //
 //   {"cmd":"eval","code":"<body of an async function>"}  runs code with the
-//       script's context object as `ctx` and answers done with
+//       script's context object as `ctx` (its state, plus ctx.out to print an
+//       event and ctx.encode/ctx.decode) and answers done with
 //       {"value": <encoded return value>}.
 //   {"cmd":"exit"}  ends the process. End of stdin does the same.
 //
@@ -99,7 +100,8 @@ function safeObject(o) {
 }
 
 // serve reads commands from stdin and runs handlers[cmd.cmd](cmd) for each.
-export function serve(handlers, ctx) {
+export function serve(handlers, ctx = {}) {
+  Object.assign(ctx, { out, encode, decode });
   const all = {
     eval: async (c) => {
       const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
