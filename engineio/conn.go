@@ -1,0 +1,351 @@
+package engineio
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+type connState uint8
+
+const (
+	stateOpen    connState = iota
+	stateClosing           // Close called: flushing the queue, then closing
+	stateClosed
+)
+
+// Conn is one Engine.IO session. It survives the upgrade from polling to
+// WebSocket: callers see one connection whatever carries it.
+type Conn struct {
+	srv *Server
+	id  string
+	req *http.Request
+	log *slog.Logger
+
+	onMessage func(data []byte, binary bool)
+	onClose   func(reason CloseReason, err error)
+
+	mu         sync.Mutex
+	state      connState
+	transport  Transport
+	queue      []packet
+	queueBytes int
+
+	poll    *pollWaiter // the pending GET, if any
+	posting bool        // a POST is being read
+	// graceNoop: the client closed the session over polling with no GET
+	// pending; one GET arriving shortly after is answered with a noop.
+	graceNoop bool
+
+	ws      *websocket.Conn // the WebSocket carrying the session, if any
+	writing bool            // a goroutine is writing the queue to ws
+
+	upgrading bool
+	probeWS   *websocket.Conn // the WebSocket being probed during an upgrade
+	probed    bool            // "3probe" sent during an upgrade
+	upgraded  bool
+
+	hbTimer      *time.Timer
+	hbDeadline   time.Time
+	awaitingPong bool
+	closeTimer   *time.Timer
+
+	done chan struct{}
+}
+
+type pollWaiter struct {
+	wake chan struct{} // capacity 1
+}
+
+func newConn(s *Server, id string, r *http.Request, t Transport) *Conn {
+	req := r.Clone(r.Context())
+	req.Body = http.NoBody
+	return &Conn{
+		srv:       s,
+		id:        id,
+		req:       req,
+		transport: t,
+		done:      make(chan struct{}),
+		log:       s.cfg.Logger.With("component", "engine", "sid", id),
+	}
+}
+
+// ID returns the session id.
+func (c *Conn) ID() string { return c.id }
+
+// Request returns the handshake request. Its body is empty.
+func (c *Conn) Request() *http.Request { return c.req }
+
+// RemoteAddr returns the network address of the client that made the
+// handshake request.
+func (c *Conn) RemoteAddr() string { return c.req.RemoteAddr }
+
+// Transport returns the transport currently carrying the session.
+func (c *Conn) Transport() Transport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
+
+// Upgraded reports whether the session moved from polling to WebSocket.
+func (c *Conn) Upgraded() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.upgraded
+}
+
+// OnMessage sets the function called with every message the client sends.
+// Calls are sequential, in arrival order, on the goroutine reading the
+// transport. The function may keep data. Set it from the Server's connect
+// callback.
+func (c *Conn) OnMessage(f func(data []byte, binary bool)) {
+	c.mu.Lock()
+	c.onMessage = f
+	c.mu.Unlock()
+}
+
+// OnClose sets the function called once when the session ends, with the
+// reason and, where there is one, the error that caused it.
+func (c *Conn) OnClose(f func(reason CloseReason, err error)) {
+	c.mu.Lock()
+	c.onClose = f
+	c.mu.Unlock()
+}
+
+// Done returns a channel closed when the session has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateClosed
+}
+
+// Send queues messages to be sent in order, without other messages between
+// them. It never blocks. The caller must not modify the data afterwards; the
+// same slice may be given to many sessions. Send returns ErrClosed after the
+// session ended, and ErrSlowConsumer, closing the session, when the messages
+// would exceed Config.MaxQueueBytes.
+func (c *Conn) Send(msgs ...Message) error {
+	return c.send(msgs, false)
+}
+
+// SendVolatile is Send for messages that may be lost: they are dropped, and
+// ErrDropped returned, unless the transport can take them right away.
+func (c *Conn) SendVolatile(msgs ...Message) error {
+	return c.send(msgs, true)
+}
+
+func (c *Conn) send(msgs []Message, volatile bool) error {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if volatile && !c.writableLocked() {
+		c.mu.Unlock()
+		return ErrDropped
+	}
+	n := 0
+	for i := range msgs {
+		n += len(msgs[i].Data) + 1
+	}
+	if c.queueBytes+n > c.srv.cfg.MaxQueueBytes {
+		c.mu.Unlock()
+		c.finish(ReasonSlowConsumer, ErrSlowConsumer)
+		return ErrSlowConsumer
+	}
+	for _, m := range msgs {
+		c.enqueueLocked(packet{typ: packetMessage, data: m.Data, binary: m.Binary})
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// writableLocked reports whether the transport can take a packet now.
+func (c *Conn) writableLocked() bool {
+	if c.transport == WebSocket {
+		return c.ws != nil && !c.writing && len(c.queue) == 0
+	}
+	return c.poll != nil && len(c.queue) == 0
+}
+
+// enqueueLocked appends p to the queue and wakes the writer.
+func (c *Conn) enqueueLocked(p packet) {
+	c.queue = append(c.queue, p)
+	c.queueBytes += p.size()
+	c.kickLocked()
+}
+
+// kickLocked makes the current transport write the queue.
+func (c *Conn) kickLocked() {
+	if c.transport == WebSocket {
+		if c.ws != nil && !c.writing && len(c.queue) > 0 {
+			c.writing = true
+			c.srv.wg.Add(1)
+			go c.writeWebSocket(c.ws)
+		}
+		return
+	}
+	if c.poll != nil {
+		select {
+		case c.poll.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// takeLocked removes and returns the queued packets.
+func (c *Conn) takeLocked() []packet {
+	q := c.queue
+	c.queue = nil
+	c.queueBytes = 0
+	return q
+}
+
+// Close ends the session after the queued messages are sent, with reason
+// ReasonForcedClose. Over polling the client receives a close packet in its
+// next poll (or the session ends 30 seconds later without it).
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return nil
+	}
+	c.state = stateClosing
+	if c.transport == Polling {
+		c.enqueueLocked(packet{typ: packetClose})
+		c.closeTimer = time.AfterFunc(30*time.Second, func() {
+			c.finish(ReasonForcedClose, nil)
+		})
+		c.mu.Unlock()
+		return nil
+	}
+	idle := !c.writing
+	c.mu.Unlock()
+	if idle {
+		c.finish(ReasonForcedClose, nil)
+	}
+	// otherwise the writer finishes the session once the queue is empty
+	return nil
+}
+
+// finish ends the session: it stops the timers, releases the transport,
+// answers a pending poll, removes the session and runs the close callback.
+func (c *Conn) finish(reason CloseReason, err error) {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateClosed
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
+	}
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
+	c.queue, c.queueBytes = nil, 0
+	if c.poll != nil {
+		select { // the pending poll answers with a close packet
+		case c.poll.wake <- struct{}{}:
+		default:
+		}
+	}
+	ws, probe := c.ws, c.probeWS
+	c.ws, c.probeWS = nil, nil
+	keep := reason == ReasonTransportClose && c.transport == Polling && c.poll == nil && err == errClientClose
+	c.graceNoop = keep
+	onClose := c.onClose
+	c.mu.Unlock()
+
+	if ws != nil {
+		closeWebSocket(ws, websocket.CloseNormalClosure)
+	}
+	if probe != nil {
+		closeWebSocket(probe, websocket.CloseNormalClosure)
+	}
+	if keep {
+		// Tolerate a GET racing with the client's close packet (see
+		// servePoll): keep the id for a moment.
+		time.AfterFunc(100*time.Millisecond, func() { c.srv.remove(c) })
+	} else {
+		c.srv.remove(c)
+	}
+	close(c.done)
+	c.log.Debug("session closed", "reason", string(reason))
+	if onClose != nil {
+		onClose(reason, err)
+	}
+}
+
+var errClientClose = errors.New("engineio: closed by the client")
+
+// onPacket handles one packet from the client's current transport.
+func (c *Conn) onPacket(p packet) {
+	switch p.typ {
+	case packetMessage:
+		c.mu.Lock()
+		f, open := c.onMessage, c.state != stateClosed
+		c.mu.Unlock()
+		if open && f != nil {
+			f(p.data, p.binary)
+		}
+	case packetPong:
+		c.mu.Lock()
+		if c.awaitingPong && c.state != stateClosed {
+			c.awaitingPong = false
+			c.hbDeadline = time.Now().Add(c.srv.cfg.PingInterval)
+			c.hbTimer.Reset(c.srv.cfg.PingInterval)
+		}
+		c.mu.Unlock()
+	case packetClose:
+		c.finish(ReasonTransportClose, errClientClose)
+	case packetPing:
+		c.finish(ReasonTransportError, errors.New("engineio: invalid heartbeat direction"))
+	}
+	// open, upgrade and noop packets are ignored on an established transport
+}
+
+// startHeartbeat schedules the first ping PingInterval from now.
+func (c *Conn) startHeartbeat() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateClosed {
+		return
+	}
+	c.hbDeadline = time.Now().Add(c.srv.cfg.PingInterval)
+	c.hbTimer = time.AfterFunc(c.srv.cfg.PingInterval, c.heartbeat)
+}
+
+// heartbeat runs when the heartbeat timer fires: it sends a ping, or closes
+// the session if the previous ping got no pong in time.
+func (c *Conn) heartbeat() {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	if wait := time.Until(c.hbDeadline); wait > 0 {
+		// reset raced with this run: the deadline moved
+		c.hbTimer.Reset(wait)
+		c.mu.Unlock()
+		return
+	}
+	if c.awaitingPong {
+		c.mu.Unlock()
+		c.finish(ReasonPingTimeout, nil)
+		return
+	}
+	c.awaitingPong = true
+	c.hbDeadline = time.Now().Add(c.srv.cfg.PingTimeout)
+	c.hbTimer.Reset(c.srv.cfg.PingTimeout)
+	if c.state == stateOpen {
+		c.enqueueLocked(packet{typ: packetPing})
+	}
+	c.mu.Unlock()
+}

@@ -1,0 +1,223 @@
+package engineio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Message is one Engine.IO message packet: text, or binary when Binary is set.
+type Message struct {
+	Data   []byte
+	Binary bool
+}
+
+var (
+	noopPayload  = []byte{byte(packetNoop)}
+	closePayload = []byte{byte(packetClose)}
+)
+
+// servePoll answers a polling GET with the queued packets, waiting for some
+// if the queue is empty.
+func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		noop := c.graceNoop
+		c.graceNoop = false
+		c.mu.Unlock()
+		if noop {
+			c.writePoll(w, r, noopPayload)
+			return
+		}
+		c.srv.refuse(w, r, false, &ConnectionError{Code: ErrUnknownSID})
+		return
+	}
+	if c.poll != nil {
+		c.mu.Unlock()
+		c.finish(ReasonTransportError, errors.New("engineio: overlapping poll from client"))
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	waiter := &pollWaiter{wake: make(chan struct{}, 1)}
+	c.poll = waiter
+	c.srv.wg.Add(1)
+	defer c.srv.wg.Done()
+	for {
+		var payload []byte
+		closing := false
+		switch {
+		case c.state == stateClosed:
+			payload = closePayload
+			if c.graceNoop {
+				payload = noopPayload
+				c.graceNoop = false
+			}
+		case c.transport != Polling || (c.upgrading && c.probed && len(c.queue) == 0):
+			payload = noopPayload
+		case len(c.queue) > 0:
+			q := c.takeLocked()
+			closing = q[len(q)-1].typ == packetClose
+			payload = appendPayload(make([]byte, 0, payloadSize(q)), q)
+		}
+		if payload != nil {
+			c.poll = nil
+			c.mu.Unlock()
+			c.writePoll(w, r, payload)
+			if closing {
+				c.finish(ReasonForcedClose, nil)
+			}
+			return
+		}
+		c.mu.Unlock()
+		select {
+		case <-waiter.wake:
+		case <-r.Context().Done():
+			c.mu.Lock()
+			if c.poll == waiter {
+				c.poll = nil
+			}
+			c.mu.Unlock()
+			c.finish(ReasonTransportError, errors.New("engineio: poll connection closed prematurely"))
+			return
+		}
+		c.mu.Lock()
+	}
+}
+
+func payloadSize(q []packet) int {
+	n := len(q)
+	for i := range q {
+		if q[i].binary {
+			n += (len(q[i].data)+2)/3*4 + 1
+		} else {
+			n += len(q[i].data) + 1
+		}
+	}
+	return n
+}
+
+// writePoll writes a poll response, compressed when large enough and the
+// client accepts it.
+func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, payload []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	cfg := c.srv.cfg
+	if !cfg.DisableHTTPCompression && len(payload) >= cfg.HTTPCompressionThreshold {
+		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
+			if z, err := compress(payload, enc); err == nil {
+				h.Set("Content-Encoding", enc)
+				payload = z
+			}
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(payload)
+}
+
+// acceptedEncoding picks gzip or deflate from an Accept-Encoding header.
+func acceptedEncoding(accept string) string {
+	gz, df := false, false
+	for _, part := range strings.Split(accept, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") && !strings.Contains(params, "q=0.") {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "gzip", "*":
+			gz = true
+		case "deflate":
+			df = true
+		}
+	}
+	switch {
+	case gz:
+		return "gzip"
+	case df:
+		return "deflate"
+	}
+	return ""
+}
+
+// compress encodes b for Content-Encoding enc: "gzip", or "deflate", which
+// HTTP defines as the zlib format.
+func compress(b []byte, enc string) ([]byte, error) {
+	var buf bytes.Buffer
+	var zw io.WriteCloser
+	if enc == "gzip" {
+		zw = gzip.NewWriter(&buf)
+	} else {
+		zw = zlib.NewWriter(&buf)
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// serveData reads a polling POST and handles its packets in order.
+func (c *Conn) serveData(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		c.finish(ReasonTransportError, errors.New("engineio: invalid content type"))
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		c.srv.refuse(w, r, false, &ConnectionError{Code: ErrUnknownSID})
+		return
+	}
+	if c.posting {
+		c.mu.Unlock()
+		c.finish(ReasonTransportError, errors.New("engineio: overlapping data request from client"))
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	c.posting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.posting = false
+		c.mu.Unlock()
+	}()
+
+	limit := int64(c.srv.cfg.MaxBufferSize)
+	if r.ContentLength > limit {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		c.finish(ReasonTransportError, err)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > limit {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	err = decodePayload(body, func(p packet) bool {
+		c.onPacket(p)
+		return !c.isClosed()
+	})
+	if err != nil {
+		c.finish(ReasonParseError, err)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok"))
+}
