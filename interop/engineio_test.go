@@ -128,7 +128,7 @@ func TestClientCloseReason(t *testing.T) {
 // and in order.
 func TestUpgradeUnderTraffic(t *testing.T) {
 	const n = 300
-	const every = 2 * time.Millisecond
+	const every = 3 * time.Millisecond
 	forEachServer(t, srvOpts{}, func(t *testing.T, s server) {
 		c := startEIO(t, s.URL(), nil)
 		// The client starts sending before the handshake completes, so its
