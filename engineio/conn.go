@@ -58,7 +58,16 @@ type Conn struct {
 }
 
 type pollWaiter struct {
-	wake chan struct{} // capacity 1
+	wake       chan struct{} // capacity 1
+	afterProbe bool          // the poll arrived after the upgrade probe
+	delayed    bool          // noopDelay has passed (guarded by Conn.mu)
+}
+
+func (w *pollWaiter) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 func newConn(s *Server, id string, r *http.Request, t Transport) *Conn {
@@ -192,10 +201,7 @@ func (c *Conn) kickLocked() {
 		return
 	}
 	if c.poll != nil {
-		select {
-		case c.poll.wake <- struct{}{}:
-		default:
-		}
+		c.poll.signal()
 	}
 }
 
@@ -251,15 +257,14 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	}
 	c.queue, c.queueBytes = nil, 0
 	if c.poll != nil {
-		select { // the pending poll answers with a close packet
-		case c.poll.wake <- struct{}{}:
-		default:
-		}
+		c.poll.signal() // the pending poll answers with a close packet
 	}
 	ws, probe := c.ws, c.probeWS
 	c.ws, c.probeWS = nil, nil
-	keep := reason == ReasonTransportClose && c.transport == Polling && c.poll == nil && err == errClientClose
-	c.graceNoop = keep
+	// A client closing over polling gets its pending poll answered with a
+	// noop; with none pending, one poll arriving shortly after is.
+	c.graceNoop = err == errClientClose && c.transport == Polling
+	keep := c.graceNoop && c.poll == nil
 	onClose := c.onClose
 	c.mu.Unlock()
 
@@ -311,6 +316,12 @@ func (c *Conn) onPacket(p packet) {
 	// open, upgrade and noop packets are ignored on an established transport
 }
 
+// expiredLocked reports whether the pong awaited is overdue: the session
+// has timed out even if its timer has not run yet.
+func (c *Conn) expiredLocked() bool {
+	return c.awaitingPong && !time.Now().Before(c.hbDeadline)
+}
+
 // startHeartbeat schedules the first ping PingInterval from now.
 func (c *Conn) startHeartbeat() {
 	c.mu.Lock()
@@ -342,8 +353,9 @@ func (c *Conn) heartbeat() {
 		return
 	}
 	c.awaitingPong = true
-	c.hbDeadline = time.Now().Add(c.srv.cfg.PingTimeout)
-	c.hbTimer.Reset(c.srv.cfg.PingTimeout)
+	// Deadlines follow the schedule, not the timer's (possibly late) firing.
+	c.hbDeadline = c.hbDeadline.Add(c.srv.cfg.PingTimeout)
+	c.hbTimer.Reset(time.Until(c.hbDeadline))
 	if c.state == stateOpen {
 		c.enqueueLocked(packet{typ: packetPing})
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Message is one Engine.IO message packet: text, or binary when Binary is set.
@@ -16,6 +17,10 @@ type Message struct {
 	Data   []byte
 	Binary bool
 }
+
+// noopDelay is how long a poll that arrives during an upgrade, after the
+// probe, waits before it is answered with a noop.
+const noopDelay = 100 * time.Millisecond
 
 var (
 	noopPayload  = []byte{byte(packetNoop)}
@@ -43,8 +48,26 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	waiter := &pollWaiter{wake: make(chan struct{}, 1)}
+	if c.expiredLocked() {
+		c.mu.Unlock()
+		c.finish(ReasonPingTimeout, nil)
+		c.srv.refuse(w, r, false, &ConnectionError{Code: ErrUnknownSID})
+		return
+	}
+	waiter := &pollWaiter{wake: make(chan struct{}, 1), afterProbe: c.upgrading}
 	c.poll = waiter
+	if waiter.afterProbe {
+		// A poll sent while an upgrade is under way: answer it with a
+		// noop shortly after the probe, unless the upgrade completes first
+		// (see below).
+		t := time.AfterFunc(noopDelay, func() {
+			c.mu.Lock()
+			waiter.delayed = true
+			c.mu.Unlock()
+			waiter.signal()
+		})
+		defer t.Stop()
+	}
 	c.srv.wg.Add(1)
 	defer c.srv.wg.Done()
 	for {
@@ -57,7 +80,17 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 				payload = noopPayload
 				c.graceNoop = false
 			}
-		case c.transport != Polling || (c.upgrading && c.probed && len(c.queue) == 0):
+		case c.transport != Polling && waiter.afterProbe:
+			// The client sent the upgrade packet while this poll, sent
+			// during the upgrade, was waiting: a client that pauses
+			// polling before upgrading never does that.
+			c.poll = nil
+			c.mu.Unlock()
+			c.srv.refuse(w, r, false, &ConnectionError{Code: ErrBadRequest, Context: "TRANSPORT_MISMATCH"})
+			return
+		case c.transport != Polling:
+			payload = noopPayload
+		case c.upgrading && c.probed && len(c.queue) == 0 && (!waiter.afterProbe || waiter.delayed):
 			payload = noopPayload
 		case len(c.queue) > 0:
 			q := c.takeLocked()

@@ -192,10 +192,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 			c.upgrading, c.probed, c.upgraded = false, false, true
 			c.transport = WebSocket
 			if c.poll != nil {
-				select {
-				case c.poll.wake <- struct{}{}:
-				default:
-				}
+				c.poll.signal()
 			}
 			c.ws = ws
 			c.kickLocked()
