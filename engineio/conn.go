@@ -41,8 +41,11 @@ type Conn struct {
 	// pending; one GET arriving shortly after is answered with a noop.
 	graceNoop bool
 
-	ws      *websocket.Conn // the WebSocket carrying the session, if any
-	writing bool            // a goroutine is writing the queue to ws
+	ws         *websocket.Conn // the WebSocket carrying the session, if any
+	cork       *corkConn       // ws's network connection
+	writing    bool            // a writer goroutine runs for ws
+	writerIdle bool            // it waits for work (see writeWebSocket)
+	writerWake chan struct{}   // wakes it, capacity 1
 
 	upgrading bool
 	probeWS   *websocket.Conn // the WebSocket being probed during an upgrade
@@ -205,7 +208,7 @@ func (c *Conn) send(msgs []Message, volatile bool) error {
 // writableLocked reports whether the transport can take a packet now.
 func (c *Conn) writableLocked() bool {
 	if c.transport == WebSocket {
-		return c.ws != nil && !c.writing && len(c.queue) == 0
+		return c.ws != nil && (!c.writing || c.writerIdle) && len(c.queue) == 0
 	}
 	return c.poll != nil && len(c.queue) == 0
 }
@@ -220,11 +223,22 @@ func (c *Conn) enqueueLocked(p packet) {
 // kickLocked makes the current transport write the queue.
 func (c *Conn) kickLocked() {
 	if c.transport == WebSocket {
-		if c.ws != nil && !c.writing && len(c.queue) > 0 {
-			c.writing = true
-			c.srv.wg.Add(1)
-			go c.writeWebSocket(c.ws)
+		if c.ws == nil || len(c.queue) == 0 {
+			return
 		}
+		if c.writing {
+			if c.writerIdle {
+				c.writerIdle = false
+				c.writerWake <- struct{}{} // cannot block: only the idle writer receives
+			}
+			return
+		}
+		c.writing = true
+		if c.writerWake == nil {
+			c.writerWake = make(chan struct{}, 1)
+		}
+		c.srv.wg.Add(1)
+		go c.writeWebSocket(c.ws, c.cork)
 		return
 	}
 	if c.poll != nil {
@@ -258,7 +272,7 @@ func (c *Conn) Close() error {
 		c.mu.Unlock()
 		return nil
 	}
-	idle := !c.writing
+	idle := !c.writing || c.writerIdle
 	c.mu.Unlock()
 	if idle {
 		c.finish(ReasonForcedClose, nil)
@@ -286,8 +300,12 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	if c.poll != nil {
 		c.poll.signal() // the pending poll answers with a close packet
 	}
+	if c.writerIdle {
+		c.writerIdle = false
+		c.writerWake <- struct{}{} // the idle writer exits
+	}
 	ws, probe := c.ws, c.probeWS
-	c.ws, c.probeWS = nil, nil
+	c.ws, c.cork, c.probeWS = nil, nil, nil
 	// A client closing over polling gets its pending poll answered with a
 	// noop; with none pending, one poll arriving shortly after is.
 	c.graceNoop = err == errClientClose && c.transport == Polling

@@ -205,7 +205,7 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 	}
 
 	if transport == WebSocket {
-		ws, err := s.upgrader.Upgrade(w, r, header)
+		ws, cork, err := s.upgrade(w, r, header)
 		if err != nil {
 			return
 		}
@@ -214,7 +214,7 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 			ws.Close()
 			return
 		}
-		c.attachWebSocket(ws)
+		c.attachWebSocket(ws, cork)
 		s.start(c, s.handshakeWS)
 		c.goReadWebSocket(ws)
 		return
