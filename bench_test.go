@@ -88,3 +88,29 @@ func BenchmarkSocketEmit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEchoAck is the server side of an emit with an acknowledgement:
+// an incoming EVENT with an ack id, a handler that acknowledges with its
+// arguments, and the ACK packet handed to the connection.
+func BenchmarkEchoAck(b *testing.B) {
+	srv := newServer(nil)
+	defer srv.Shutdown(context.Background())
+	acked := make(chan struct{}, 1)
+	srv.OnConnect(func(s *Socket) {
+		s.OnRaw("echo", func(ctx context.Context, args Args, ack AckFunc) {
+			_ = ack(args.Values()...)
+			acked <- struct{}{}
+		})
+	})
+	req := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil)
+	nc := &nopConn{id: "c", req: req}
+	c := srv.accept(nc)
+	c.onMessage([]byte("0"), false)
+	waitFor(b, "the socket", func() bool { return len(srv.Of("/").Sockets()) == 1 })
+	msg := []byte(`21["echo","hello, world",{"n":1}]`)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.onMessage(msg, false)
+		<-acked
+	}
+}

@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // taskQueue runs tasks one at a time in the order they were pushed, on a
@@ -16,7 +17,15 @@ type taskQueue struct {
 	tasks   []func()
 	head    int
 	running bool
+	idle    bool          // the runner lingers, waiting for a task
+	closed  bool          // no task follows the last one pushed
+	wake    chan struct{} // wakes the lingering runner, capacity 1
 }
+
+// queueLinger is how long a runner waits for another task before it exits:
+// a busy socket keeps its goroutine (a new goroutine pays for growing its
+// stack on every event), an idle one has none.
+const queueLinger = time.Second
 
 // newTaskQueue returns a queue. When held is true the queue starts as if a
 // runner were active: tasks accumulate until release is called.
@@ -25,12 +34,13 @@ func newTaskQueue(track *tracker, max int, held bool) *taskQueue {
 }
 
 // push appends a task and reports whether it was accepted.
-func (q *taskQueue) push(task func()) bool { return q.add(task, false) }
+func (q *taskQueue) push(task func()) bool { return q.add(task, false, false) }
 
-// pushForce appends a task even past the bound.
-func (q *taskQueue) pushForce(task func()) { q.add(task, true) }
+// pushFinal appends the last task, even past the bound: the runner exits
+// once it has run.
+func (q *taskQueue) pushFinal(task func()) { q.add(task, true, true) }
 
-func (q *taskQueue) add(task func(), force bool) bool {
+func (q *taskQueue) add(task func(), force, final bool) bool {
 	q.mu.Lock()
 	if !force && len(q.tasks)-q.head >= q.max {
 		q.mu.Unlock()
@@ -42,8 +52,13 @@ func (q *taskQueue) add(task func(), force bool) bool {
 		q.tasks, q.head = q.tasks[:n], 0
 	}
 	q.tasks = append(q.tasks, task)
+	q.closed = q.closed || final
 	start := !q.running
 	q.running = true
+	if q.idle {
+		q.idle = false
+		q.wake <- struct{}{} // cannot block: only the idle runner receives
+	}
 	q.mu.Unlock()
 	if start {
 		q.track.add()
@@ -54,14 +69,70 @@ func (q *taskQueue) add(task func(), force bool) bool {
 
 // release makes the calling goroutine run the tasks that accumulated in a
 // held queue, then returns. The caller must have been counted by the tracker.
-func (q *taskQueue) release() { q.drain() }
+func (q *taskQueue) release() { q.drain(false) }
+
+// close tells the runner that no task will follow: it exits once the queue
+// is empty instead of lingering.
+func (q *taskQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	if q.idle {
+		q.idle = false
+		q.wake <- struct{}{}
+	}
+	q.mu.Unlock()
+}
 
 func (q *taskQueue) run() {
 	defer q.track.done()
-	q.drain()
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for {
+		q.drain(true)
+		q.mu.Lock()
+		if q.head != len(q.tasks) {
+			q.mu.Unlock()
+			continue
+		}
+		if q.closed {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		q.idle = true
+		if q.wake == nil {
+			q.wake = make(chan struct{}, 1)
+		}
+		wake := q.wake
+		q.mu.Unlock()
+		if t == nil {
+			t = time.NewTimer(queueLinger)
+		} else {
+			t.Reset(queueLinger)
+		}
+		select {
+		case <-wake:
+			continue
+		case <-t.C:
+		}
+		q.mu.Lock()
+		if q.idle { // nobody pushed: exit
+			q.idle, q.running = false, false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		<-wake // a task was pushed as the timer fired
+	}
 }
 
-func (q *taskQueue) drain() {
+// drain runs the queued tasks. Unless keep is set, it marks the queue as
+// without a runner once empty.
+func (q *taskQueue) drain(keep bool) {
 	for {
 		q.mu.Lock()
 		if q.head == len(q.tasks) {
@@ -70,7 +141,9 @@ func (q *taskQueue) drain() {
 			if cap(q.tasks) > 64 {
 				q.tasks = nil
 			}
-			q.running = false
+			if !keep {
+				q.running = false
+			}
 			q.mu.Unlock()
 			return
 		}

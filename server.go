@@ -289,6 +289,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	var errs []error
 	for _, n := range nsps {
+		n.events.close()
 		if err := n.adapter.Close(); err != nil {
 			errs = append(errs, err)
 		}

@@ -514,7 +514,7 @@ func (s *Socket) close(reason DisconnectReason, cause error) {
 	s.nsp.srv.cfg.Logger.Debug("socketio: socket disconnected", "nsp", s.nsp.name,
 		"socket", s.id, "reason", string(reason))
 	ev := DisconnectEvent{Reason: reason, Err: cause, Rooms: rooms}
-	s.queue.pushForce(func() {
+	s.queue.pushFinal(func() {
 		s.mu.Lock()
 		hs := slices.Concat(s.onDisconnecting, s.onDisconnect)
 		s.mu.Unlock()
