@@ -1,0 +1,9 @@
+module github.com/sio-go/socketio/interop
+
+go 1.26
+
+require github.com/sio-go/socketio v0.0.0
+
+require github.com/gorilla/websocket v1.5.3 // indirect
+
+replace github.com/sio-go/socketio => ../
