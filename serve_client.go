@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,9 +36,25 @@ var ErrNoClientFiles = errors.New("socketio: no client files found (expected soc
 // clientFile is one client file, loaded in memory.
 type clientFile struct {
 	body        []byte
-	gzipped     []byte // nil when compression does not pay
 	etag        string
 	contentType string
+
+	gzipOnce sync.Once
+	gzipped  []byte // nil when compression does not pay
+}
+
+// gzipBody returns the compressed body, compressing it on first use, or nil
+// when compression does not make it smaller.
+func (f *clientFile) gzipBody() []byte {
+	f.gzipOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(f.body)
+		if zw.Close() == nil && buf.Len() < len(f.body) {
+			f.gzipped = buf.Bytes()
+		}
+	})
+	return f.gzipped
 }
 
 // ClientHandler serves the official browser client under a server's path,
@@ -61,8 +78,8 @@ type ClientHandler struct {
 //	if err != nil { … }
 //	mux.Handle("/socket.io/", h)
 //
-// The files are read from fsys once, here; names missing from fsys answer
-// 404. It returns an error wrapping ErrNoClientFiles when fsys holds none of
+// The files are read from fsys once, here, and compressed on first demand;
+// names missing from fsys answer 404. It returns an error wrapping ErrNoClientFiles when fsys holds none of
 // them. Responses carry a strong ETag (a hash of the content) and
 // Cache-Control "public, max-age=0", answer If-None-Match with 304, and are
 // gzip-compressed when the client accepts it.
@@ -101,12 +118,6 @@ func newClientFile(name string, body []byte) *clientFile {
 	}
 	if strings.HasSuffix(name, ".map") {
 		f.contentType = "application/json; charset=utf-8"
-	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	_, _ = zw.Write(body)
-	if zw.Close() == nil && buf.Len() < len(body) {
-		f.gzipped = buf.Bytes()
 	}
 	return f
 }
@@ -154,9 +165,11 @@ func (h *ClientHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", f.contentType)
 	hdr.Set("Last-Modified", h.modTime.UTC().Format(http.TimeFormat))
 	body := f.body
-	if f.gzipped != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body = f.gzipped
-		hdr.Set("Content-Encoding", "gzip")
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if gz := f.gzipBody(); gz != nil {
+			body = gz
+			hdr.Set("Content-Encoding", "gzip")
+		}
 	}
 	hdr.Set("Content-Length", fmt.Sprint(len(body)))
 	w.WriteHeader(http.StatusOK)

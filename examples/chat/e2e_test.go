@@ -198,7 +198,7 @@ func TestBrowserChat(t *testing.T) {
 	ctx1, cancel1 := chromedp.NewContext(allocCtx)
 	defer cancel1()
 	alice := &page{t: t, name: "alice's page", ctx: ctx1}
-	alice.do(chromedp.Navigate(hs.URL)) // starts the browser
+	alice.do(chromedp.Navigate(hs.URL))        // starts the browser
 	ctx2, cancel2 := chromedp.NewContext(ctx1) // a second tab of the same browser
 	defer cancel2()
 	bob := &page{t: t, name: "bob's page", ctx: ctx2}
