@@ -90,6 +90,8 @@ type BroadcastFlags struct {
 	// Volatile packets are dropped for recipients whose connection is busy.
 	Volatile bool
 	// NoCompress asks not to compress the packet (Node's compress(false)).
+	// The Engine.IO layer of this module compresses by its own settings
+	// only; the flag is carried so that adapters pass it to other servers.
 	NoCompress bool
 	// Local restricts the operation to the sockets of this server.
 	Local bool

@@ -152,6 +152,14 @@ func (a *MemoryAdapter) Rooms() []string {
 	return out
 }
 
+// HasRoom reports whether room has sockets on this server. Cluster adapters
+// use it to skip broadcasts for rooms they do not have.
+func (a *MemoryAdapter) HasRoom(room string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.rooms[room]) > 0
+}
+
 var recipientPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
 
 // collect appends the connected sockets opts selects to dst. Each socket is

@@ -49,23 +49,30 @@ func roomOf(b *testing.B, srv *Server, n int, room string) []*nopConn {
 	return conns
 }
 
-func BenchmarkBroadcastRoom10k(b *testing.B) {
-	srv := newServer(nil)
-	defer srv.Shutdown(context.Background())
-	conns := roomOf(b, srv, 10_000, "room")
-	op := srv.To("room")
-	ctx := context.Background()
-	payload := map[string]any{"user": "ann", "text": "hello, everyone"}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := op.Emit(ctx, "chat", payload); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	if conns[0].sent.Load() == 0 || conns[9999].sent.Load() != conns[0].sent.Load() {
-		b.Fatalf("deliveries: first %d, last %d", conns[0].sent.Load(), conns[9999].sent.Load())
+// BenchmarkBroadcastRoom broadcasts to every socket of a room. The packet is
+// encoded once: allocations per operation do not grow with the recipients.
+func BenchmarkBroadcastRoom(b *testing.B) {
+	for _, n := range []int{100, 1_000, 10_000} {
+		b.Run("recipients="+strconv.Itoa(n), func(b *testing.B) {
+			srv := newServer(nil)
+			defer srv.Shutdown(context.Background())
+			conns := roomOf(b, srv, n, "room")
+			op := srv.To("room")
+			ctx := context.Background()
+			payload := map[string]any{"user": "ann", "text": "hello, everyone"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := op.Emit(ctx, "chat", payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			first, last := conns[0].sent.Load(), conns[n-1].sent.Load()
+			if first == 0 || first != last {
+				b.Fatalf("deliveries: first %d, last %d", first, last)
+			}
+		})
 	}
 }
 

@@ -292,3 +292,58 @@ func TestHandleServerSideEmit(t *testing.T) {
 	equal(t, "binary", string(b), "\x01")
 	equal(t, "ok", ok, true)
 }
+
+func TestBroadcastEncodesOnce(t *testing.T) {
+	srv := newTestServer(t, nil)
+	cs, _ := joined(t, srv, 3)
+	noErr(t, srv.Emit(context.Background(), "e", []byte{1, 2}))
+	var texts, bins []*byte
+	for _, c := range cs {
+		text, bin := <-c.f.out, <-c.f.out
+		texts = append(texts, &text.Data[0])
+		bins = append(bins, &bin.Data[0])
+	}
+	for i := 1; i < len(cs); i++ {
+		if texts[i] != texts[0] || bins[i] != bins[0] {
+			t.Fatal("recipients got different buffers: the packet was encoded more than once")
+		}
+	}
+}
+
+func TestRemoteSocketMethods(t *testing.T) {
+	srv := newTestServer(t, nil)
+	cs, ss := joined(t, srv, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	remote, err := srv.Local().In(ss[0].ID()).FetchSockets(ctx)
+	noErr(t, err)
+	equal(t, "fetched", len(remote), 1)
+	r := remote[0]
+
+	noErr(t, r.Join(ctx, "x", "y"))
+	noErr(t, r.Leave(ctx, "x"))
+	equal(t, "rooms", ss[0].Rooms(), []string{ss[0].ID(), "y"})
+
+	reply := make(chan Args, 1)
+	go func() {
+		a, err := r.EmitWithAck(ctx, "q", 1)
+		if err == nil {
+			reply <- a
+		}
+	}()
+	cs[0].expect(`420["q",1]`)
+	cs[0].send(`430["r"]`)
+	equal(t, "reply", recv(t, reply).String(), `["r"]`)
+
+	// Socket.Except and Off.
+	noErr(t, ss[1].Except("y").Emit(ctx, "e"))
+	cs[0].expectNothing(10 * time.Millisecond)
+	ss[1].Off("anything")
+
+	noErr(t, r.CloseConn(ctx))
+	cs[0].expect("41")
+	cs[0].waitClosed()
+	if _, err := r.EmitWithAck(ctx, "gone"); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("EmitWithAck to a gone socket: %v", err)
+	}
+}

@@ -160,6 +160,15 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		return
 	}
 
+	// The missed packets go first, before any new broadcast can reach the
+	// socket; the client buffers them until the CONNECT reply.
+	if prev != nil {
+		for _, p := range prev.MissedPackets {
+			q := *p
+			q.Namespace = nsp.name
+			_ = c.sendPacket(&q)
+		}
+	}
 	// Admitted: visible to broadcasts, then to the connection's packets.
 	nsp.admit(s)
 	rooms := []string{s.id}
@@ -179,13 +188,6 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		s.close(ReasonTransportClose, nil)
 		s.queue.release()
 		return
-	}
-	if prev != nil {
-		for _, p := range prev.MissedPackets {
-			q := *p
-			q.Namespace = nsp.name
-			_ = c.sendPacket(&q)
-		}
 	}
 	_ = c.sendPacket(&protocol.Packet{Type: protocol.Connect, Namespace: name, Data: connectReply(s)})
 	srv.cfg.Logger.Debug("socketio: socket connected", "nsp", name, "socket", s.id, "recovered", s.recovered)

@@ -49,6 +49,10 @@ func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace 
 		serverSide: map[string]RawHandler{},
 	}
 	n.adapter = srv.cfg.Adapter(n)
+	if _, ok := n.adapter.(SessionStore); !ok && srv.cfg.ConnectionStateRecovery != nil {
+		srv.cfg.Logger.Warn("socketio: the adapter cannot store sessions: no connection state recovery",
+			"nsp", name)
+	}
 	return n
 }
 
@@ -139,7 +143,7 @@ func (n *Namespace) forEachSocket(f func(*Socket)) {
 
 func (n *Namespace) nextAckID() uint64 { return n.ackIDs.Add(1) - 1 }
 
-// connectHandlers returns the middlewares and connect handlers that apply to
+// handlersForConnect returns the middlewares and connect handlers that apply to
 // the namespace: its parent's first, then its own.
 func (n *Namespace) handlersForConnect() ([]Middleware, []func(*Socket)) {
 	var mws []Middleware

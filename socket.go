@@ -202,8 +202,10 @@ func (s *Socket) OnError(h func(error)) {
 }
 
 // Emit sends an event to the client. Arguments are encoded with
-// encoding/json, except []byte values (sent as binary attachments) and
-// json.RawMessage values (sent verbatim). It never blocks.
+// encoding/json, except []byte values (sent as binary attachments, also
+// inside []any and map[string]any) and json.RawMessage values (sent
+// verbatim). It never blocks. A middleware may emit before the socket is
+// admitted: the client receives the events after the connection.
 func (s *Socket) Emit(ev string, args ...any) error { return Emitter{s: s}.Emit(ev, args...) }
 
 // EmitWithAck sends an event and waits for the client's acknowledgement.
@@ -272,7 +274,8 @@ func (e Emitter) Emit(ev string, args ...any) error {
 		return ErrReservedEvent
 	}
 	s := e.s
-	if s.state.Load() != stateConnected {
+	state := s.state.Load()
+	if state == stateClosed {
 		return ErrDisconnected
 	}
 	p, err := eventPacket(ev, args)
@@ -280,7 +283,7 @@ func (e Emitter) Emit(ev string, args ...any) error {
 		return err
 	}
 	p.Namespace = s.nsp.name
-	if s.nsp.srv.cfg.ConnectionStateRecovery != nil {
+	if s.nsp.srv.cfg.ConnectionStateRecovery != nil && state == stateConnected {
 		// Through the adapter, so that the packet is stored for recovery.
 		return s.nsp.adapter.Broadcast(context.Background(), p,
 			BroadcastOptions{Rooms: []string{s.id}, Flags: e.flags})
@@ -380,9 +383,11 @@ func (s *Socket) removeAck(id uint64) {
 func (s *Socket) onPacket(p *protocol.Packet) {
 	switch p.Type {
 	case protocol.Event, protocol.BinaryEvent:
+		// The decoder has checked the payload (an array starting with a
+		// name that is not reserved).
 		name, elems, err := protocol.EventName(p.Data)
-		if err != nil || reserved(name) {
-			s.conn.fail(ReasonParseError, fmt.Errorf("socketio: invalid event: %w", err))
+		if err != nil {
+			s.conn.fail(ReasonParseError, err)
 			return
 		}
 		var ack AckFunc

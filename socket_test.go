@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -537,4 +538,41 @@ func TestEmitOrderFromHandler(t *testing.T) {
 	for i := range 50 {
 		c.expect(`42["n",` + itoa(i) + `]`)
 	}
+}
+
+func TestMiddlewareMayJoinAndEmit(t *testing.T) {
+	srv := newTestServer(t, nil)
+	srv.Use(func(ctx context.Context, s *Socket) error {
+		s.Join("vip")
+		return s.Emit("welcome")
+	})
+	c := dial(t, srv)
+	c.send("40")
+	c.expect(`42["welcome"]`)
+	c.expectPrefix(`40{"sid":"`)
+	noErr(t, srv.To("vip").Emit(context.Background(), "vip-only"))
+	c.expect(`42["vip-only"]`)
+}
+
+func TestIdleSocketsCostNoGoroutine(t *testing.T) {
+	srv := newTestServer(t, nil)
+	handled := make(chan struct{}, 200)
+	srv.OnConnect(func(s *Socket) {
+		On(s, "e", func(ctx context.Context, _ any) error { handled <- struct{}{}; return nil })
+	})
+	before := runtime.NumGoroutine()
+	var cs []*client
+	for range 200 {
+		c := dial(t, srv)
+		c.connect("/")
+		c.send(`42["e"]`)
+		cs = append(cs, c)
+	}
+	for range 200 {
+		recv(t, handled)
+	}
+	waitFor(t, "handler goroutines to exit", func() bool {
+		return runtime.NumGoroutine() <= before+5
+	})
+	equal(t, "sockets", len(srv.Of("/").Sockets()), 200)
 }

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,6 @@ type Conn struct {
 	srv *Server
 	id  string
 	req *http.Request
-	log *slog.Logger
 
 	onMessage func(data []byte, binary bool)
 	onClose   func(reason CloseReason, err error)
@@ -41,8 +41,11 @@ type Conn struct {
 	// pending; one GET arriving shortly after is answered with a noop.
 	graceNoop bool
 
-	ws      *websocket.Conn // the WebSocket carrying the session, if any
-	writing bool            // a goroutine is writing the queue to ws
+	ws         *websocket.Conn // the WebSocket carrying the session, if any
+	cork       *corkConn       // ws's network connection
+	writing    bool            // a writer goroutine runs for ws
+	writerIdle bool            // it waits for work (see writeWebSocket)
+	writerWake chan struct{}   // wakes it, capacity 1
 
 	upgrading bool
 	probeWS   *websocket.Conn // the WebSocket being probed during an upgrade
@@ -71,16 +74,43 @@ func (w *pollWaiter) signal() {
 }
 
 func newConn(s *Server, id string, r *http.Request, t Transport) *Conn {
-	req := r.Clone(r.Context())
-	req.Body = http.NoBody
 	return &Conn{
 		srv:       s,
 		id:        id,
-		req:       req,
+		req:       detach(r),
 		transport: t,
 		done:      make(chan struct{}),
-		log:       s.cfg.Logger.With("component", "engine", "sid", id),
 	}
+}
+
+// detach returns a copy of the parts of r a session keeps, so that the
+// server can release the request, its context and its buffers once the
+// handshake is answered.
+func detach(r *http.Request) *http.Request {
+	u := *r.URL
+	return (&http.Request{
+		Method:     r.Method,
+		URL:        &u,
+		Proto:      r.Proto,
+		ProtoMajor: r.ProtoMajor,
+		ProtoMinor: r.ProtoMinor,
+		Header:     r.Header,
+		Body:       http.NoBody,
+		Host:       r.Host,
+		RemoteAddr: r.RemoteAddr,
+		RequestURI: r.RequestURI,
+		TLS:        r.TLS,
+	}).WithContext(context.Background())
+}
+
+// debug logs at debug level with the session's attributes, building them
+// only when the logger wants them.
+func (c *Conn) debug(msg string, args ...any) {
+	l := c.srv.cfg.Logger
+	if !l.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	l.Debug(msg, append([]any{"component", "engine", "sid", c.id, "transport", string(c.Transport())}, args...)...)
 }
 
 // ID returns the session id.
@@ -178,7 +208,7 @@ func (c *Conn) send(msgs []Message, volatile bool) error {
 // writableLocked reports whether the transport can take a packet now.
 func (c *Conn) writableLocked() bool {
 	if c.transport == WebSocket {
-		return c.ws != nil && !c.writing && len(c.queue) == 0
+		return c.ws != nil && (!c.writing || c.writerIdle) && len(c.queue) == 0
 	}
 	return c.poll != nil && len(c.queue) == 0
 }
@@ -193,11 +223,22 @@ func (c *Conn) enqueueLocked(p packet) {
 // kickLocked makes the current transport write the queue.
 func (c *Conn) kickLocked() {
 	if c.transport == WebSocket {
-		if c.ws != nil && !c.writing && len(c.queue) > 0 {
-			c.writing = true
-			c.srv.wg.Add(1)
-			go c.writeWebSocket(c.ws)
+		if c.ws == nil || len(c.queue) == 0 {
+			return
 		}
+		if c.writing {
+			if c.writerIdle {
+				c.writerIdle = false
+				c.writerWake <- struct{}{} // cannot block: only the idle writer receives
+			}
+			return
+		}
+		c.writing = true
+		if c.writerWake == nil {
+			c.writerWake = make(chan struct{}, 1)
+		}
+		c.srv.wg.Add(1)
+		go c.writeWebSocket(c.ws, c.cork)
 		return
 	}
 	if c.poll != nil {
@@ -231,7 +272,7 @@ func (c *Conn) Close() error {
 		c.mu.Unlock()
 		return nil
 	}
-	idle := !c.writing
+	idle := !c.writing || c.writerIdle
 	c.mu.Unlock()
 	if idle {
 		c.finish(ReasonForcedClose, nil)
@@ -259,8 +300,12 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	if c.poll != nil {
 		c.poll.signal() // the pending poll answers with a close packet
 	}
+	if c.writerIdle {
+		c.writerIdle = false
+		c.writerWake <- struct{}{} // the idle writer exits
+	}
 	ws, probe := c.ws, c.probeWS
-	c.ws, c.probeWS = nil, nil
+	c.ws, c.cork, c.probeWS = nil, nil, nil
 	// A client closing over polling gets its pending poll answered with a
 	// noop; with none pending, one poll arriving shortly after is.
 	c.graceNoop = err == errClientClose && c.transport == Polling
@@ -282,13 +327,16 @@ func (c *Conn) finish(reason CloseReason, err error) {
 		c.srv.remove(c)
 	}
 	close(c.done)
-	c.log.Debug("session closed", "reason", string(reason))
+	c.debug("session closed", "reason", string(reason))
 	if onClose != nil {
 		onClose(reason, err)
 	}
 }
 
-var errClientClose = errors.New("engineio: closed by the client")
+var (
+	errClientClose     = errors.New("engineio: closed by the client")
+	errPayloadTooLarge = errors.New("engineio: payload too large")
+)
 
 // onPacket handles one packet from the client's current transport.
 func (c *Conn) onPacket(p packet) {

@@ -12,18 +12,25 @@ import (
 var typeBytes = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
 
 // attachWebSocket makes ws the transport of a session opened over WebSocket.
-func (c *Conn) attachWebSocket(ws *websocket.Conn) {
+func (c *Conn) attachWebSocket(ws *websocket.Conn, cork *corkConn) {
 	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
 	c.mu.Lock()
-	c.ws = ws
+	c.ws, c.cork = ws, cork
 	c.mu.Unlock()
 }
 
-// readWebSocket reads packets from ws until it fails, then ends the session.
-// It runs on the request's goroutine.
-func (c *Conn) readWebSocket(ws *websocket.Conn) {
+// goReadWebSocket reads ws on a goroutine of its own, so that the request's
+// goroutine returns and net/http releases the request and its buffers.
+func (c *Conn) goReadWebSocket(ws *websocket.Conn) {
 	c.srv.wg.Add(1)
-	defer c.srv.wg.Done()
+	go func() {
+		defer c.srv.wg.Done()
+		c.readWebSocket(ws)
+	}()
+}
+
+// readWebSocket reads packets from ws until it fails, then ends the session.
+func (c *Conn) readWebSocket(ws *websocket.Conn) {
 	for {
 		mt, data, err := ws.ReadMessage()
 		if err != nil {
@@ -58,39 +65,84 @@ func wsCloseReason(err error) CloseReason {
 	return ReasonTransportError
 }
 
-// writeWebSocket writes the queue to ws until it is empty. One runs at a time
-// per session, started by kickLocked.
-func (c *Conn) writeWebSocket(ws *websocket.Conn) {
+// writerLinger is how long a WebSocket writer goroutine waits for more work
+// before it exits. Active sessions keep theirs (starting a goroutine costs
+// stack growth on every write); idle sessions have none.
+const writerLinger = time.Second
+
+// writeWebSocket writes the queue to ws until it has been empty for
+// writerLinger. One runs at a time per session, started by kickLocked.
+// Several queued packets go out in one write to the network.
+func (c *Conn) writeWebSocket(ws *websocket.Conn, cork *corkConn) {
 	defer c.srv.wg.Done()
 	cfg := c.srv.cfg
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		c.mu.Lock()
 		if c.state == stateClosed || c.ws != ws {
-			c.writing = false
+			c.writing, c.writerIdle = false, false
 			c.mu.Unlock()
 			return
 		}
 		if len(c.queue) == 0 {
-			c.writing = false
-			closing := c.state == stateClosing
-			c.mu.Unlock()
-			if closing {
+			if c.state == stateClosing {
+				c.writing = false
+				c.mu.Unlock()
 				c.finish(ReasonForcedClose, nil)
+				return
 			}
-			return
+			c.writerIdle = true
+			c.mu.Unlock()
+			if idle == nil {
+				idle = time.NewTimer(writerLinger)
+			} else {
+				idle.Reset(writerLinger)
+			}
+			select {
+			case <-c.writerWake:
+				continue
+			case <-idle.C:
+			}
+			c.mu.Lock()
+			if c.writerIdle { // nobody woke it: exit
+				c.writing, c.writerIdle = false, false
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			<-c.writerWake // woken while the timer fired
+			continue
 		}
 		q := c.takeLocked()
 		c.mu.Unlock()
 
 		_ = ws.SetWriteDeadline(time.Now().Add(cfg.PingInterval + cfg.PingTimeout))
+		batch := len(q) > 1 && cork != nil
+		if batch {
+			cork.cork()
+		}
+		var err error
 		for i := range q {
-			if err := writeFrame(ws, &q[i], cfg.PerMessageDeflate); err != nil {
-				c.mu.Lock()
-				c.writing = false
-				c.mu.Unlock()
-				c.finish(ReasonTransportError, err)
-				return
+			if err = writeFrame(ws, &q[i], cfg.PerMessageDeflate); err != nil {
+				break
 			}
+		}
+		if batch {
+			if ferr := cork.uncork(); err == nil {
+				err = ferr
+			}
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.writing, c.writerIdle = false, false
+			c.mu.Unlock()
+			c.finish(ReasonTransportError, err)
+			return
 		}
 	}
 }
@@ -127,13 +179,20 @@ func closeWebSocket(ws *websocket.Conn, code int) {
 // serveUpgrade runs the probe sequence on a WebSocket opened for a polling
 // session, then switches the session to it.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
-	ws, err := c.srv.upgrader.Upgrade(w, r, nil)
+	ws, cork, err := c.srv.upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
 	c.srv.wg.Add(1)
-	defer c.srv.wg.Done()
+	go func() {
+		defer c.srv.wg.Done()
+		c.probe(ws, cork)
+	}()
+}
 
+// probe runs the upgrade of the session to ws: "2probe" is answered with
+// "3probe", and "5" switches the session to ws.
+func (c *Conn) probe(ws *websocket.Conn, cork *corkConn) {
 	c.mu.Lock()
 	if c.state != stateOpen || c.upgrading || c.upgraded || c.transport != Polling || c.srv.cfg.DisableUpgrades {
 		c.mu.Unlock()
@@ -143,7 +202,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.upgrading = true
 	c.probeWS = ws
 	c.mu.Unlock()
-	c.log.Debug("upgrade started")
+	c.debug("upgrade started")
 
 	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
 	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
@@ -194,10 +253,10 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 			if c.poll != nil {
 				c.poll.signal()
 			}
-			c.ws = ws
+			c.ws, c.cork = ws, cork
 			c.kickLocked()
 			c.mu.Unlock()
-			c.log.Debug("upgraded", "transport", string(WebSocket))
+			c.debug("upgraded")
 			c.readWebSocket(ws)
 			return
 		default:
