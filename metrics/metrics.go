@@ -20,7 +20,7 @@
 //	disconnects_total{namespace,reason} counter sockets gone, by DisconnectReason
 //	events_total{namespace,direction}  counter events received ("in") and sent ("out")
 //	bytes_total{transport,direction}   counter bytes of the transports (Instrument)
-//	upgrades_total                     counter WebSocket upgrades accepted (Instrument)
+//	upgrades_total                     counter WebSocket upgrade requests taken (Instrument)
 //	connection_errors_total{code}      counter handshakes refused (ConnectionError)
 //	handler_duration_seconds{event}    histogram time in handlers wrapped by Observe…
 //
@@ -130,7 +130,7 @@ func New(opts *Options) *Collector {
 		events:      counter("events_total", "Events received (in) and sent (out).", "namespace", "direction"),
 		bytes:       counter("bytes_total", "Bytes read (in) and written (out) by the transports.", "transport", "direction"),
 		upgrades: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("upgrades_total"), Help: "WebSocket upgrades of polling sessions accepted.",
+			Name: name("upgrades_total"), Help: "WebSocket upgrade requests of polling sessions taken over by the server.",
 			ConstLabels: o.ConstLabels,
 		}),
 		connErrors: counter("connection_errors_total", "Engine.IO requests refused, by error code.", "code"),

@@ -163,24 +163,33 @@ func (p *page) setOffline(offline bool) {
 	}
 }
 
-func TestBrowserChat(t *testing.T) {
+// startChatServer runs the chat for a browser test.
+func startChatServer(t *testing.T, o options) string {
+	t.Helper()
 	if _, err := os.Stat(filepath.Join(clientDir, "socket.io.min.js")); err != nil {
 		t.Fatalf("the browser client is missing (%v): run `npm ci` in examples/chat (scripts/setup.sh does it)", err)
 	}
-	c, err := newChat(options{ClientDir: clientDir})
+	o.ClientDir = clientDir
+	c, err := newChat(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(c.handler)
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = c.Shutdown(ctx)
 		hs.Close()
-	}()
+	})
+	return hs.URL
+}
 
+// openPages starts a headless Chromium with a fresh profile and opens url in
+// one tab per name. The browser ends with the test.
+func openPages(t *testing.T, url string, names ...string) []*page {
+	t.Helper()
 	base, cancelBase := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancelBase()
+	t.Cleanup(cancelBase)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(base,
 		chromedp.ExecPath(browserPath(t)),
 		chromedp.Headless,
@@ -194,15 +203,27 @@ func TestBrowserChat(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1100, 720),
 	)
-	defer cancelAlloc()
-	ctx1, cancel1 := chromedp.NewContext(allocCtx)
-	defer cancel1()
-	alice := &page{t: t, name: "alice's page", ctx: ctx1}
-	alice.do(chromedp.Navigate(hs.URL))        // starts the browser
-	ctx2, cancel2 := chromedp.NewContext(ctx1) // a second tab of the same browser
-	defer cancel2()
-	bob := &page{t: t, name: "bob's page", ctx: ctx2}
-	bob.do(chromedp.Navigate(hs.URL))
+	t.Cleanup(cancelAlloc)
+	var pages []*page
+	parent := allocCtx
+	for i, name := range names {
+		// The first context starts the browser; the next ones are tabs of it.
+		ctx, cancel := chromedp.NewContext(parent)
+		t.Cleanup(cancel)
+		if i == 0 {
+			parent = ctx
+		}
+		p := &page{t: t, name: name + "'s page", ctx: ctx}
+		p.do(chromedp.Navigate(url))
+		pages = append(pages, p)
+	}
+	return pages
+}
+
+func TestBrowserChat(t *testing.T) {
+	url := startChatServer(t, options{})
+	pages := openPages(t, url, "alice", "bob")
+	alice, bob := pages[0], pages[1]
 
 	alice.setNickAndJoin("alice", "lobby")
 	bob.setNickAndJoin("bob", "lobby")
@@ -280,4 +301,26 @@ func TestBrowserChat(t *testing.T) {
 	}
 	alice.screenshot("chat-alice.png")
 	bob.screenshot("chat-bob.png")
+}
+
+// A page that comes back after the recovery window joins its rooms again
+// and tells the user the session was lost.
+func TestBrowserReconnectWithoutRecovery(t *testing.T) {
+	url := startChatServer(t, options{RecoveryWindow: 200 * time.Millisecond})
+	carol := openPages(t, url, "carol")[0]
+	carol.setNickAndJoin("carol", "lobby")
+	carol.wait("online", `document.querySelector("#online").textContent === "1 online: carol"`)
+
+	carol.setOffline(true)
+	carol.wait("offline state shown", `document.querySelector("#status").dataset.state !== "connected"`)
+	time.Sleep(500 * time.Millisecond) // past the recovery window
+	carol.setOffline(false)
+	carol.wait("connected again", `document.querySelector("#status").dataset.state === "connected"`)
+	// The page sets its nickname and joins again, then says so.
+	carol.wait("session lost banner", `document.querySelector("#banner").textContent ===
+		"Reconnected too late to recover the session: rooms joined again, messages sent meanwhile were missed."`)
+	carol.wait("online again", `document.querySelector("#online").textContent === "1 online: carol"`)
+	carol.send("still works")
+	carol.wait("delivered after rejoining", delivered("still works"))
+	carol.screenshot("chat-rejoined.png")
 }

@@ -53,7 +53,7 @@ socket.on("connect", () => {
     banner("Back online: connection recovered, " + state.missed + " missed message" +
       (state.missed === 1 ? "" : "s") + " delivered.");
   } else {
-    banner("Reconnected, but the server lost this session: joining the rooms again.");
+    banner("Reconnected too late to recover the session: joining the rooms again…");
     restoreSession();
   }
   state.away = false;
@@ -81,7 +81,12 @@ function restoreSession() {
   if (!state.nick) return;
   socket.emit("nick", state.nick, (res) => {
     if (res && res.error) return;
-    for (const name of state.rooms.keys()) socket.emit("join", name, () => {});
+    const names = [...state.rooms.keys()];
+    let left = names.length;
+    const done = () => banner("Reconnected too late to recover the session: rooms joined again, " +
+      "messages sent meanwhile were missed.");
+    if (left === 0) done();
+    for (const name of names) socket.emit("join", name, () => { if (--left === 0) done(); });
   });
 }
 
