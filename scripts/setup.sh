@@ -19,6 +19,7 @@ npm_ci() {
 
 npm_ci .
 npm_ci interop
+npm_ci examples/chat
 
 # Debian packages, installed only when their binary is missing.
 need=()

@@ -1,0 +1,9 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/sio-go/socketio/examples/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
