@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/siotest"
 	"github.com/sio-go/socketio/metrics"
-	"github.com/sio-go/socketio/metrics/internal/siotest"
 )
 
 func TestMain(m *testing.M) {

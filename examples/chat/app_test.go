@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sio-go/socketio/examples/internal/siotest"
+	"github.com/sio-go/socketio/internal/siotest"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes.

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/sio-go/socketio/examples/internal/leakcheck"
+	"github.com/sio-go/socketio/internal/testutil"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }

@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
-	"github.com/sio-go/socketio/examples/internal/leakcheck"
-	"github.com/sio-go/socketio/examples/internal/siotest"
+	"github.com/sio-go/socketio/internal/siotest"
+	"github.com/sio-go/socketio/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	leakcheck.Main(m)
+	testutil.VerifyTestMain(m)
 }
 
 func TestRoundTrip(t *testing.T) {

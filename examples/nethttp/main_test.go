@@ -7,11 +7,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/sio-go/socketio/examples/internal/leakcheck"
-	"github.com/sio-go/socketio/examples/internal/siotest"
+	"github.com/sio-go/socketio/internal/siotest"
+	"github.com/sio-go/socketio/internal/testutil"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
 
 func TestRoundTrip(t *testing.T) {
 	srv := newSocketServer()

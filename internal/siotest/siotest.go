@@ -1,6 +1,6 @@
 // Package siotest is a minimal Socket.IO v5 client over Engine.IO v4 for the
-// examples' tests: main namespace only, JSON events, acknowledgements and
-// heartbeats, on a WebSocket opened directly or upgraded from long-polling.
+// tests of the examples and of the metrics module: main namespace only, JSON
+// events, acknowledgements and heartbeats, on a WebSocket opened directly or upgraded from long-polling.
 package siotest
 
 import (
