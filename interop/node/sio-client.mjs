@@ -1,0 +1,168 @@
+// Drives socket.io-client (the official Socket.IO client) for the Go tests.
+//
+// Usage: node node/sio-client.mjs
+//
+// Protocol: JSON lines, see lib/jsonl.mjs for the framing, "ref"/"done",
+// "cmdError", "eval" and "exit". Several sockets can run in one process; each
+// is named by the "socket" field of commands and events. Sockets opened on the
+// same URL share one Manager (one Engine.IO connection) unless opts.forceNew
+// or opts.multiplex:false is given, as with io(). Event arguments are JSON;
+// binary parts are {"$bin":"<base64>"} at any depth, in both directions.
+//
+// Commands:
+//   {"cmd":"open","socket":"s1","url":"http://127.0.0.1:PORT","nsp":"/chat","opts":{...}}
+//       io(url + nsp, opts); opts are socket.io-client options as JSON (path,
+//       transports, auth, query, reconnection, reconnectionDelay, timeout,
+//       ackTimeout, retries, forceNew, autoConnect, ...).
+//   {"cmd":"connect","socket":"s1"}            socket.connect()
+//   {"cmd":"disconnect","socket":"s1"}         socket.disconnect()
+//   {"cmd":"emit","socket":"s1","event":"name","args":[...],
+//    "ack":false,"ackId":"a1","timeout":0,"volatile":false,"compress":true}
+//       socket.emit(event, ...args). With "ack": true, a callback is added and
+//       its answer is reported as "ack" with the given ackId; with "timeout"
+//       (ms) it goes through socket.timeout(ms), so the ack may carry an error.
+//   {"cmd":"reply","socket":"s1","ackRef":N,"args":[...]}
+//       answers a server event that asked for an ack (see "event").
+//   {"cmd":"autoAck","socket":"s1","event":"name","args":[...]} or
+//   {"cmd":"autoAck","socket":"s1","event":"name","echo":true}
+//       from now on answers every ack request of that event at once, with
+//       args or with the received arguments.
+//   {"cmd":"closeEngine","socket":"s1"}
+//       closes the underlying Engine.IO transport as a network failure would
+//       (reason "transport close"; the Manager then reconnects when allowed).
+//   {"cmd":"state","socket":"s1"}  answers done with
+//       {"id","connected","active","recovered","transport"}.
+//
+// Events (every one has "type" and "socket"):
+//   {"type":"connect","id":"...","recovered":false,"transport":"polling"}
+//   {"type":"connect_error","error":{"message","data","type","description"}}
+//   {"type":"disconnect","reason":"...","details":{...}|null}
+//   {"type":"event","name":"...","args":[...],"ackRef":N}  ackRef only when the
+//       server asked for an ack (and "acked":true when autoAck answered it)
+//   {"type":"ack","ackId":"a1","args":[...]} or {"type":"ack","ackId":"a1","error":{"message"}}
+//   Manager events, reported for each socket using the Manager:
+//   {"type":"open"}  {"type":"close","reason"}  {"type":"ping"}  {"type":"upgrade","transport"}
+//   {"type":"reconnect_attempt","attempt":N}  {"type":"reconnect","attempt":N}
+//   {"type":"reconnect_error","error":{...}}  {"type":"reconnect_failed"}  {"type":"error","error":{...}}
+
+import { io } from "socket.io-client";
+import { decode, encode, encodeError, out, serve } from "./lib/jsonl.mjs";
+
+const sockets = new Map();
+let nextAckRef = 1;
+
+function get(c) {
+  const s = sockets.get(c.socket);
+  if (!s) throw new Error(`no socket ${JSON.stringify(c.socket)}`);
+  return s;
+}
+
+function open(c) {
+  const name = c.socket;
+  if (typeof name !== "string" || name === "") throw new Error("open needs a socket name");
+  if (sockets.has(name)) throw new Error(`socket ${name} exists`);
+  const ev = (type, fields) => out({ type, socket: name, ...fields });
+  const url = (c.url || "") + (c.nsp && c.nsp !== "/" ? c.nsp : "");
+  const socket = io(url, decode(c.opts || {}));
+  const state = { socket, pending: new Map(), autoAcks: new Map() };
+  sockets.set(name, state);
+
+  socket.on("connect", () =>
+    ev("connect", {
+      id: socket.id,
+      recovered: socket.recovered,
+      transport: socket.io.engine?.transport?.name,
+    }),
+  );
+  socket.on("connect_error", (err) => ev("connect_error", { error: encodeError(err) }));
+  socket.on("disconnect", (reason, details) => ev("disconnect", { reason, details: encodeError(details) }));
+  socket.onAny((event, ...args) => {
+    const fields = { name: event };
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      args.pop();
+      const ackRef = nextAckRef++;
+      fields.ackRef = ackRef;
+      const auto = state.autoAcks.get(event);
+      if (auto) {
+        fields.acked = true;
+        last(...(auto.echo ? args : decode(auto.args || [])));
+      } else {
+        state.pending.set(ackRef, last);
+      }
+    }
+    fields.args = encode(args);
+    ev("event", fields);
+  });
+
+  const m = socket.io;
+  m.on("open", () => {
+    ev("open", {});
+    m.engine.on("upgrade", (t) => ev("upgrade", { transport: t.name }));
+  });
+  m.on("close", (reason) => ev("close", { reason }));
+  m.on("ping", () => ev("ping", {}));
+  m.on("error", (err) => ev("error", { error: encodeError(err) }));
+  m.on("reconnect_attempt", (attempt) => ev("reconnect_attempt", { attempt }));
+  m.on("reconnect", (attempt) => ev("reconnect", { attempt }));
+  m.on("reconnect_error", (err) => ev("reconnect_error", { error: encodeError(err) }));
+  m.on("reconnect_failed", () => ev("reconnect_failed", {}));
+}
+
+function emit(c) {
+  const { socket } = get(c);
+  let e = socket;
+  if (c.volatile) e = e.volatile;
+  if (c.compress === false) e = e.compress(false);
+  const args = decode(c.args || []);
+  if (!c.ack) {
+    e.emit(c.event, ...args);
+    return;
+  }
+  const report = (fields) => out({ type: "ack", socket: c.socket, ackId: c.ackId, ...fields });
+  if (c.timeout) {
+    e.timeout(c.timeout).emit(c.event, ...args, (err, ...resp) => {
+      if (err) report({ error: encodeError(err) });
+      else report({ args: encode(resp) });
+    });
+  } else {
+    e.emit(c.event, ...args, (...resp) => report({ args: encode(resp) }));
+  }
+}
+
+serve(
+  {
+    open,
+    emit,
+    connect: (c) => {
+      get(c).socket.connect();
+    },
+    disconnect: (c) => {
+      get(c).socket.disconnect();
+    },
+    reply: (c) => {
+      const st = get(c);
+      const fn = st.pending.get(c.ackRef);
+      if (!fn) throw new Error(`no pending ack ${c.ackRef}`);
+      st.pending.delete(c.ackRef);
+      fn(...decode(c.args || []));
+    },
+    autoAck: (c) => {
+      get(c).autoAcks.set(c.event, { echo: !!c.echo, args: c.args });
+    },
+    closeEngine: (c) => {
+      get(c).socket.io.engine.transport.close();
+    },
+    state: (c) => {
+      const { socket } = get(c);
+      return {
+        id: socket.id,
+        connected: socket.connected,
+        active: socket.active,
+        recovered: socket.recovered,
+        transport: socket.io.engine?.transport?.name,
+      };
+    },
+  },
+  { sockets },
+);
