@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,6 @@ type Conn struct {
 	srv *Server
 	id  string
 	req *http.Request
-	log *slog.Logger
 
 	onMessage func(data []byte, binary bool)
 	onClose   func(reason CloseReason, err error)
@@ -71,16 +71,43 @@ func (w *pollWaiter) signal() {
 }
 
 func newConn(s *Server, id string, r *http.Request, t Transport) *Conn {
-	req := r.Clone(r.Context())
-	req.Body = http.NoBody
 	return &Conn{
 		srv:       s,
 		id:        id,
-		req:       req,
+		req:       detach(r),
 		transport: t,
 		done:      make(chan struct{}),
-		log:       s.cfg.Logger.With("component", "engine", "sid", id),
 	}
+}
+
+// detach returns a copy of the parts of r a session keeps, so that the
+// server can release the request, its context and its buffers once the
+// handshake is answered.
+func detach(r *http.Request) *http.Request {
+	u := *r.URL
+	return (&http.Request{
+		Method:     r.Method,
+		URL:        &u,
+		Proto:      r.Proto,
+		ProtoMajor: r.ProtoMajor,
+		ProtoMinor: r.ProtoMinor,
+		Header:     r.Header,
+		Body:       http.NoBody,
+		Host:       r.Host,
+		RemoteAddr: r.RemoteAddr,
+		RequestURI: r.RequestURI,
+		TLS:        r.TLS,
+	}).WithContext(context.Background())
+}
+
+// debug logs at debug level with the session's attributes, building them
+// only when the logger wants them.
+func (c *Conn) debug(msg string, args ...any) {
+	l := c.srv.cfg.Logger
+	if !l.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	l.Debug(msg, append([]any{"component", "engine", "sid", c.id, "transport", string(c.Transport())}, args...)...)
 }
 
 // ID returns the session id.
@@ -282,7 +309,7 @@ func (c *Conn) finish(reason CloseReason, err error) {
 		c.srv.remove(c)
 	}
 	close(c.done)
-	c.log.Debug("session closed", "reason", string(reason))
+	c.debug("session closed", "reason", string(reason))
 	if onClose != nil {
 		onClose(reason, err)
 	}

@@ -41,7 +41,10 @@ func NewServer(cfg *Config, onConnect func(*Conn)) *Server {
 		sessions:  make(map[string]*Conn),
 	}
 	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout:  10 * time.Second,
+		HandshakeTimeout: 10 * time.Second,
+		// Small read buffers and pooled write buffers keep idle sessions
+		// cheap: a write borrows a buffer only while it runs.
+		ReadBufferSize:    1024,
 		WriteBufferPool:   &sync.Pool{},
 		WriteBufferSize:   4096,
 		EnableCompression: c.PerMessageDeflate != nil,
@@ -213,7 +216,7 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 		}
 		c.attachWebSocket(ws)
 		s.start(c, s.handshakeWS)
-		c.readWebSocket(ws)
+		c.goReadWebSocket(ws)
 		return
 	}
 
@@ -254,7 +257,7 @@ func (s *Server) start(c *Conn, tail []byte) {
 		c.enqueueLocked(packet{typ: packetMessage, data: s.cfg.InitialPacket})
 	}
 	c.mu.Unlock()
-	c.log.Debug("session opened")
+	c.debug("session opened")
 	if s.onConnect != nil {
 		s.onConnect(c)
 	}

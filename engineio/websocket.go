@@ -19,11 +19,18 @@ func (c *Conn) attachWebSocket(ws *websocket.Conn) {
 	c.mu.Unlock()
 }
 
-// readWebSocket reads packets from ws until it fails, then ends the session.
-// It runs on the request's goroutine.
-func (c *Conn) readWebSocket(ws *websocket.Conn) {
+// goReadWebSocket reads ws on a goroutine of its own, so that the request's
+// goroutine returns and net/http releases the request and its buffers.
+func (c *Conn) goReadWebSocket(ws *websocket.Conn) {
 	c.srv.wg.Add(1)
-	defer c.srv.wg.Done()
+	go func() {
+		defer c.srv.wg.Done()
+		c.readWebSocket(ws)
+	}()
+}
+
+// readWebSocket reads packets from ws until it fails, then ends the session.
+func (c *Conn) readWebSocket(ws *websocket.Conn) {
 	for {
 		mt, data, err := ws.ReadMessage()
 		if err != nil {
@@ -132,8 +139,15 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.srv.wg.Add(1)
-	defer c.srv.wg.Done()
+	go func() {
+		defer c.srv.wg.Done()
+		c.probe(ws)
+	}()
+}
 
+// probe runs the upgrade of the session to ws: "2probe" is answered with
+// "3probe", and "5" switches the session to ws.
+func (c *Conn) probe(ws *websocket.Conn) {
 	c.mu.Lock()
 	if c.state != stateOpen || c.upgrading || c.upgraded || c.transport != Polling || c.srv.cfg.DisableUpgrades {
 		c.mu.Unlock()
@@ -143,7 +157,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.upgrading = true
 	c.probeWS = ws
 	c.mu.Unlock()
-	c.log.Debug("upgrade started")
+	c.debug("upgrade started")
 
 	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
 	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
@@ -197,7 +211,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 			c.ws = ws
 			c.kickLocked()
 			c.mu.Unlock()
-			c.log.Debug("upgraded", "transport", string(WebSocket))
+			c.debug("upgraded")
 			c.readWebSocket(ws)
 			return
 		default:

@@ -11,7 +11,11 @@ import (
 // The elements are sub-slices of data without surrounding whitespace; they
 // are validated, not copied. An error wraps ErrInvalidPayload.
 func SplitArray(data []byte) ([]json.RawMessage, error) {
-	return AppendSplitArray(make([]json.RawMessage, 0, 4), data)
+	elems, err := splitArray(make([]json.RawMessage, 0, 4), data)
+	if err != nil {
+		return nil, err
+	}
+	return elems, nil
 }
 
 // AppendSplitArray is SplitArray appending the elements to dst, so that a

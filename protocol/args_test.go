@@ -32,8 +32,9 @@ func TestSplitArray(t *testing.T) {
 	}
 	for _, in := range []string{``, ` `, `{}`, `"a"`, `[`, `]`, `[1,]`, `[,1]`, `[1 2]`, `[1]]`, `[1] x`, `[01]`, `[1.]`, `[.5]`,
 		`[1e]`, `[-]`, `[nul]`, `[truee]`, `["\u12"]`, `["\q"]`, "[\"\t\"]", `[{"a"}]`, `[{"a":1,}]`, `[{1:2}]`, `[{"a" 1}]`} {
-		_, err := SplitArray([]byte(in))
+		elems, err := SplitArray([]byte(in))
 		isError(t, err, ErrInvalidPayload)
+		equal(t, "elements after error", elems, []json.RawMessage(nil))
 		dst, err := AppendSplitArray([]json.RawMessage{[]byte("x")}, []byte(in))
 		isError(t, err, ErrInvalidPayload)
 		equal(t, "dst length after error", len(dst), 1)

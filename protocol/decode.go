@@ -89,10 +89,10 @@ func (d *Decoder) parse(b []byte) (*Packet, int, error) {
 
 	n := 0
 	if t.IsBinary() {
-		max := d.maxAttachments()
+		limit := d.maxAttachments()
 		start, tooMany := i, false
 		for ; i < len(b) && isDigit(b[i]); i++ {
-			if c := int(b[i] - '0'); n > (max-c)/10 {
+			if c := int(b[i] - '0'); n > (limit-c)/10 {
 				tooMany = true
 			} else {
 				n = n*10 + c
@@ -101,7 +101,7 @@ func (d *Decoder) parse(b []byte) (*Packet, int, error) {
 		if i == start || i == len(b) || b[i] != '-' {
 			return nil, 0, ErrIllegalAttachments
 		}
-		if tooMany || n > max {
+		if tooMany || n > limit {
 			return nil, 0, ErrTooManyAttachments
 		}
 		i++

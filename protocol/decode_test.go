@@ -325,9 +325,6 @@ func TestDecodeNamespaceReuse(t *testing.T) {
 }
 
 func TestDecodeAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
-	}
 	for _, in := range []string{`2["echo",{"a":1}]`, `21["echo","hello"]`, `2/chat,3["echo","hello"]`} {
 		var d Decoder
 		msg := []byte(in)

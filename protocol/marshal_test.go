@@ -97,9 +97,6 @@ func TestAppendMarshalArgs(t *testing.T) {
 }
 
 func TestMarshalArgsAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
-	}
 	args := []any{"echo", "hello", 42, []byte{1, 2}}
 	buf := make([]byte, 0, 256)
 	atts := make([][]byte, 0, 4)

@@ -59,9 +59,6 @@ func TestEncode(t *testing.T) {
 }
 
 func TestAppendEncodeAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
-	}
 	packets := []Packet{
 		{Type: Event, Namespace: "/chat", ID: 42, HasID: true, Data: json.RawMessage(`["echo",{"a":1}]`)},
 		{Type: BinaryEvent, Data: json.RawMessage(`["a",` + ph0 + `]`), Attachments: [][]byte{{1}}},

@@ -28,6 +28,8 @@ func main() {
 	switch *mode {
 	case "engine.io":
 		handler, shutdown = engineIOServer()
+	case "socket.io":
+		handler, shutdown = socketIOServer()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q\n", *mode)
 		os.Exit(2)

@@ -1,0 +1,90 @@
+package socketio
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sio-go/socketio/engineio"
+)
+
+// nopConn is an Engine.IO session that discards what it is sent.
+type nopConn struct {
+	id   string
+	req  *http.Request
+	sent atomic.Int64
+}
+
+func (n *nopConn) ID() string             { return n.id }
+func (n *nopConn) Request() *http.Request { return n.req }
+func (n *nopConn) RemoteAddr() string     { return "127.0.0.1" }
+func (n *nopConn) Close() error           { return nil }
+func (n *nopConn) Send(msgs ...engineio.Message) error {
+	n.sent.Add(1)
+	return nil
+}
+func (n *nopConn) SendVolatile(msgs ...engineio.Message) error { return n.Send(msgs...) }
+
+// roomOf connects n sockets that all join room.
+func roomOf(b *testing.B, srv *Server, n int, room string) []*nopConn {
+	b.Helper()
+	req := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil)
+	srv.OnConnect(func(s *Socket) { s.Join(room) })
+	conns := make([]*nopConn, n)
+	for i := range conns {
+		nc := &nopConn{id: strconv.Itoa(i), req: req}
+		c := srv.accept(nc)
+		c.onMessage([]byte("0"), false)
+		conns[i] = nc
+	}
+	waitFor(b, "sockets in the room", func() bool {
+		a := srv.Of("/").Adapter().(*MemoryAdapter)
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return len(a.rooms[room]) == n
+	})
+	return conns
+}
+
+// BenchmarkBroadcastRoom broadcasts to every socket of a room. The packet is
+// encoded once: allocations per operation do not grow with the recipients.
+func BenchmarkBroadcastRoom(b *testing.B) {
+	for _, n := range []int{100, 1_000, 10_000} {
+		b.Run("recipients="+strconv.Itoa(n), func(b *testing.B) {
+			srv := newServer(nil)
+			defer srv.Shutdown(context.Background())
+			conns := roomOf(b, srv, n, "room")
+			op := srv.To("room")
+			ctx := context.Background()
+			payload := map[string]any{"user": "ann", "text": "hello, everyone"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := op.Emit(ctx, "chat", payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			first, last := conns[0].sent.Load(), conns[n-1].sent.Load()
+			if first == 0 || first != last {
+				b.Fatalf("deliveries: first %d, last %d", first, last)
+			}
+		})
+	}
+}
+
+func BenchmarkSocketEmit(b *testing.B) {
+	srv := newServer(nil)
+	defer srv.Shutdown(context.Background())
+	roomOf(b, srv, 1, "r")
+	s := srv.Of("/").Sockets()[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Emit("chat", "hello", 42); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package socketio
+
+import (
+	"strconv"
+
+	"github.com/sio-go/socketio/engineio"
+	"github.com/sio-go/socketio/protocol"
+)
+
+// reserved reports whether event may not be emitted nor handled as a user
+// event.
+func reserved(event string) bool { return protocol.IsReservedEvent(event) }
+
+// eventPacket encodes an EVENT packet for ev and args, without namespace nor
+// ack id.
+func eventPacket(ev string, args []any) (*protocol.Packet, error) {
+	data, _, err := protocol.AppendMarshalArgs(make([]byte, 0, 64), nil, []any{ev})
+	if err != nil {
+		return nil, err
+	}
+	data = data[:len(data)-1] // ["ev"
+	var atts [][]byte
+	if len(args) == 0 {
+		data = append(data, ']')
+	} else {
+		mark := len(data)
+		if data, atts, err = protocol.AppendMarshalArgs(data, nil, args); err != nil {
+			return nil, err
+		}
+		data[mark] = ',' // ["ev"[a,b] → ["ev",a,b]
+	}
+	p := &protocol.Packet{Type: protocol.Event, Data: data, Attachments: atts}
+	if len(atts) > 0 {
+		p.Type = protocol.BinaryEvent
+	}
+	return p, nil
+}
+
+// ackPacket encodes an ACK packet answering id.
+func ackPacket(nsp string, id uint64, args []any) (*protocol.Packet, error) {
+	data, atts, err := protocol.MarshalArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	p := &protocol.Packet{Type: protocol.Ack, Namespace: nsp, ID: id, HasID: true, Data: data, Attachments: atts}
+	if len(atts) > 0 {
+		p.Type = protocol.BinaryAck
+	}
+	return p, nil
+}
+
+// encode turns a packet into the Engine.IO messages that carry it: the text
+// packet, then its attachments as binary messages.
+func encode(p *protocol.Packet) []engineio.Message {
+	text := p.AppendEncode(make([]byte, 0, 16+len(p.Namespace)+len(p.Data)))
+	msgs := make([]engineio.Message, 1+len(p.Attachments))
+	msgs[0] = engineio.Message{Data: text}
+	for i, a := range p.Attachments {
+		msgs[i+1] = engineio.Message{Data: a, Binary: true}
+	}
+	return msgs
+}
+
+// withOffset returns a copy of an EVENT packet whose argument array ends with
+// the recovery offset.
+func withOffset(p *protocol.Packet, offset string) *protocol.Packet {
+	q := *p
+	data := make([]byte, 0, len(p.Data)+len(offset)+3)
+	data = append(data, p.Data[:len(p.Data)-1]...) // drop ']'
+	if len(p.Data) > 2 {
+		data = append(data, ',')
+	}
+	data = strconv.AppendQuote(data, offset)
+	q.Data = append(data, ']')
+	return &q
+}
