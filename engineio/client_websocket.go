@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -35,11 +36,33 @@ func (c *ClientConn) dialWebSocket(ctx context.Context) (*websocket.Conn, error)
 	} else {
 		u.Scheme = "ws"
 	}
+	// The WebSocket library heeds ctx's deadline but not its cancellation
+	// once connected: close the connection when ctx ends during the
+	// handshake.
+	var mu sync.Mutex
+	var conns []net.Conn
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, nc := range conns {
+			_ = nc.Close()
+		}
+	})
+	defer stop()
 	d := websocket.Dialer{
 		Proxy:           c.cfg.Proxy,
 		TLSClientConfig: c.cfg.TLSConfig,
 		Jar:             c.cfg.Jar,
 		WriteBufferPool: wsWriteBuffers,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				mu.Lock()
+				conns = append(conns, nc)
+				mu.Unlock()
+			}
+			return nc, err
+		},
 	}
 	header := http.Header{}
 	for k, v := range c.cfg.Header {

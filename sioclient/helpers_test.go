@@ -2,10 +2,10 @@ package sioclient
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,8 +115,35 @@ type proxy struct {
 	target string
 
 	mu    sync.Mutex
-	conns []net.Conn
+	conns []*proxied
 	wg    sync.WaitGroup
+}
+
+// proxied is one forwarded connection; once frozen, bytes are read and
+// dropped in both directions, like a peer that went silent.
+type proxied struct {
+	c, u   net.Conn
+	frozen atomic.Bool
+}
+
+func (p *proxied) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			if !p.frozen.Load() {
+				dst.Close()
+			}
+			return
+		}
+		if p.frozen.Load() {
+			continue
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			src.Close()
+			return
+		}
+	}
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -149,22 +176,33 @@ func (p *proxy) accept() {
 			c.Close()
 			continue
 		}
+		pc := &proxied{c: c, u: u}
 		p.mu.Lock()
-		p.conns = append(p.conns, c, u)
+		p.conns = append(p.conns, pc)
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); _, _ = io.Copy(u, c); u.Close() }()
-		go func() { defer p.wg.Done(); _, _ = io.Copy(c, u); c.Close() }()
+		go func() { defer p.wg.Done(); pc.pipe(u, c) }()
+		go func() { defer p.wg.Done(); pc.pipe(c, u) }()
 	}
 }
 
 func (p *proxy) sever() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
+	for _, pc := range p.conns {
+		pc.c.Close()
+		pc.u.Close()
 	}
 	p.conns = nil
+}
+
+// freeze silences every current connection; new ones work.
+func (p *proxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pc := range p.conns {
+		pc.frozen.Store(true)
+	}
 }
 
 // fastReconnect is a Config that reconnects quickly, for tests.

@@ -249,10 +249,10 @@ func (m *Manager) run() {
 		}
 		if reconnecting {
 			if m.cfg.ReconnectionAttempts > 0 && attempt >= m.cfg.ReconnectionAttempts {
-				m.giveUp(ErrReconnectFailed)
 				if h := m.cfg.OnReconnectFailed; h != nil {
 					m.hook(h)
 				}
+				m.giveUp(ErrReconnectFailed)
 				return
 			}
 			attempt++
