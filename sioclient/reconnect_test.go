@@ -19,7 +19,7 @@ import (
 // hooks records the manager's hooks.
 type hooks struct {
 	attempts, errors, failed, reconnects atomic.Int32
-	lastReconnect                         atomic.Int32
+	lastReconnect                        atomic.Int32
 }
 
 func (h *hooks) install(cfg *Config) *Config {
