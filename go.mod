@@ -2,4 +2,4 @@ module github.com/sio-go/socketio
 
 go 1.26
 
-require github.com/gorilla/websocket v1.5.3 // indirect
+require github.com/gorilla/websocket v1.5.3

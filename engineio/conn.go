@@ -315,7 +315,10 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	}
 }
 
-var errClientClose = errors.New("engineio: closed by the client")
+var (
+	errClientClose     = errors.New("engineio: closed by the client")
+	errPayloadTooLarge = errors.New("engineio: payload too large")
+)
 
 // onPacket handles one packet from the client's current transport.
 func (c *Conn) onPacket(p packet) {

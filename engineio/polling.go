@@ -226,7 +226,7 @@ func (c *Conn) serveData(w http.ResponseWriter, r *http.Request) {
 
 	limit := int64(c.srv.cfg.MaxBufferSize)
 	if r.ContentLength > limit {
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		c.tooLarge(w)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -236,7 +236,7 @@ func (c *Conn) serveData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if int64(len(body)) > limit {
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		c.tooLarge(w)
 		return
 	}
 	err = decodePayload(body, func(p packet) bool {
@@ -253,4 +253,11 @@ func (c *Conn) serveData(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", "2")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte("ok"))
+}
+
+// tooLarge answers a POST over MaxBufferSize with 413 and ends the session,
+// as the official server does.
+func (c *Conn) tooLarge(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	c.finish(ReasonTransportError, errPayloadTooLarge)
 }

@@ -200,12 +200,13 @@ func TestPollingBadInput(t *testing.T) {
 	t.Run("oversized body", func(t *testing.T) {
 		ts := newTestServer(t, &Config{MaxBufferSize: 10}, true)
 		sid := ts.handshake(t)
-		if res := ts.post(t, sid, "4"+strings.Repeat("x", 10)); res.status != 413 {
-			t.Errorf("POST over the limit: %d", res.status)
-		}
 		if res := ts.post(t, sid, "4"+strings.Repeat("x", 9)); res.status != 200 {
 			t.Errorf("POST at the limit: %d", res.status)
 		}
+		if res := ts.post(t, sid, "4"+strings.Repeat("x", 10)); res.status != 413 {
+			t.Errorf("POST over the limit: %d", res.status)
+		}
+		ts.waitReason(t, ReasonTransportError)
 	})
 	t.Run("client close", func(t *testing.T) {
 		ts := newTestServer(t, nil, true)

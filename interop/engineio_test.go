@@ -128,7 +128,7 @@ func TestClientCloseReason(t *testing.T) {
 // and in order.
 func TestUpgradeUnderTraffic(t *testing.T) {
 	const n = 300
-	const every = 2 * time.Millisecond
+	const every = 3 * time.Millisecond
 	forEachServer(t, srvOpts{}, func(t *testing.T, s server) {
 		c := startEIO(t, s.URL(), nil)
 		// The client starts sending before the handshake completes, so its
@@ -305,7 +305,9 @@ func TestHeartbeat(t *testing.T) {
 // or by stopping its process, and expects the server to end the session with
 // "ping timeout", forget it and (for our server) end its goroutines.
 func TestPingTimeout(t *testing.T) {
-	const interval, timeout = 150 * time.Millisecond, 200 * time.Millisecond
+	// generous enough for a loaded machine, where the client's own timer
+	// (interval + timeout) must not expire before the first ping
+	const interval, timeout = 300 * time.Millisecond, time.Second
 	for _, how := range []string{"no-pong", "sigstop"} {
 		for _, tr := range []string{"polling", "websocket"} {
 			t.Run(how+"/"+tr, func(t *testing.T) {

@@ -4,4 +4,6 @@ go 1.26
 
 require github.com/sio-go/socketio v0.0.0
 
+require github.com/gorilla/websocket v1.5.3 // indirect
+
 replace github.com/sio-go/socketio => ../

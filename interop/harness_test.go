@@ -49,6 +49,9 @@ type srvOpts struct {
 	MaxBufferSize   int
 	Transports      []string
 	DisableUpgrades bool
+	// PerMessageDeflate turns on WebSocket compression (threshold 1024).
+	PerMessageDeflate bool
+	InitialPacket     string
 	// Echo sends every message back to its session.
 	Echo bool
 }
@@ -61,6 +64,8 @@ type server interface {
 	Next(t testing.TB) session
 	// ClientsCount returns the number of open sessions.
 	ClientsCount(t testing.TB) int
+	// Shutdown closes every session.
+	Shutdown(t testing.TB)
 }
 
 // session is one server-side Engine.IO session.
@@ -115,6 +120,12 @@ func goConfig(o srvOpts) *engineio.Config {
 		MaxBufferSize:   o.MaxBufferSize,
 		DisableUpgrades: o.DisableUpgrades,
 	}
+	if o.PerMessageDeflate {
+		cfg.PerMessageDeflate = &engineio.PerMessageDeflate{}
+	}
+	if o.InitialPacket != "" {
+		cfg.InitialPacket = []byte(o.InitialPacket)
+	}
 	for _, tr := range o.Transports {
 		cfg.Transports = append(cfg.Transports, engineio.Transport(tr))
 	}
@@ -164,6 +175,15 @@ func (s *goServer) NextConn(t testing.TB) *goSession {
 }
 
 func (s *goServer) ClientsCount(testing.TB) int { return s.eio.ClientsCount() }
+
+func (s *goServer) Shutdown(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.eio.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
 
 type goSession struct {
 	c       *engineio.Conn
@@ -295,6 +315,12 @@ func startNodeServer(t testing.TB, o srvOpts) *nodeServer {
 	if o.DisableUpgrades {
 		opts["allowUpgrades"] = false
 	}
+	if o.PerMessageDeflate {
+		opts["perMessageDeflate"] = nodeproc.M{"threshold": 1024}
+	}
+	if o.InitialPacket != "" {
+		opts["initialPacket"] = o.InitialPacket
+	}
 	return startNodeServerOpts(t, opts, o.Echo)
 }
 
@@ -320,6 +346,11 @@ func (s *nodeServer) Next(t testing.TB) session {
 func (s *nodeServer) ClientsCount(t testing.TB) int {
 	t.Helper()
 	return s.p.Call(nodeproc.M{"cmd": "clientsCount"}).Int("count")
+}
+
+func (s *nodeServer) Shutdown(t testing.TB) {
+	t.Helper()
+	s.p.Call(nodeproc.M{"cmd": "eval", "code": "ctx.engine.close()"})
 }
 
 type nodeSession struct {

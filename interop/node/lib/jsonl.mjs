@@ -78,13 +78,16 @@ export function encodeError(err) {
   for (const k of ["type", "code", "description", "data", "transport"]) {
     if (err[k] === undefined) continue;
     const d = err[k];
-    // a transport error's description may be a Node event object
-    o[k] =
-      d instanceof Error
-        ? encodeError(d)
-        : typeof d === "object" && d !== null && !Array.isArray(d) && !isBinary(d)
-          ? safeObject(d)
-          : encode(d);
+    // data is the JSON a server sent (CONNECT_ERROR); a transport error's
+    // description may be a Node event object, kept in part.
+    if (k === "data") o[k] = encode(d);
+    else
+      o[k] =
+        d instanceof Error
+          ? encodeError(d)
+          : typeof d === "object" && d !== null && !Array.isArray(d) && !isBinary(d)
+            ? safeObject(d)
+            : encode(d);
   }
   return o;
 }
