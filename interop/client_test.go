@@ -255,6 +255,7 @@ func TestClientNodeRecovery(t *testing.T) {
 	cfg := fast()
 	cfg.ReconnectionDelayFunc = func(int) time.Duration { return 300 * time.Millisecond }
 	s := sioDial(t, srv.URL(), cfg)
+	srv.p.Wait(nodeproc.Type("connection"))
 	ticks := make(inbox[int], 8)
 	sioclient.On(s, "tick", func(ctx context.Context, n int) error { ticks <- n; return nil })
 	srv.Emit(t, "/", "tick", 1)
