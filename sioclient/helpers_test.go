@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,13 @@ import (
 	"github.com/sio-go/socketio/internal/testutil"
 )
 
-func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(serverEnv) != "" {
+		serveForBenchmark() // a child process of BenchmarkClientMemory
+		return
+	}
+	testutil.VerifyTestMain(m)
+}
 
 // goServer runs our Socket.IO server on loopback; setup registers handlers.
 func goServer(t *testing.T, cfg *socketio.Config, setup func(*socketio.Server)) (*socketio.Server, string) {
