@@ -184,6 +184,11 @@ func TestClientRetries(t *testing.T) {
 		if err != nil || got != "done" {
 			t.Fatalf("got %q %v", got, err)
 		}
+		// The driver's report of a delivery may trail the acknowledgement.
+		deadline := time.Now().Add(5 * time.Second)
+		for srv.Jobs(t, s.ID()) < 3 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if n := srv.Jobs(t, s.ID()); n != 3 {
 			t.Fatalf("%d deliveries, want 3", n)
 		}
