@@ -228,3 +228,17 @@ func TestClientFailedUpgradeKeepsPolling(t *testing.T) {
 		})
 	}
 }
+
+// A WebSocket handshake that never gets an HTTP answer ends when its
+// context is cancelled, even without a deadline.
+func TestClientWebSocketHandshakeCancel(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := Dial(ctx, srv.URL, &DialConfig{Transports: []Transport{WebSocket}})
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 3*time.Second {
+		t.Fatalf("got %v after %v", err, time.Since(start))
+	}
+}
