@@ -1,0 +1,290 @@
+package engineio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func dialT(t *testing.T, rawURL string, cfg *DialConfig) *ClientConn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, rawURL, cfg)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func readT(t *testing.T, c *ClientConn) Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return m
+}
+
+// readErr reads until the connection ends and returns the error.
+func readErr(t *testing.T, c *ClientConn, within time.Duration) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		_, err := c.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("connection still open after %v", within)
+			}
+			return err
+		}
+	}
+}
+
+func waitTransport(t *testing.T, c *ClientConn, want Transport) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Transport() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("transport %s, want %s", c.Transport(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestClientTransports(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		transports []Transport
+		final      Transport
+	}{
+		{"polling", []Transport{Polling}, Polling},
+		{"websocket", []Transport{WebSocket}, WebSocket},
+		{"upgrade", nil, WebSocket},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, nil, true)
+			c := dialT(t, ts.http.URL, &DialConfig{Transports: tc.transports})
+			if c.ID() == "" {
+				t.Fatal("no session id")
+			}
+			// Send while the upgrade may be under way: order must hold.
+			const n = 200
+			for i := range n {
+				msg := Message{Data: []byte(fmt.Sprint(i))}
+				if i%3 == 0 {
+					msg = Message{Data: []byte{byte(i), 0xff}, Binary: true}
+				}
+				if err := c.Send(msg); err != nil {
+					t.Fatalf("Send %d: %v", i, err)
+				}
+			}
+			for i := range n {
+				m := readT(t, c)
+				want := Message{Data: []byte(fmt.Sprint(i))}
+				if i%3 == 0 {
+					want = Message{Data: []byte{byte(i), 0xff}, Binary: true}
+				}
+				if string(m.Data) != string(want.Data) || m.Binary != want.Binary {
+					t.Fatalf("message %d: got %q binary=%v, want %q binary=%v", i, m.Data, m.Binary, want.Data, want.Binary)
+				}
+			}
+			waitTransport(t, c, tc.final)
+			sc := ts.nextConn(t)
+			deadline := time.Now().Add(5 * time.Second)
+			for sc.Transport() != tc.final {
+				if time.Now().After(deadline) {
+					t.Fatalf("server sees %s, want %s", sc.Transport(), tc.final)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := c.Send(Message{Data: []byte("after")}); err != nil {
+				t.Fatal(err)
+			}
+			if m := readT(t, c); string(m.Data) != "after" {
+				t.Fatalf("got %q", m.Data)
+			}
+		})
+	}
+}
+
+func TestClientSplitsPostsUnderMaxPayload(t *testing.T) {
+	ts := newTestServer(t, &Config{MaxBufferSize: 500}, true)
+	c := dialT(t, ts.http.URL, &DialConfig{Transports: []Transport{Polling}})
+	if c.maxPayload != 500 {
+		t.Fatalf("maxPayload %d", c.maxPayload)
+	}
+	payload := strings.Repeat("x", 90)
+	msgs := make([]Message, 40)
+	for i := range msgs {
+		msgs[i] = Message{Data: []byte(payload)}
+	}
+	if err := c.Send(msgs...); err != nil {
+		t.Fatal(err)
+	}
+	for range msgs {
+		if m := readT(t, c); string(m.Data) != payload {
+			t.Fatalf("got %q", m.Data)
+		}
+	}
+	if len(ts.connErrors()) != 0 || len(ts.closeReasons()) != 0 {
+		t.Fatalf("server refused: %v %v", ts.connErrors(), ts.closeReasons())
+	}
+}
+
+func TestClientHeadersQueryCookies(t *testing.T) {
+	var mu sync.Mutex
+	var seen []*http.Request
+	ts := newTestServer(t, &Config{
+		Cookie: &Cookie{Name: "sticky"},
+		AllowRequest: func(r *http.Request) error {
+			if r.Header.Get("X-Token") != "secret" || r.URL.Query().Get("room") != "blue" {
+				return errors.New("no token")
+			}
+			return nil
+		},
+	}, true)
+	inner := ts.http.Config.Handler
+	ts.http.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Clone(context.Background()))
+		mu.Unlock()
+		inner.ServeHTTP(w, r)
+	})
+	jar, _ := cookiejar.New(nil)
+	c := dialT(t, ts.http.URL+"?room=blue", &DialConfig{
+		Header: http.Header{"X-Token": {"secret"}},
+		Query:  url.Values{"extra": {"1"}},
+		Jar:    jar,
+	})
+	waitTransport(t, c, WebSocket)
+	if err := c.Send(Message{Data: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	readT(t, c)
+	u, _ := url.Parse(ts.http.URL)
+	if cs := jar.Cookies(u); len(cs) != 1 || cs[0].Name != "sticky" || cs[0].Value != c.ID() {
+		t.Fatalf("jar: %v", cs)
+	}
+	mu.Lock()
+	reqs := append([]*http.Request(nil), seen...)
+	mu.Unlock()
+	if len(reqs) < 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for i, r := range reqs[1:] {
+		if ck, err := r.Cookie("sticky"); err != nil || ck.Value != c.ID() {
+			t.Fatalf("request %d (%s %s) without the cookie", i+1, r.Method, r.URL)
+		}
+		if r.Header.Get("X-Token") != "secret" || r.URL.Query().Get("extra") != "1" || r.URL.Query().Get("room") != "blue" {
+			t.Fatalf("request %d lacks header or query: %s", i+1, r.URL)
+		}
+	}
+
+	// Refused handshake: the server's code and message.
+	_, err := Dial(context.Background(), ts.http.URL, &DialConfig{})
+	var he *HandshakeError
+	if !errors.As(err, &he) || !errors.Is(err, ErrHandshake) || he.StatusCode != 403 || he.Code != ErrForbidden || he.Message != "no token" {
+		t.Fatalf("got %v", err)
+	}
+	_, err = Dial(context.Background(), ts.http.URL, &DialConfig{Transports: []Transport{WebSocket}})
+	if !errors.As(err, &he) || he.StatusCode != 400 || he.Transport != WebSocket {
+		t.Fatalf("websocket: got %v", err)
+	}
+}
+
+func TestClientHeartbeat(t *testing.T) {
+	ts := newTestServer(t, &Config{PingInterval: 30 * time.Millisecond, PingTimeout: 100 * time.Millisecond}, true)
+	for _, tr := range []Transport{Polling, WebSocket} {
+		c := dialT(t, ts.http.URL, &DialConfig{Transports: []Transport{tr}})
+		time.Sleep(300 * time.Millisecond) // many heartbeats: pongs flow
+		if err := c.Send(Message{Data: []byte("alive")}); err != nil {
+			t.Fatal(err)
+		}
+		if m := readT(t, c); string(m.Data) != "alive" {
+			t.Fatalf("%s: got %q", tr, m.Data)
+		}
+		for _, r := range ts.closeReasons() {
+			if r == ReasonPingTimeout {
+				t.Fatalf("%s: server closed with %v", tr, r)
+			}
+		}
+		c.Close()
+	}
+}
+
+func TestClientServerCloses(t *testing.T) {
+	for _, tr := range []Transport{Polling, WebSocket} {
+		t.Run(string(tr), func(t *testing.T) {
+			ts := newTestServer(t, nil, true)
+			c := dialT(t, ts.http.URL, &DialConfig{Transports: []Transport{tr}})
+			ts.nextConn(t).Close()
+			err := readErr(t, c, 5*time.Second)
+			var ce *CloseError
+			if !errors.As(err, &ce) || ce.Reason != ReasonTransportClose {
+				t.Fatalf("got %v", err)
+			}
+			if !errors.Is(c.Send(Message{}), ErrClosed) {
+				t.Fatal("Send after close")
+			}
+		})
+	}
+}
+
+func TestClientClose(t *testing.T) {
+	for _, tr := range []Transport{Polling, WebSocket} {
+		t.Run(string(tr), func(t *testing.T) {
+			ts := newTestServer(t, nil, false)
+			c := dialT(t, ts.http.URL, &DialConfig{Transports: []Transport{tr}})
+			if err := c.Send(Message{Data: []byte("last words")}); err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan string, 1)
+			conn := ts.nextConn(t)
+			conn.OnMessage(func(data []byte, _ bool) { got <- string(data) })
+			c.Close()
+			select {
+			case s := <-got:
+				if s != "last words" {
+					t.Fatalf("got %q", s)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("queued message not written before close")
+			}
+			ts.waitReason(t, ReasonTransportClose)
+			_, err := c.Read(context.Background())
+			var ce *CloseError
+			if !errors.As(err, &ce) || ce.Reason != ReasonForcedClose || !errors.Is(err, ErrClosed) {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+}
+
+func TestClientDialContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ts := newTestServer(t, nil, true)
+	for _, tr := range []Transport{Polling, WebSocket} {
+		if _, err := Dial(ctx, ts.http.URL, &DialConfig{Transports: []Transport{tr}}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: got %v", tr, err)
+		}
+	}
+	for _, bad := range []string{"ftp://x", "http://", "::"} {
+		if _, err := Dial(context.Background(), bad, nil); err == nil {
+			t.Fatalf("%q: no error", bad)
+		}
+	}
+}
