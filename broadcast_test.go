@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"errors"
+	"github.com/sio-go/socketio/protocol"
 	"slices"
 	"sort"
 	"sync"
@@ -283,7 +284,7 @@ func TestHandleServerSideEmit(t *testing.T) {
 		_ = ack(n+1, []byte{1})
 	})
 	reply := make(chan Args, 1)
-	a, err := argsFromArray([]byte(`[41]`), nil)
+	a, err := protocol.ArgsFromArray([]byte(`[41]`), nil)
 	noErr(t, err)
 	nsp.HandleServerSideEmit("ping", a, func(r Args) { reply <- r })
 	r := recv(t, reply)

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"github.com/sio-go/socketio/protocol"
 	"net/http"
 	"net/url"
 	"testing"
@@ -80,7 +81,7 @@ func TestRemoteSocketJSON(t *testing.T) {
 }
 
 func TestArgs(t *testing.T) {
-	a, err := argsFromArray([]byte(`[1,"two",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}]`),
+	a, err := protocol.ArgsFromArray([]byte(`[1,"two",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}]`),
 		[][]byte{{0xa}, {0xb, 0xc}})
 	noErr(t, err)
 	equal(t, "len", a.Len(), 4)

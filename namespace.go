@@ -344,7 +344,7 @@ func (n *Namespace) HandleServerSideEmit(ev string, args Args, reply func(Args))
 			if !sent.CompareAndSwap(false, true) {
 				return ErrAckSent
 			}
-			a, err := argsFromArray(data, atts)
+			a, err := protocol.ArgsFromArray(data, atts)
 			if err != nil {
 				return err
 			}

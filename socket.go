@@ -355,7 +355,7 @@ func (s *Socket) notifyOutgoing(p *protocol.Packet) {
 	s.mu.Lock()
 	hs := s.anyOut
 	s.mu.Unlock()
-	args := Args{elems: elems, attachments: p.Attachments}
+	args := protocol.NewArgs(elems, p.Attachments)
 	for _, h := range hs {
 		h(name, args)
 	}
@@ -394,7 +394,7 @@ func (s *Socket) onPacket(p *protocol.Packet) {
 		if p.HasID {
 			ack = s.ackFunc(p.ID)
 		}
-		args := Args{elems: elems, attachments: p.Attachments}
+		args := protocol.NewArgs(elems, p.Attachments)
 		if !s.queue.push(func() { s.dispatch(name, args, ack) }) {
 			s.nsp.srv.cfg.Logger.Warn("socketio: handler queue full, disconnecting",
 				"nsp", s.nsp.name, "socket", s.id)
@@ -409,7 +409,7 @@ func (s *Socket) onPacket(p *protocol.Packet) {
 		if f == nil {
 			return // unknown or expired: ignored, as by the official server
 		}
-		args, err := argsFromArray(p.Data, p.Attachments)
+		args, err := protocol.ArgsFromArray(p.Data, p.Attachments)
 		if err != nil {
 			s.conn.fail(ReasonParseError, err)
 			return

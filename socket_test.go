@@ -123,7 +123,7 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 	c.send(`428["sum",[]]`)
 	c.expect(`438[{"error":"nothing to add"}]`)
 	c.send(`429["sum","not a list"]`)
-	c.expectPrefix(`439[{"error":"socketio: argument 0: json: cannot unmarshal`)
+	c.expectPrefix(`439[{"error":"protocol: argument 0: json: cannot unmarshal`)
 	c.send(`4210["fail"]`)
 	c.expect(`4310[{"error":"boom"}]`)
 	c.send(`4211["hello",{"name":"bob"}]`) // On acknowledges with no argument

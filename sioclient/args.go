@@ -1,127 +1,16 @@
 package sioclient
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/sio-go/socketio/protocol"
 )
 
 // Args are the arguments of a received event or acknowledgement, kept as
 // received: raw JSON elements, in which binary values are placeholders that
-// refer to the attachments. Args is a small value, safe to copy and to keep.
-type Args struct {
-	elems       []json.RawMessage
-	attachments [][]byte
-}
-
-// Len returns the number of arguments.
-func (a Args) Len() int { return len(a.elems) }
-
-// Raw returns argument i as received, placeholders included, or nil when i is
-// out of range. The bytes must not be modified.
-func (a Args) Raw(i int) json.RawMessage {
-	if i < 0 || i >= len(a.elems) {
-		return nil
-	}
-	return a.elems[i]
-}
-
-// Attachments returns the binary attachments the placeholders refer to.
-func (a Args) Attachments() [][]byte { return a.attachments }
-
-// Binary returns the attachment argument i stands for, when argument i is a
-// placeholder.
-func (a Args) Binary(i int) ([]byte, bool) {
-	n, ok := protocol.Placeholder(a.Raw(i))
-	if !ok || n < 0 || n >= len(a.attachments) {
-		return nil, false
-	}
-	return a.attachments[n], true
-}
-
-// Decode unmarshals argument i into v with encoding/json. Placeholders are
-// first replaced by the base64 text of their attachment, so that []byte
-// fields and values receive the binary data. Decoding a missing argument
-// leaves v unchanged and returns nil, as for a JSON null.
-func (a Args) Decode(i int, v any) error {
-	raw := a.Raw(i)
-	if raw == nil {
-		return nil
-	}
-	if len(a.attachments) > 0 {
-		inlined, err := protocol.InlineAttachments(raw, a.attachments)
-		if err != nil {
-			return fmt.Errorf("sioclient: argument %d: %w", i, err)
-		}
-		raw = inlined
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("sioclient: argument %d: %w", i, err)
-	}
-	return nil
-}
-
-// Values returns the arguments in a form Emit sends again unchanged: JSON as
-// json.RawMessage, binary values as []byte (also when nested in arrays and
-// objects, which are then decoded into []any and map[string]any).
-func (a Args) Values() []any {
-	out := make([]any, len(a.elems))
-	for i, e := range a.elems {
-		if b, ok := a.Binary(i); ok {
-			out[i] = b
-			continue
-		}
-		if len(a.attachments) > 0 && bytes.Contains(e, placeholderKey) {
-			if v, err := withBinary(e, a.attachments); err == nil {
-				out[i] = v
-				continue
-			}
-		}
-		out[i] = e
-	}
-	return out
-}
-
-// String returns the arguments as a JSON array, placeholders included.
-func (a Args) String() string { return string(protocol.AppendArray(nil, a.elems...)) }
-
-var placeholderKey = []byte(`"_placeholder"`)
-
-// withBinary decodes raw into generic values in which the placeholders are
-// replaced by their attachments.
-func withBinary(raw []byte, attachments [][]byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	var walk func(any) any
-	walk = func(x any) any {
-		switch t := x.(type) {
-		case map[string]any:
-			if len(t) == 2 && t["_placeholder"] == true {
-				if n, ok := t["num"].(json.Number); ok {
-					if i, err := n.Int64(); err == nil && i >= 0 && int(i) < len(attachments) {
-						return attachments[i]
-					}
-				}
-			}
-			for k, e := range t {
-				t[k] = walk(e)
-			}
-		case []any:
-			for i, e := range t {
-				t[i] = walk(e)
-			}
-		}
-		return x
-	}
-	return walk(v), nil
-}
+// refer to the attachments. It is the type the server package uses too; see
+// protocol.Args for its methods.
+type Args = protocol.Args
 
 // AckFunc acknowledges a received event. The arguments are encoded like
 // those of Emit. Only the first call sends anything; later calls return

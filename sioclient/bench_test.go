@@ -66,7 +66,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 			b.Fatal(err)
 		}
 		var m chatMessage
-		if err := (Args{elems: elems}).Decode(0, &m); err != nil || m.N != 42 {
+		if err := protocol.NewArgs(elems, nil).Decode(0, &m); err != nil || m.N != 42 {
 			b.Fatal(err)
 		}
 	}

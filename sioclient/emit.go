@@ -196,7 +196,7 @@ func (s *Socket) writeLocked(p *protocol.Packet, volatile bool) bool {
 	if len(s.anyOutgoing) > 0 {
 		hooks := s.anyOutgoing
 		if name, elems, err := protocol.EventName(p.Data); err == nil {
-			args := Args{elems: elems, attachments: p.Attachments}
+			args := protocol.NewArgs(elems, p.Attachments)
 			s.queue.pushForce(func() {
 				for _, h := range hooks {
 					s.safely(name, func() { h(name, args) })

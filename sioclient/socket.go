@@ -358,7 +358,7 @@ func (s *Socket) onEvent(p *protocol.Packet) {
 	if err != nil {
 		return // a numeric event name: no handler can match
 	}
-	args := Args{elems: elems, attachments: p.Attachments}
+	args := protocol.NewArgs(elems, p.Attachments)
 	var ack AckFunc
 	if p.HasID {
 		ack = s.ackFunc(p.ID)
@@ -435,7 +435,7 @@ func (s *Socket) onAck(p *protocol.Packet) {
 	s.mu.Unlock()
 	if a != nil {
 		stopAck(a)
-		a.fn(Args{elems: elems, attachments: p.Attachments}, nil)
+		a.fn(protocol.NewArgs(elems, p.Attachments), nil)
 	}
 }
 
