@@ -57,19 +57,6 @@ func connectErrorPayload(err error) json.RawMessage {
 	return b
 }
 
-// ackErrorPayload is what OnAck handlers send back when they fail: the
-// error's own JSON when it implements json.Marshaler, else
-// {"error":"<text>"}.
-func ackErrorPayload(err error) any {
-	var m json.Marshaler
-	if errors.As(err, &m) {
-		return m
-	}
-	return struct {
-		Error string `json:"error"`
-	}{err.Error()}
-}
-
 // DisconnectReason tells why a socket left its namespace.
 type DisconnectReason string
 

@@ -2,7 +2,7 @@ package socketio
 
 import (
 	"context"
-	"fmt"
+	"github.com/sio-go/socketio/internal/typed"
 )
 
 // On registers h for event ev on socket s. The event's first argument is
@@ -12,23 +12,8 @@ import (
 // cannot be decoded; otherwise errors go to the socket's OnError handlers.
 // It panics if ev is reserved; see Socket.OnRaw.
 func On[T any](s *Socket, ev string, h func(ctx context.Context, v T) error) {
-	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) {
-		var v T
-		err := args.Decode(0, &v)
-		if err == nil {
-			err = h(ctx, v)
-		}
-		switch {
-		case ack == nil:
-			if err != nil {
-				s.reportError(fmt.Errorf("socketio: event %q: %w", ev, err))
-			}
-		case err != nil:
-			_ = ack(ackErrorPayload(err))
-		default:
-			_ = ack()
-		}
-	})
+	f := typed.Handler("socketio", ev, s.reportError, h)
+	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) { f(ctx, args, ack) })
 }
 
 // OnAck registers h for event ev on socket s and acknowledges with its
@@ -39,26 +24,8 @@ func On[T any](s *Socket, ev string, h func(ctx context.Context, v T) error) {
 // client asked for no acknowledgement, the result is dropped and errors go
 // to the socket's OnError handlers. It panics if ev is reserved.
 func OnAck[T, R any](s *Socket, ev string, h func(ctx context.Context, v T) (R, error)) {
-	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) {
-		var v T
-		var r R
-		err := args.Decode(0, &v)
-		if err == nil {
-			r, err = h(ctx, v)
-		}
-		switch {
-		case ack == nil:
-			if err != nil {
-				s.reportError(fmt.Errorf("socketio: event %q: %w", ev, err))
-			}
-		case err != nil:
-			_ = ack(ackErrorPayload(err))
-		default:
-			if err := ack(r); err != nil {
-				s.reportError(fmt.Errorf("socketio: acknowledging %q: %w", ev, err))
-			}
-		}
-	})
+	f := typed.AckHandler("socketio", ev, s.reportError, h)
+	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) { f(ctx, args, ack) })
 }
 
 // Call emits event ev to socket s and decodes the first argument of the

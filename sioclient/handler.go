@@ -2,9 +2,7 @@ package sioclient
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
+	"github.com/sio-go/socketio/internal/typed"
 )
 
 // On registers h for event ev on socket s. The event's first argument is
@@ -13,23 +11,8 @@ import (
 // argument on success and {"error":"<text>"} when h fails or the argument
 // cannot be decoded; otherwise errors go to the socket's OnError handlers.
 func On[T any](s *Socket, ev string, h func(ctx context.Context, v T) error) {
-	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) {
-		var v T
-		err := args.Decode(0, &v)
-		if err == nil {
-			err = h(ctx, v)
-		}
-		switch {
-		case ack == nil:
-			if err != nil {
-				s.reportError(fmt.Errorf("sioclient: event %q: %w", ev, err))
-			}
-		case err != nil:
-			_ = ack(ackErrorPayload(err))
-		default:
-			_ = ack()
-		}
-	})
+	f := typed.Handler("sioclient", ev, s.reportError, h)
+	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) { f(ctx, args, ack) })
 }
 
 // OnAck registers h for event ev on socket s and acknowledges with its
@@ -40,26 +23,8 @@ func On[T any](s *Socket, ev string, h func(ctx context.Context, v T) error) {
 // server asked for no acknowledgement, the result is dropped and errors go
 // to the socket's OnError handlers.
 func OnAck[T, R any](s *Socket, ev string, h func(ctx context.Context, v T) (R, error)) {
-	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) {
-		var v T
-		var r R
-		err := args.Decode(0, &v)
-		if err == nil {
-			r, err = h(ctx, v)
-		}
-		switch {
-		case ack == nil:
-			if err != nil {
-				s.reportError(fmt.Errorf("sioclient: event %q: %w", ev, err))
-			}
-		case err != nil:
-			_ = ack(ackErrorPayload(err))
-		default:
-			if err := ack(r); err != nil {
-				s.reportError(fmt.Errorf("sioclient: acknowledging %q: %w", ev, err))
-			}
-		}
-	})
+	f := typed.AckHandler("sioclient", ev, s.reportError, h)
+	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) { f(ctx, args, ack) })
 }
 
 // Call emits event ev on socket s and decodes the first argument of the
@@ -72,15 +37,4 @@ func Call[R any](ctx context.Context, s *Socket, ev string, args ...any) (R, err
 	}
 	err = a.Decode(0, &r)
 	return r, err
-}
-
-// ackErrorPayload is what failing handlers acknowledge with.
-func ackErrorPayload(err error) any {
-	var m json.Marshaler
-	if errors.As(err, &m) {
-		return m
-	}
-	return struct {
-		Error string `json:"error"`
-	}{err.Error()}
 }
