@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+
 	"github.com/sio-go/socketio/internal/typed"
 )
 

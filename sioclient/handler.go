@@ -2,6 +2,7 @@ package sioclient
 
 import (
 	"context"
+
 	"github.com/sio-go/socketio/internal/typed"
 )
 
