@@ -1,0 +1,188 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/sio-go/socketio/protocol"
+)
+
+// An Adapter keeps the rooms of one namespace and carries its broadcasts. The
+// default, MemoryAdapter, serves one server; a cluster adapter (Redis,
+// Postgres…) also forwards each operation to the other servers and applies
+// theirs locally, usually by wrapping a MemoryAdapter.
+//
+// Every method must be safe for concurrent use and must not call back into
+// the namespace while holding its own locks. Methods without a context never
+// block on the network.
+type Adapter interface {
+	// AddAll adds socket id to rooms (creating them as needed).
+	AddAll(id string, rooms []string)
+	// Del removes socket id from room.
+	Del(id, room string)
+	// DelAll removes socket id from every room.
+	DelAll(id string)
+	// SocketRooms returns the rooms of local socket id, nil if unknown.
+	SocketRooms(id string) []string
+
+	// Broadcast sends an EVENT packet to the sockets opts selects. p has its
+	// Namespace set and no ack id; it must not be modified (copy it).
+	Broadcast(ctx context.Context, p *protocol.Packet, opts BroadcastOptions) error
+	// BroadcastWithAck is Broadcast with an acknowledgement requested from
+	// every recipient. Each server that delivered the packet calls
+	// clientCount once with the number of its recipients; ack is called with
+	// each reply. When ctx ends, pending acknowledgements are forgotten.
+	BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts BroadcastOptions,
+		clientCount func(int), ack func(Args)) error
+	// ServerCount returns the number of servers of the cluster, 1 alone.
+	ServerCount(ctx context.Context) (int, error)
+
+	// FetchSockets returns the sockets opts selects, on every server unless
+	// opts.Flags.Local.
+	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]*RemoteSocket, error)
+	// AddSockets makes the sockets opts selects join rooms.
+	AddSockets(ctx context.Context, opts BroadcastOptions, rooms []string) error
+	// DelSockets makes the sockets opts selects leave rooms.
+	DelSockets(ctx context.Context, opts BroadcastOptions, rooms []string) error
+	// DisconnectSockets disconnects the sockets opts selects; with close,
+	// their whole connections are closed.
+	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
+
+	// ServerSideEmit sends an EVENT packet to the other servers of the
+	// cluster, whose namespaces pass it to their OnServerSideEmit handlers.
+	// When reply is not nil, each server's acknowledgement is passed to it
+	// and the number of replies to expect is returned.
+	ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(Args)) (expected int, err error)
+
+	// Close releases the adapter's resources. The namespace calls it when
+	// the server shuts down or the namespace is removed.
+	Close() error
+}
+
+// A SessionStore is an Adapter that supports connection state recovery. The
+// server requires it when Config.ConnectionStateRecovery is set.
+type SessionStore interface {
+	// PersistSession stores the state of a socket that disconnected.
+	PersistSession(s *Session)
+	// RestoreSession returns the session pid and the packets broadcast
+	// after offset that it missed, or nil when the session is unknown,
+	// expired, or offset too old. The session is consumed.
+	RestoreSession(pid, offset string) (*Session, error)
+}
+
+// AdapterFactory creates the adapter of a namespace.
+type AdapterFactory func(nsp *Namespace) Adapter
+
+// BroadcastOptions selects the recipients of a broadcast.
+type BroadcastOptions struct {
+	// Rooms lists the target rooms; empty means every socket.
+	Rooms []string `json:"rooms"`
+	// Except lists rooms whose sockets are excluded.
+	Except []string `json:"except"`
+	// Flags modify the delivery.
+	Flags BroadcastFlags `json:"flags"`
+}
+
+// BroadcastFlags modify the delivery of a broadcast. Their JSON form is that
+// of the official adapters: only the flags that are set appear.
+type BroadcastFlags struct {
+	// Volatile packets are dropped for recipients whose connection is busy.
+	Volatile bool
+	// NoCompress asks not to compress the packet (Node's compress(false)).
+	NoCompress bool
+	// Local restricts the operation to the sockets of this server.
+	Local bool
+	// Timeout is how long a broadcast with acknowledgements waits for
+	// replies; it is derived from the context's deadline.
+	Timeout time.Duration
+}
+
+type broadcastFlagsJSON struct {
+	Volatile *bool  `json:"volatile,omitempty"`
+	Compress *bool  `json:"compress,omitempty"`
+	Local    *bool  `json:"local,omitempty"`
+	Timeout  *int64 `json:"timeout,omitempty"`
+}
+
+// MarshalJSON encodes the flags like the official adapters (timeout in ms).
+func (f BroadcastFlags) MarshalJSON() ([]byte, error) {
+	var j broadcastFlagsJSON
+	t, no := true, false
+	if f.Volatile {
+		j.Volatile = &t
+	}
+	if f.NoCompress {
+		j.Compress = &no
+	}
+	if f.Local {
+		j.Local = &t
+	}
+	if f.Timeout > 0 {
+		ms := f.Timeout.Milliseconds()
+		j.Timeout = &ms
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes the flags of the official adapters.
+func (f *BroadcastFlags) UnmarshalJSON(b []byte) error {
+	var j broadcastFlagsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*f = BroadcastFlags{
+		Volatile:   j.Volatile != nil && *j.Volatile,
+		NoCompress: j.Compress != nil && !*j.Compress,
+		Local:      j.Local != nil && *j.Local,
+	}
+	if j.Timeout != nil {
+		f.Timeout = time.Duration(*j.Timeout) * time.Millisecond
+	}
+	return nil
+}
+
+// Session is the state of a disconnected socket kept for recovery.
+type Session struct {
+	SID   string
+	PID   string
+	Rooms []string
+	// Data is the socket's data (Socket.Data).
+	Data any
+	// MissedPackets are the EVENT packets to replay, set by RestoreSession.
+	MissedPackets []*protocol.Packet
+}
+
+// RoomEventType tells what happened to a room.
+type RoomEventType uint8
+
+// The room events, as the official adapter's create-room, delete-room,
+// join-room and leave-room.
+const (
+	RoomCreated RoomEventType = iota + 1
+	RoomDeleted
+	RoomJoined
+	RoomLeft
+)
+
+func (t RoomEventType) String() string {
+	switch t {
+	case RoomCreated:
+		return "create-room"
+	case RoomDeleted:
+		return "delete-room"
+	case RoomJoined:
+		return "join-room"
+	case RoomLeft:
+		return "leave-room"
+	}
+	return "unknown"
+}
+
+// RoomEvent reports a change of a namespace's rooms. SocketID is empty for
+// RoomCreated and RoomDeleted.
+type RoomEvent struct {
+	Type     RoomEventType
+	Room     string
+	SocketID string
+}

@@ -1,0 +1,151 @@
+package socketio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sio-go/socketio/protocol"
+)
+
+// Args are the arguments of a received event or acknowledgement, kept as
+// received: raw JSON elements, in which binary values are placeholders that
+// refer to the attachments. Args is a small value, safe to copy and to keep
+// after the handler returns.
+type Args struct {
+	elems       []json.RawMessage
+	attachments [][]byte
+}
+
+// NewArgs returns Args made of JSON elements and the binary attachments their
+// placeholders ({"_placeholder":true,"num":N}) refer to. Adapters use it to
+// hand values received from other servers to the namespace.
+func NewArgs(elems []json.RawMessage, attachments [][]byte) Args {
+	return Args{elems: elems, attachments: attachments}
+}
+
+// argsFromArray splits a JSON array into Args.
+func argsFromArray(data []byte, attachments [][]byte) (Args, error) {
+	elems, err := protocol.SplitArray(data)
+	if err != nil {
+		return Args{}, err
+	}
+	return Args{elems: elems, attachments: attachments}, nil
+}
+
+// Len returns the number of arguments.
+func (a Args) Len() int { return len(a.elems) }
+
+// Raw returns argument i as received, placeholders included, or nil when i is
+// out of range. The bytes must not be modified.
+func (a Args) Raw(i int) json.RawMessage {
+	if i < 0 || i >= len(a.elems) {
+		return nil
+	}
+	return a.elems[i]
+}
+
+// Attachments returns the binary attachments the placeholders refer to. The
+// slices must not be modified.
+func (a Args) Attachments() [][]byte { return a.attachments }
+
+// Binary returns the attachment argument i stands for, when argument i is a
+// placeholder.
+func (a Args) Binary(i int) ([]byte, bool) {
+	n, ok := protocol.Placeholder(a.Raw(i))
+	if !ok || n < 0 || n >= len(a.attachments) {
+		return nil, false
+	}
+	return a.attachments[n], true
+}
+
+// Decode unmarshals argument i into v with encoding/json. Placeholders are
+// first replaced by the base64 text of their attachment, so that []byte
+// fields and values receive the binary data. Decoding a missing argument
+// leaves v unchanged and returns nil, as for a JSON null.
+func (a Args) Decode(i int, v any) error {
+	raw := a.Raw(i)
+	if raw == nil {
+		return nil
+	}
+	if len(a.attachments) > 0 {
+		inlined, err := protocol.InlineAttachments(raw, a.attachments)
+		if err != nil {
+			return fmt.Errorf("socketio: argument %d: %w", i, err)
+		}
+		raw = inlined
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("socketio: argument %d: %w", i, err)
+	}
+	return nil
+}
+
+// Values returns the arguments in a form Emit sends again unchanged: JSON as
+// json.RawMessage, placeholders as []byte. It lets a handler forward what it
+// received: s.Emit("echo", args.Values()...).
+func (a Args) Values() []any {
+	out := make([]any, len(a.elems))
+	for i, e := range a.elems {
+		if b, ok := a.Binary(i); ok {
+			out[i] = b
+			continue
+		}
+		if len(a.attachments) > 0 && bytes.Contains(e, placeholderKey) {
+			if v, err := withBinary(e, a.attachments); err == nil {
+				out[i] = v
+				continue
+			}
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// String returns the arguments as a JSON array, for logs.
+func (a Args) String() string { return string(protocol.AppendArray(nil, a.elems...)) }
+
+var placeholderKey = []byte(`"_placeholder"`)
+
+// withBinary decodes raw into generic values in which the placeholders are
+// replaced by their attachments as []byte, for elements that nest binary data.
+func withBinary(raw []byte, attachments [][]byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	var walk func(any) any
+	walk = func(x any) any {
+		switch t := x.(type) {
+		case map[string]any:
+			if t["_placeholder"] == true && len(t) == 2 {
+				if n, ok := t["num"].(json.Number); ok {
+					if i, err := n.Int64(); err == nil && i >= 0 && int(i) < len(attachments) {
+						return attachments[i]
+					}
+				}
+			}
+			for k, e := range t {
+				t[k] = walk(e)
+			}
+		case []any:
+			for i, e := range t {
+				t[i] = walk(e)
+			}
+		}
+		return x
+	}
+	return walk(v), nil
+}
+
+// AckFunc acknowledges a received event. The arguments are encoded like
+// those of Emit. Only the first call sends anything; later calls return
+// ErrAckSent.
+type AckFunc func(args ...any) error
+
+// RawHandler handles an event with its arguments as received. ack is nil when
+// the client did not ask for an acknowledgement.
+type RawHandler func(ctx context.Context, args Args, ack AckFunc)

@@ -1,0 +1,101 @@
+package socketio
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sio-go/socketio/engineio"
+)
+
+// Config configures a Server. The zero value is valid: every field left zero
+// takes the default of the official Node.js server, given in its comment.
+type Config struct {
+	// Path is the URL path prefix the server answers under.
+	// Defaults to "/socket.io/".
+	Path string
+
+	// Engine configures the Engine.IO layer: heartbeats, transports, CORS,
+	// cookies, size limits. Its Path is ignored (Path above is used) and a nil
+	// Engine.Logger takes Logger. The zero value takes Node's defaults.
+	Engine engineio.Config
+
+	// ConnectTimeout is how long a connection may stay without joining any
+	// namespace before it is closed. Defaults to 45s.
+	ConnectTimeout time.Duration
+
+	// ConnectionStateRecovery, when not nil, lets a client that lost its
+	// connection get back its id, rooms and data, and the events it missed,
+	// when it reconnects soon enough. Defaults to nil (off).
+	ConnectionStateRecovery *RecoveryConfig
+
+	// CleanupEmptyChildNamespaces removes a namespace created on demand by
+	// OfRegexp or OfFunc once its last socket leaves. Defaults to false.
+	CleanupEmptyChildNamespaces bool
+
+	// Adapter creates the adapter of each namespace. Defaults to
+	// NewMemoryAdapter, which serves a single server.
+	Adapter AdapterFactory
+
+	// MaxPendingEvents bounds the events waiting for one socket's handlers.
+	// When a client sends faster than its handlers run and the bound is
+	// reached, the socket is disconnected with ReasonHandlerQueueFull.
+	// Defaults to 1024. The official server has no bound.
+	MaxPendingEvents int
+
+	// Logger receives debug logs. Defaults to nil: nothing is logged.
+	Logger *slog.Logger
+}
+
+// RecoveryConfig configures connection state recovery.
+type RecoveryConfig struct {
+	// MaxDisconnectionDuration is how long after a disconnection the state of
+	// a socket can still be recovered. Defaults to 2m.
+	MaxDisconnectionDuration time.Duration
+
+	// RunMiddlewares makes the namespace middlewares run for recovered
+	// sockets too. Defaults to false: recovered sockets skip them (Node's
+	// skipMiddlewares: true).
+	RunMiddlewares bool
+}
+
+// withDefaults returns a copy of c with every zero field set to its default.
+func (c *Config) withDefaults() *Config {
+	var cfg Config
+	if c != nil {
+		cfg = *c
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/socket.io/"
+	}
+	if !strings.HasPrefix(cfg.Path, "/") {
+		cfg.Path = "/" + cfg.Path
+	}
+	if !strings.HasSuffix(cfg.Path, "/") {
+		cfg.Path += "/"
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 45 * time.Second
+	}
+	if cfg.ConnectionStateRecovery != nil {
+		r := *cfg.ConnectionStateRecovery
+		if r.MaxDisconnectionDuration <= 0 {
+			r.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		cfg.ConnectionStateRecovery = &r
+	}
+	if cfg.Adapter == nil {
+		cfg.Adapter = func(nsp *Namespace) Adapter { return NewMemoryAdapter(nsp) }
+	}
+	if cfg.MaxPendingEvents <= 0 {
+		cfg.MaxPendingEvents = 1024
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Engine.Path = cfg.Path
+	if cfg.Engine.Logger == nil {
+		cfg.Engine.Logger = cfg.Logger
+	}
+	return &cfg
+}

@@ -1,0 +1,340 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sio-go/socketio/engineio"
+	"github.com/sio-go/socketio/protocol"
+)
+
+// engineConn is the part of *engineio.Conn the server uses.
+type engineConn interface {
+	ID() string
+	Request() *http.Request
+	RemoteAddr() string
+	Send(msgs ...engineio.Message) error
+	SendVolatile(msgs ...engineio.Message) error
+	Close() error
+}
+
+// conn is one Engine.IO connection and the sockets multiplexed over it
+// (Node's Client).
+type conn struct {
+	srv *Server
+	ec  engineConn
+	dec protocol.Decoder // used by the read goroutine only
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace, connected
+	pending map[string]*Socket // by namespace, connecting (nil while resolving)
+	closed  bool
+	timer   *time.Timer
+}
+
+func newConn(srv *Server, ec engineConn) *conn {
+	c := &conn{
+		srv:     srv,
+		ec:      ec,
+		dec:     protocol.Decoder{MaxAttachments: 10},
+		sockets: map[string]*Socket{},
+		pending: map[string]*Socket{},
+	}
+	c.mu.Lock()
+	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
+	c.mu.Unlock()
+	return c
+}
+
+func (c *conn) connectTimeout() {
+	c.mu.Lock()
+	idle := len(c.sockets) == 0 && !c.closed
+	c.mu.Unlock()
+	if idle {
+		c.srv.cfg.Logger.Debug("socketio: no namespace joined in time, closing", "sid", c.ec.ID())
+		c.close(ReasonForcedServerClose, nil)
+	}
+}
+
+// send hands encoded packets to the engine.
+func (c *conn) send(msgs []engineio.Message, volatile bool) error {
+	if volatile {
+		err := c.ec.SendVolatile(msgs...)
+		if errors.Is(err, engineio.ErrDropped) {
+			return nil
+		}
+		return err
+	}
+	return c.ec.Send(msgs...)
+}
+
+func (c *conn) sendPacket(p *protocol.Packet) error { return c.send(encode(p), false) }
+
+// onMessage handles an Engine.IO message, on the engine's read goroutine.
+func (c *conn) onMessage(data []byte, binary bool) {
+	p, err := c.dec.Decode(data, binary)
+	if err != nil {
+		c.fail(ReasonParseError, err)
+		return
+	}
+	if p == nil {
+		return // waiting for attachments
+	}
+	name := p.Namespace
+	if name == "" {
+		name = "/"
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	s := c.sockets[name]
+	_, connecting := c.pending[name]
+	if p.Type == protocol.Connect {
+		if s != nil || connecting {
+			c.mu.Unlock()
+			c.fail(ReasonForcedServerClose, errors.New("socketio: CONNECT to a namespace already joined"))
+			return
+		}
+		c.pending[name] = nil
+		c.mu.Unlock()
+		auth := p.Data
+		c.srv.track.goFunc(func() { c.connect(name, auth) })
+		return
+	}
+	c.mu.Unlock()
+	if s == nil || p.Type == protocol.ConnectError {
+		c.fail(ReasonForcedServerClose, errors.New("socketio: packet for a namespace not joined"))
+		return
+	}
+	s.onPacket(p)
+}
+
+// connect admits a socket to a namespace: it runs on its own goroutine,
+// because resolving dynamic namespaces and running middlewares is user code.
+func (c *conn) connect(name string, auth json.RawMessage) {
+	srv := c.srv
+	nsp := srv.resolve(name, auth)
+	if nsp == nil {
+		c.endConnect(name)
+		_ = c.sendPacket(&protocol.Packet{Type: protocol.ConnectError, Namespace: name,
+			Data: json.RawMessage(`{"message":"Invalid namespace"}`)})
+		return
+	}
+	prev := c.restore(nsp, auth)
+	hs := newHandshake(c.ec.Request(), c.ec.RemoteAddr(), auth)
+	s := newSocket(nsp, c, hs, prev)
+	nsp.addPending(s)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		s.cancel(ErrDisconnected)
+		nsp.remove(s)
+		return
+	}
+	c.pending[name] = s
+	c.mu.Unlock()
+
+	mws, onConnect := nsp.handlersForConnect()
+	rc := srv.cfg.ConnectionStateRecovery
+	var err error
+	if !s.recovered || rc == nil || rc.RunMiddlewares {
+		err = runMiddlewares(s, mws)
+	}
+
+	if err != nil || !s.state.CompareAndSwap(statePending, stateConnected) {
+		c.endConnect(name)
+		s.state.Store(stateClosed)
+		nsp.adapter.DelAll(s.id)
+		s.cancel(ErrDisconnected)
+		nsp.remove(s)
+		if err != nil {
+			srv.cfg.Logger.Debug("socketio: connection refused by middleware", "nsp", name, "err", err)
+			_ = c.sendPacket(&protocol.Packet{Type: protocol.ConnectError, Namespace: name,
+				Data: connectErrorPayload(err)})
+		}
+		return
+	}
+
+	// Admitted: visible to broadcasts, then to the connection's packets.
+	nsp.admit(s)
+	rooms := []string{s.id}
+	if prev != nil {
+		rooms = append(rooms, prev.Rooms...)
+	}
+	nsp.adapter.AddAll(s.id, rooms)
+	c.mu.Lock()
+	delete(c.pending, name)
+	closed := c.closed
+	if !closed {
+		c.sockets[name] = s
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	if closed {
+		s.close(ReasonTransportClose, nil)
+		s.queue.release()
+		return
+	}
+	if prev != nil {
+		for _, p := range prev.MissedPackets {
+			q := *p
+			q.Namespace = nsp.name
+			_ = c.sendPacket(&q)
+		}
+	}
+	_ = c.sendPacket(&protocol.Packet{Type: protocol.Connect, Namespace: name, Data: connectReply(s)})
+	srv.cfg.Logger.Debug("socketio: socket connected", "nsp", name, "socket", s.id, "recovered", s.recovered)
+
+	// This goroutine is the first runner of the socket's queue: the connect
+	// handlers run before the events that arrive meanwhile, and before the
+	// disconnect handlers even if the socket is already gone.
+	for _, h := range onConnect {
+		runConnectHandler(s, h)
+	}
+	s.queue.release()
+}
+
+func (c *conn) endConnect(name string) {
+	c.mu.Lock()
+	delete(c.pending, name)
+	c.mu.Unlock()
+}
+
+func runMiddlewares(s *Socket, mws []Middleware) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.nsp.srv.cfg.Logger.Error("socketio: middleware panicked", "nsp", s.nsp.name, "panic", v)
+			err = &ConnectError{Message: "Internal error"}
+		}
+	}()
+	for _, m := range mws {
+		if err := m(s.ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runConnectHandler(s *Socket, h func(*Socket)) {
+	defer s.recoverHandler("connection")
+	h(s)
+}
+
+func connectReply(s *Socket) json.RawMessage {
+	b := make([]byte, 0, 64)
+	b = append(b, `{"sid":"`...)
+	b = append(b, s.id...)
+	if s.pid != "" {
+		b = append(b, `","pid":"`...)
+		b = append(b, s.pid...)
+	}
+	return append(b, `"}`...)
+}
+
+// restore returns the recovered session the CONNECT payload asks for, if
+// recovery is enabled and the session can be restored.
+func (c *conn) restore(nsp *Namespace, auth json.RawMessage) *Session {
+	if c.srv.cfg.ConnectionStateRecovery == nil || len(auth) == 0 {
+		return nil
+	}
+	store, ok := nsp.adapter.(SessionStore)
+	if !ok {
+		return nil
+	}
+	var req struct {
+		PID    any `json:"pid"`
+		Offset any `json:"offset"`
+	}
+	if json.Unmarshal(auth, &req) != nil {
+		return nil
+	}
+	pid, ok1 := req.PID.(string)
+	offset, ok2 := req.Offset.(string)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	sess, err := store.RestoreSession(pid, offset)
+	if err != nil {
+		c.srv.cfg.Logger.Debug("socketio: restoring session failed", "err", err)
+		return nil
+	}
+	return sess
+}
+
+// remove forgets a socket that left.
+func (c *conn) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) snapshot() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+// disconnectAll disconnects every socket, then closes the connection
+// (Socket.CloseConn).
+func (c *conn) disconnectAll() {
+	for _, s := range c.snapshot() {
+		s.Disconnect()
+	}
+	c.close(ReasonForcedServerClose, nil)
+}
+
+// fail closes the connection after a protocol violation.
+func (c *conn) fail(reason DisconnectReason, err error) {
+	c.srv.cfg.Logger.Debug("socketio: closing connection", "sid", c.ec.ID(), "reason", string(reason), "err", err)
+	c.close(reason, err)
+}
+
+// close closes the connection from the server side.
+func (c *conn) close(reason DisconnectReason, err error) {
+	if c.shut(reason, err) {
+		_ = c.ec.Close()
+	}
+}
+
+// onClose is called by the engine when the session ends.
+func (c *conn) onClose(reason engineio.CloseReason, err error) {
+	c.shut(DisconnectReason(reason), err)
+}
+
+// shut ends every socket of the connection; it reports whether the
+// connection was open.
+func (c *conn) shut(reason DisconnectReason, err error) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.closed = true
+	c.timer.Stop()
+	var pending []*Socket
+	for _, s := range c.pending {
+		if s != nil {
+			pending = append(pending, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range pending {
+		s.cancel(ErrDisconnected) // unblocks middlewares
+	}
+	for _, s := range c.snapshot() {
+		s.close(reason, err)
+	}
+	c.srv.removeConn(c)
+	return true
+}

@@ -1,0 +1,75 @@
+package socketio
+
+import (
+	"context"
+	"fmt"
+)
+
+// On registers h for event ev on socket s. The event's first argument is
+// decoded into a T (see Args.Decode; a missing argument leaves the zero
+// value). When the client asked for an acknowledgement, it receives no
+// argument on success and {"error":"<text>"} when h fails or the argument
+// cannot be decoded; otherwise errors go to the socket's OnError handlers.
+// It panics if ev is reserved; see Socket.OnRaw.
+func On[T any](s *Socket, ev string, h func(ctx context.Context, v T) error) {
+	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) {
+		var v T
+		err := args.Decode(0, &v)
+		if err == nil {
+			err = h(ctx, v)
+		}
+		switch {
+		case ack == nil:
+			if err != nil {
+				s.reportError(fmt.Errorf("socketio: event %q: %w", ev, err))
+			}
+		case err != nil:
+			_ = ack(ackErrorPayload(err))
+		default:
+			_ = ack()
+		}
+	})
+}
+
+// OnAck registers h for event ev on socket s and acknowledges with its
+// result: the event's first argument is decoded into a T, and the R that h
+// returns is the acknowledgement's argument. When h fails, or the argument
+// cannot be decoded, the acknowledgement carries the error: the error's own
+// JSON when it implements json.Marshaler, else {"error":"<text>"}. When the
+// client asked for no acknowledgement, the result is dropped and errors go
+// to the socket's OnError handlers. It panics if ev is reserved.
+func OnAck[T, R any](s *Socket, ev string, h func(ctx context.Context, v T) (R, error)) {
+	s.OnRaw(ev, func(ctx context.Context, args Args, ack AckFunc) {
+		var v T
+		var r R
+		err := args.Decode(0, &v)
+		if err == nil {
+			r, err = h(ctx, v)
+		}
+		switch {
+		case ack == nil:
+			if err != nil {
+				s.reportError(fmt.Errorf("socketio: event %q: %w", ev, err))
+			}
+		case err != nil:
+			_ = ack(ackErrorPayload(err))
+		default:
+			if err := ack(r); err != nil {
+				s.reportError(fmt.Errorf("socketio: acknowledging %q: %w", ev, err))
+			}
+		}
+	})
+}
+
+// Call emits event ev to socket s and decodes the first argument of the
+// client's acknowledgement into an R. It waits under ctx like
+// Socket.EmitWithAck.
+func Call[R any](ctx context.Context, s *Socket, ev string, args ...any) (R, error) {
+	var r R
+	a, err := s.EmitWithAck(ctx, ev, args...)
+	if err != nil {
+		return r, err
+	}
+	err = a.Decode(0, &r)
+	return r, err
+}

@@ -1,0 +1,227 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// maxMarshalDepth bounds the nesting of []any and map[string]any values, so
+// that a value containing itself fails instead of recursing forever.
+const maxMarshalDepth = 1000
+
+var errTooDeep = errors.New("nesting too deep or cyclic value")
+
+// MarshalArgs encodes args as a compact JSON array, the payload of an EVENT
+// (with the event name as first argument) or of an ACK.
+//
+// Every []byte becomes a placeholder {"_placeholder":true,"num":N} and its
+// bytes the attachment N, numbered depth-first in the order the JSON is
+// written: at top level and at any depth inside []any and map[string]any
+// (whose keys are written sorted, as encoding/json does). A nil []byte is an
+// empty attachment; attachments share memory with the []byte values.
+// json.RawMessage values are validated and inserted
+// verbatim, without surrounding whitespace (placeholders inside them are not renumbered). Every other value
+// goes through encoding/json, so a []byte inside a struct, a []string or a
+// named byte-slice type is base64 text there, not an attachment. Without
+// []byte and json.RawMessage values the result is exactly what
+// json.Marshal(args) gives.
+//
+// Send a payload with attachments as a BinaryEvent or BinaryAck.
+func MarshalArgs(args []any) (data []byte, attachments [][]byte, err error) {
+	return AppendMarshalArgs(nil, nil, args)
+}
+
+// AppendMarshalArgs is MarshalArgs appending the JSON to dst and the
+// attachments to atts. On error both are returned at their original length.
+func AppendMarshalArgs(dst []byte, atts [][]byte, args []any) ([]byte, [][]byte, error) {
+	n, na := len(dst), len(atts)
+	dst = append(dst, '[')
+	for i, a := range args {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, atts, err = appendValue(dst, atts, a, 0); err != nil {
+			return dst[:n], atts[:na], fmt.Errorf("protocol: argument %d: %w", i, err)
+		}
+	}
+	return append(dst, ']'), atts, nil
+}
+
+func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(dst, "null"...), atts, nil
+	case []byte:
+		dst = append(dst, `{"_placeholder":true,"num":`...)
+		dst = strconv.AppendInt(dst, int64(len(atts)), 10)
+		return append(dst, '}'), append(atts, v), nil
+	case json.RawMessage:
+		if v == nil {
+			return append(dst, "null"...), atts, nil
+		}
+		v = trimSpace(v)
+		s := scanner{data: v}
+		if s.all() != nil {
+			return dst, atts, ErrInvalidPayload
+		}
+		return append(dst, v...), atts, nil
+	case string:
+		return appendString(dst, v), atts, nil
+	case bool:
+		return strconv.AppendBool(dst, v), atts, nil
+	case float64:
+		return appendFloat(dst, v, 64, atts)
+	case float32:
+		return appendFloat(dst, float64(v), 32, atts)
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10), atts, nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), atts, nil
+	case int32:
+		return strconv.AppendInt(dst, int64(v), 10), atts, nil
+	case uint64:
+		return strconv.AppendUint(dst, v, 10), atts, nil
+	case uint32:
+		return strconv.AppendUint(dst, uint64(v), 10), atts, nil
+	case uint:
+		return strconv.AppendUint(dst, uint64(v), 10), atts, nil
+	case []any:
+		if v == nil {
+			return append(dst, "null"...), atts, nil
+		}
+		if depth >= maxMarshalDepth {
+			return dst, atts, errTooDeep
+		}
+		dst = append(dst, '[')
+		for i, e := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, atts, err = appendValue(dst, atts, e, depth+1); err != nil {
+				return dst, atts, err
+			}
+		}
+		return append(dst, ']'), atts, nil
+	case map[string]any:
+		if v == nil {
+			return append(dst, "null"...), atts, nil
+		}
+		if depth >= maxMarshalDepth {
+			return dst, atts, errTooDeep
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, atts, err = appendValue(dst, atts, v[k], depth+1); err != nil {
+				return dst, atts, err
+			}
+		}
+		return append(dst, '}'), atts, nil
+	}
+	b, err := json.Marshal(v)
+	return append(dst, b...), atts, err
+}
+
+// appendFloat writes f as encoding/json does (the ECMAScript number format).
+func appendFloat(dst []byte, f float64, bits int, atts [][]byte) ([]byte, [][]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		_, err := json.Marshal(f) // the UnsupportedValueError encoding/json gives
+		return dst, atts, err
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 {
+		// The cutoffs are compared in the precision of the value.
+		if bits == 64 && (a < 1e-6 || a >= 1e21) || bits == 32 && (float32(a) < 1e-6 || float32(a) >= 1e21) {
+			format = 'e'
+		}
+	}
+	n := len(dst)
+	dst = strconv.AppendFloat(dst, f, format, -1, bits)
+	if format == 'e' {
+		// Drop the leading zero of a two-digit negative exponent: 1e-07 → 1e-7.
+		if e := dst[n:]; len(e) >= 4 && string(e[len(e)-4:len(e)-1]) == "e-0" {
+			dst[len(dst)-2] = dst[len(dst)-1]
+			dst = dst[:len(dst)-1]
+		}
+	}
+	return dst, atts, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// htmlSafe marks the ASCII bytes encoding/json writes unescaped.
+var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+	for i := range t {
+		t[i] = strSafe[i] && i != '<' && i != '>' && i != '&'
+	}
+	return t
+}()
+
+// appendString writes s as a JSON string the way encoding/json does: HTML
+// characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if htmlSafe[c] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, `\b`...)
+			case '\f':
+				dst = append(dst, `\f`...)
+			case '\n':
+				dst = append(dst, `\n`...)
+			case '\r':
+				dst = append(dst, `\r`...)
+			case '\t':
+				dst = append(dst, `\t`...)
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

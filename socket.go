@@ -1,0 +1,530 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sio-go/socketio/engineio"
+	"github.com/sio-go/socketio/protocol"
+)
+
+// Socket states.
+const (
+	statePending   int32 = iota // middlewares running
+	stateConnected              // admitted
+	stateClosed                 // gone
+)
+
+// PacketMiddleware runs for every event a socket receives, before its
+// handlers, in the order of registration. A non-nil error drops the event
+// and is passed to the socket's OnError handlers.
+type PacketMiddleware func(ctx context.Context, event string, args Args) error
+
+// Socket is one client connected to one namespace. All its methods are safe
+// for concurrent use.
+type Socket struct {
+	id        string
+	pid       string // private session id, for recovery
+	nsp       *Namespace
+	conn      *conn
+	handshake *Handshake
+	recovered bool
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	queue     *taskQueue
+	state     atomic.Int32
+	hasAnyOut atomic.Bool
+
+	mu              sync.Mutex
+	data            any
+	handlers        map[string]RawHandler
+	anyIn           []func(ctx context.Context, event string, args Args)
+	anyOut          []func(event string, args Args)
+	middlewares     []PacketMiddleware
+	onDisconnecting []func(DisconnectEvent)
+	onDisconnect    []func(DisconnectEvent)
+	onError         []func(error)
+	acks            map[uint64]func(Args)
+}
+
+func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
+	s := &Socket{
+		nsp:       nsp,
+		conn:      c,
+		handshake: hs,
+		handlers:  map[string]RawHandler{},
+		acks:      map[uint64]func(Args){},
+		// The connecting goroutine runs the queue first (see conn.connect).
+		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true),
+	}
+	s.ctx, s.cancel = context.WithCancelCause(nsp.srv.ctx)
+	if prev != nil {
+		s.id, s.pid, s.data, s.recovered = prev.SID, prev.PID, prev.Data, true
+	} else {
+		s.id = newID()
+		if nsp.srv.cfg.ConnectionStateRecovery != nil {
+			s.pid = newID()
+		}
+	}
+	return s
+}
+
+// ID returns the socket's id. It is random and differs from the Engine.IO
+// session id, which stays private; a recovered socket keeps its former id.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake returns the details of the connection's first request.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// Context returns a context canceled when the socket disconnects. Handlers
+// receive it (or one derived from it).
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Recovered reports whether the socket recovered the state of a former one
+// (connection state recovery).
+func (s *Socket) Recovered() bool { return s.recovered }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool { return s.state.Load() == stateConnected }
+
+// Data returns the value stored with SetData, nil if none.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData stores an application value with the socket. It is kept by
+// connection state recovery and exposed, as JSON, by FetchSockets.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Rooms returns the rooms the socket is in, its own id included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) {
+	if s.state.Load() == stateClosed || len(rooms) == 0 {
+		return
+	}
+	s.nsp.adapter.AddAll(s.id, rooms)
+}
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) {
+	if s.state.Load() == stateClosed {
+		return
+	}
+	s.nsp.adapter.Del(s.id, room)
+}
+
+// OnRaw registers h for the event ev, replacing any handler registered for
+// ev. Handlers of one socket run one at a time in arrival order. It panics
+// if ev is a reserved name ("connect", "connect_error", "disconnect",
+// "disconnecting", "newListener", "removeListener"): the client cannot send
+// those, and lifecycle has its own methods (OnDisconnect…).
+func (s *Socket) OnRaw(ev string, h RawHandler) {
+	if reserved(ev) {
+		panic(fmt.Sprintf("socketio: %q is a reserved event name", ev))
+	}
+	s.mu.Lock()
+	s.handlers[ev] = h
+	s.mu.Unlock()
+}
+
+// Off removes the handler of ev.
+func (s *Socket) Off(ev string) {
+	s.mu.Lock()
+	delete(s.handlers, ev)
+	s.mu.Unlock()
+}
+
+// OnAny registers h to run for every event received, before the event's own
+// handler.
+func (s *Socket) OnAny(h func(ctx context.Context, event string, args Args)) {
+	s.mu.Lock()
+	s.anyIn = append(s.anyIn, h)
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing registers h to run for every event sent to the socket, on the
+// goroutine that emits it (possibly concurrently): it must be fast and safe
+// for concurrent use.
+func (s *Socket) OnAnyOutgoing(h func(event string, args Args)) {
+	s.mu.Lock()
+	s.anyOut = append(s.anyOut, h)
+	s.mu.Unlock()
+	s.hasAnyOut.Store(true)
+}
+
+// Use adds a middleware run for every event the socket receives.
+func (s *Socket) Use(m PacketMiddleware) {
+	s.mu.Lock()
+	s.middlewares = append(s.middlewares, m)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers h to run when the socket disconnects, before
+// the OnDisconnect handlers. It runs on the socket's handler queue;
+// DisconnectEvent.Rooms holds the rooms the socket was in.
+func (s *Socket) OnDisconnecting(h func(DisconnectEvent)) {
+	s.mu.Lock()
+	s.onDisconnecting = append(s.onDisconnecting, h)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers h to run when the socket disconnects, on the
+// socket's handler queue after the handlers of the events received before.
+func (s *Socket) OnDisconnect(h func(DisconnectEvent)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, h)
+	s.mu.Unlock()
+}
+
+// OnError registers h to receive the errors of the socket's middlewares and
+// of On handlers whose caller did not ask for an acknowledgement. It runs on
+// the socket's handler queue.
+func (s *Socket) OnError(h func(error)) {
+	s.mu.Lock()
+	s.onError = append(s.onError, h)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to the client. Arguments are encoded with
+// encoding/json, except []byte values (sent as binary attachments) and
+// json.RawMessage values (sent verbatim). It never blocks.
+func (s *Socket) Emit(ev string, args ...any) error { return Emitter{s: s}.Emit(ev, args...) }
+
+// EmitWithAck sends an event and waits for the client's acknowledgement.
+// When ctx ends first, the error matches ctx.Err() with errors.Is; when the
+// socket disconnects first, it is ErrDisconnected.
+func (s *Socket) EmitWithAck(ctx context.Context, ev string, args ...any) (Args, error) {
+	return Emitter{s: s}.EmitWithAck(ctx, ev, args...)
+}
+
+// Volatile returns an Emitter whose events are dropped when the client's
+// connection is busy.
+func (s *Socket) Volatile() Emitter { return Emitter{s: s, flags: BroadcastFlags{Volatile: true}} }
+
+// Compress returns an Emitter with the compress flag set to compress.
+func (s *Socket) Compress(compress bool) Emitter {
+	return Emitter{s: s, flags: BroadcastFlags{NoCompress: !compress}}
+}
+
+// Broadcast returns an operator that reaches every socket of the namespace
+// but this one.
+func (s *Socket) Broadcast() BroadcastOperator {
+	return BroadcastOperator{nsp: s.nsp, except: []string{s.id}}
+}
+
+// To returns an operator that reaches the sockets in rooms, except this one.
+func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
+
+// In is an alias of To.
+func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
+
+// Except returns an operator that reaches every socket of the namespace but
+// this one and those in rooms.
+func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast().Except(rooms...) }
+
+// Disconnect makes the socket leave its namespace: the client is told, the
+// connection stays open for its other namespaces.
+func (s *Socket) Disconnect() {
+	if s.state.Load() != stateConnected {
+		return
+	}
+	_ = s.writePacket(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp.name}, false)
+	s.close(ReasonServerNamespaceDisconnect, nil)
+}
+
+// CloseConn disconnects every socket of the socket's connection and closes
+// the connection.
+func (s *Socket) CloseConn() { s.conn.disconnectAll() }
+
+// Emitter sends events to one socket with flags. It is an immutable value:
+// Volatile and Compress return modified copies.
+type Emitter struct {
+	s     *Socket
+	flags BroadcastFlags
+}
+
+// Volatile returns a copy whose events are dropped when the client's
+// connection is busy.
+func (e Emitter) Volatile() Emitter { e.flags.Volatile = true; return e }
+
+// Compress returns a copy with the compress flag set to compress.
+func (e Emitter) Compress(compress bool) Emitter { e.flags.NoCompress = !compress; return e }
+
+// Emit sends an event; see Socket.Emit.
+func (e Emitter) Emit(ev string, args ...any) error {
+	if reserved(ev) {
+		return ErrReservedEvent
+	}
+	s := e.s
+	if s.state.Load() != stateConnected {
+		return ErrDisconnected
+	}
+	p, err := eventPacket(ev, args)
+	if err != nil {
+		return err
+	}
+	p.Namespace = s.nsp.name
+	if s.nsp.srv.cfg.ConnectionStateRecovery != nil {
+		// Through the adapter, so that the packet is stored for recovery.
+		return s.nsp.adapter.Broadcast(context.Background(), p,
+			BroadcastOptions{Rooms: []string{s.id}, Flags: e.flags})
+	}
+	s.notifyOutgoing(p)
+	return s.writePacket(p, e.flags.Volatile)
+}
+
+// EmitWithAck sends an event and waits for its acknowledgement; see
+// Socket.EmitWithAck.
+func (e Emitter) EmitWithAck(ctx context.Context, ev string, args ...any) (Args, error) {
+	if reserved(ev) {
+		return Args{}, ErrReservedEvent
+	}
+	s := e.s
+	p, err := eventPacket(ev, args)
+	if err != nil {
+		return Args{}, err
+	}
+	p.Namespace = s.nsp.name
+	p.ID, p.HasID = s.nsp.nextAckID(), true
+	reply := make(chan Args, 1)
+	if !s.addAck(p.ID, func(a Args) { reply <- a }) {
+		return Args{}, ErrDisconnected
+	}
+	s.notifyOutgoing(p)
+	if err := s.writePacket(p, e.flags.Volatile); err != nil {
+		s.removeAck(p.ID)
+		return Args{}, err
+	}
+	select {
+	case a := <-reply:
+		return a, nil
+	case <-ctx.Done():
+		s.removeAck(p.ID)
+		return Args{}, fmt.Errorf("socketio: waiting for the acknowledgement of %q: %w", ev, ctx.Err())
+	case <-s.ctx.Done():
+		select {
+		case a := <-reply:
+			return a, nil
+		default:
+		}
+		return Args{}, ErrDisconnected
+	}
+}
+
+// writePacket sends a packet to the client.
+func (s *Socket) writePacket(p *protocol.Packet, volatile bool) error {
+	return s.conn.send(encode(p), volatile)
+}
+
+// deliver sends an encoded broadcast to the client, if connected.
+func (s *Socket) deliver(p *protocol.Packet, msgs []engineio.Message, volatile bool) {
+	if s.state.Load() != stateConnected {
+		return
+	}
+	s.notifyOutgoing(p)
+	_ = s.conn.send(msgs, volatile)
+}
+
+func (s *Socket) notifyOutgoing(p *protocol.Packet) {
+	if !s.hasAnyOut.Load() {
+		return
+	}
+	name, elems, err := protocol.EventName(p.Data)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	hs := s.anyOut
+	s.mu.Unlock()
+	args := Args{elems: elems, attachments: p.Attachments}
+	for _, h := range hs {
+		h(name, args)
+	}
+}
+
+func (s *Socket) addAck(id uint64, f func(Args)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Load() == stateClosed {
+		return false
+	}
+	s.acks[id] = f
+	return true
+}
+
+func (s *Socket) removeAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// onPacket handles a packet for this socket, on the connection's read
+// goroutine: events are queued for the handlers, acknowledgements are
+// delivered at once.
+func (s *Socket) onPacket(p *protocol.Packet) {
+	switch p.Type {
+	case protocol.Event, protocol.BinaryEvent:
+		name, elems, err := protocol.EventName(p.Data)
+		if err != nil || reserved(name) {
+			s.conn.fail(ReasonParseError, fmt.Errorf("socketio: invalid event: %w", err))
+			return
+		}
+		var ack AckFunc
+		if p.HasID {
+			ack = s.ackFunc(p.ID)
+		}
+		args := Args{elems: elems, attachments: p.Attachments}
+		if !s.queue.push(func() { s.dispatch(name, args, ack) }) {
+			s.nsp.srv.cfg.Logger.Warn("socketio: handler queue full, disconnecting",
+				"nsp", s.nsp.name, "socket", s.id)
+			_ = s.writePacket(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp.name}, false)
+			s.close(ReasonHandlerQueueFull, nil)
+		}
+	case protocol.Ack, protocol.BinaryAck:
+		s.mu.Lock()
+		f := s.acks[p.ID]
+		delete(s.acks, p.ID)
+		s.mu.Unlock()
+		if f == nil {
+			return // unknown or expired: ignored, as by the official server
+		}
+		args, err := argsFromArray(p.Data, p.Attachments)
+		if err != nil {
+			s.conn.fail(ReasonParseError, err)
+			return
+		}
+		f(args)
+	case protocol.Disconnect:
+		s.close(ReasonClientNamespaceDisconnect, nil)
+	}
+}
+
+func (s *Socket) ackFunc(id uint64) AckFunc {
+	var sent atomic.Bool
+	return func(args ...any) error {
+		p, err := ackPacket(s.nsp.name, id, args)
+		if err != nil {
+			return err
+		}
+		if !sent.CompareAndSwap(false, true) {
+			return ErrAckSent
+		}
+		if s.state.Load() != stateConnected {
+			return ErrDisconnected
+		}
+		return s.writePacket(p, false)
+	}
+}
+
+// dispatch runs the middlewares and handlers of one event. It runs on the
+// socket's queue.
+func (s *Socket) dispatch(name string, args Args, ack AckFunc) {
+	if s.state.Load() != stateConnected {
+		return // received before the disconnection, handled after: ignored
+	}
+	defer s.recoverHandler(name)
+	s.mu.Lock()
+	mws, anys, h := s.middlewares, s.anyIn, s.handlers[name]
+	s.mu.Unlock()
+	for _, m := range mws {
+		if err := m(s.ctx, name, args); err != nil {
+			s.reportError(err)
+			return
+		}
+	}
+	for _, f := range anys {
+		f(s.ctx, name, args)
+	}
+	if h != nil {
+		h(s.ctx, args, ack)
+	}
+}
+
+// recoverHandler ends the socket when a handler panicked.
+func (s *Socket) recoverHandler(event string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	perr := &HandlerPanicError{Event: event, Value: v, Stack: debug.Stack()}
+	s.nsp.srv.cfg.Logger.Error("socketio: handler panicked", "nsp", s.nsp.name,
+		"socket", s.id, "event", event, "panic", v)
+	if s.state.Load() == stateConnected {
+		_ = s.writePacket(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp.name}, false)
+	}
+	s.close(ReasonHandlerPanic, perr)
+}
+
+func (s *Socket) reportError(err error) {
+	s.mu.Lock()
+	hs := s.onError
+	s.mu.Unlock()
+	if len(hs) == 0 {
+		s.nsp.srv.cfg.Logger.Debug("socketio: handler error", "nsp", s.nsp.name, "socket", s.id, "err", err)
+	}
+	for _, h := range hs {
+		h(err)
+	}
+}
+
+// close ends the socket: it leaves its rooms and namespace at once, its
+// context is canceled, and the disconnect handlers are queued.
+func (s *Socket) close(reason DisconnectReason, cause error) {
+	if s.state.Swap(stateClosed) != stateConnected {
+		return // pending sockets are cleaned up by conn.connect
+	}
+	rooms := s.nsp.adapter.SocketRooms(s.id)
+	s.nsp.adapter.DelAll(s.id)
+	s.conn.remove(s)
+	s.nsp.remove(s)
+	if s.nsp.srv.cfg.ConnectionStateRecovery != nil && reason.recoverable() {
+		if store, ok := s.nsp.adapter.(SessionStore); ok {
+			store.PersistSession(&Session{SID: s.id, PID: s.pid, Rooms: rooms, Data: s.Data()})
+		}
+	}
+	s.mu.Lock()
+	clear(s.acks)
+	s.mu.Unlock()
+	ctxErr := cause
+	if ctxErr == nil {
+		ctxErr = errors.New("socketio: disconnected: " + string(reason))
+	}
+	s.cancel(ctxErr)
+	s.nsp.srv.cfg.Logger.Debug("socketio: socket disconnected", "nsp", s.nsp.name,
+		"socket", s.id, "reason", string(reason))
+	ev := DisconnectEvent{Reason: reason, Err: cause, Rooms: rooms}
+	s.queue.pushForce(func() {
+		s.mu.Lock()
+		hs := slices.Concat(s.onDisconnecting, s.onDisconnect)
+		s.mu.Unlock()
+		for _, h := range hs {
+			s.runLifecycle(h, ev)
+		}
+	})
+}
+
+func (s *Socket) runLifecycle(h func(DisconnectEvent), ev DisconnectEvent) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.nsp.srv.cfg.Logger.Error("socketio: disconnect handler panicked",
+				"nsp", s.nsp.name, "socket", s.id, "panic", v)
+		}
+	}()
+	h(ev)
+}

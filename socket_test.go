@@ -1,0 +1,540 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConnectMainNamespace(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/"))
+	c := dial(t, srv)
+	id := c.connect("/")
+	s := recv(t, sockets)
+	equal(t, "id", s.ID(), id)
+	equal(t, "id length", len(id), 20)
+	if id == c.f.id {
+		t.Fatal("socket id must not be the Engine.IO id")
+	}
+	equal(t, "rooms", s.Rooms(), []string{id})
+	hs := s.Handshake()
+	equal(t, "auth", string(hs.Auth), "{}")
+	equal(t, "query", hs.Query.Get("x"), "1")
+	equal(t, "xdomain", hs.XDomain, true)
+	equal(t, "address", hs.Address, "127.0.0.1")
+}
+
+func TestConnectCustomNamespaceForms(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/custom"))
+	for _, tc := range []struct{ frame, auth string }{
+		{"40/custom,", "{}"},
+		{"40/custom", "{}"},
+		{`40/custom,{"token":"abc"}`, `{"token":"abc"}`},
+	} {
+		c := dial(t, srv)
+		c.send(tc.frame)
+		c.expectPrefix(`40/custom,{"sid":"`)
+		s := recv(t, sockets)
+		equal(t, tc.frame+" auth", string(s.Handshake().Auth), tc.auth)
+	}
+}
+
+func TestInvalidNamespaceKeepsConnection(t *testing.T) {
+	srv := newTestServer(t, nil)
+	c := dial(t, srv)
+	c.send("40/random")
+	c.expect(`44/random,{"message":"Invalid namespace"}`)
+	c.connect("/") // still usable
+	if c.f.isClosed() {
+		t.Fatal("connection closed")
+	}
+}
+
+func TestMiddlewareRejection(t *testing.T) {
+	srv := newTestServer(t, nil)
+	nsp := srv.Of("/admin")
+	nsp.Use(func(ctx context.Context, s *Socket) error {
+		var auth struct{ Token string }
+		_ = json.Unmarshal(s.Handshake().Auth, &auth)
+		switch auth.Token {
+		case "ok":
+			s.SetData("admitted")
+			return nil
+		case "plain":
+			return errors.New("plain refusal")
+		}
+		return &ConnectError{Message: "not authorized", Data: map[string]any{"code": 42}}
+	})
+	sockets := connected(nsp)
+	c := dial(t, srv)
+	c.send(`40/admin,{"token":"bad"}`)
+	c.expect(`44/admin,{"message":"not authorized","data":{"code":42}}`)
+	c.send(`40/admin,{"token":"plain"}`)
+	c.expect(`44/admin,{"message":"plain refusal"}`)
+	c.send(`40/admin,{"token":"ok"}`)
+	c.expectPrefix(`40/admin,{"sid":"`)
+	equal(t, "data", recv(t, sockets).Data(), any("admitted"))
+}
+
+func TestMiddlewaresRunInOrder(t *testing.T) {
+	srv := newTestServer(t, nil)
+	var order []int
+	for i := range 3 {
+		srv.Use(func(ctx context.Context, s *Socket) error { order = append(order, i); return nil })
+	}
+	c := dial(t, srv)
+	c.connect("/")
+	equal(t, "order", order, []int{0, 1, 2})
+}
+
+type greeting struct {
+	Name string `json:"name"`
+}
+
+func TestTypedHandlersAndAcks(t *testing.T) {
+	srv := newTestServer(t, nil)
+	got := make(chan greeting, 1)
+	srv.OnConnect(func(s *Socket) {
+		On(s, "hello", func(ctx context.Context, g greeting) error { got <- g; return nil })
+		OnAck(s, "sum", func(ctx context.Context, xs []int) (int, error) {
+			if len(xs) == 0 {
+				return 0, errors.New("nothing to add")
+			}
+			total := 0
+			for _, x := range xs {
+				total += x
+			}
+			return total, nil
+		})
+		On(s, "fail", func(ctx context.Context, _ struct{}) error { return errors.New("boom") })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`42["hello",{"name":"ann"}]`)
+	equal(t, "greeting", recv(t, got), greeting{Name: "ann"})
+	c.send(`427["sum",[1,2,3]]`)
+	c.expect(`437[6]`)
+	c.send(`428["sum",[]]`)
+	c.expect(`438[{"error":"nothing to add"}]`)
+	c.send(`429["sum","not a list"]`)
+	c.expectPrefix(`439[{"error":"socketio: argument 0: json: cannot unmarshal`)
+	c.send(`4210["fail"]`)
+	c.expect(`4310[{"error":"boom"}]`)
+	c.send(`4211["hello",{"name":"bob"}]`) // On acknowledges with no argument
+	c.expect(`4311[]`)
+	recv(t, got)
+}
+
+func TestOnErrorReceivesHandlerErrors(t *testing.T) {
+	srv := newTestServer(t, nil)
+	errs := make(chan error, 1)
+	srv.OnConnect(func(s *Socket) {
+		s.OnError(func(err error) { errs <- err })
+		On(s, "fail", func(ctx context.Context, _ any) error { return errors.New("boom") })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`42["fail"]`)
+	err := recv(t, errs)
+	if !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestEmitWithAckServerToClient(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/"))
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := Call[int](context.Background(), s, "double", 21)
+		done <- result{n, err}
+	}()
+	c.expect(`420["double",21]`)
+	c.send(`430[42]`)
+	r := recv(t, done)
+	noErr(t, r.err)
+	equal(t, "reply", r.n, 42)
+
+	// Expiry of the context.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, err := s.EmitWithAck(ctx, "never")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	c.expect(`421["never"]`)
+	c.send(`431["late"]`) // unknown id by now: ignored
+	c.send(`439[]`)       // never issued: ignored
+
+	// Disconnection while waiting.
+	go func() {
+		_, err := s.EmitWithAck(context.Background(), "pending")
+		done <- result{0, err}
+	}()
+	c.expect(`422["pending"]`)
+	c.send("41")
+	if err := recv(t, done).err; !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("err = %v, want ErrDisconnected", err)
+	}
+}
+
+func TestAckFromRawHandlerOnlyOnce(t *testing.T) {
+	srv := newTestServer(t, nil)
+	second := make(chan error, 1)
+	srv.OnConnect(func(s *Socket) {
+		s.OnRaw("echo", func(ctx context.Context, args Args, ack AckFunc) {
+			if ack == nil {
+				second <- errors.New("no ack func")
+				return
+			}
+			_ = ack(args.Values()...)
+			second <- ack("again")
+		})
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`4256["echo",1,"2",{"3":[false]}]`)
+	c.expect(`4356[1,"2",{"3":[false]}]`)
+	if err := recv(t, second); !errors.Is(err, ErrAckSent) {
+		t.Fatalf("second ack: %v", err)
+	}
+}
+
+func TestReservedEventNames(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/"))
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+	for _, ev := range []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"} {
+		if err := s.Emit(ev); !errors.Is(err, ErrReservedEvent) {
+			t.Errorf("Emit(%q) = %v", ev, err)
+		}
+		if err := srv.Emit(context.Background(), ev); !errors.Is(err, ErrReservedEvent) {
+			t.Errorf("broadcast Emit(%q) = %v", ev, err)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("OnRaw(%q) did not panic", ev)
+				}
+			}()
+			s.OnRaw(ev, func(context.Context, Args, AckFunc) {})
+		}()
+	}
+}
+
+func TestBinaryBothWays(t *testing.T) {
+	srv := newTestServer(t, nil)
+	type file struct {
+		Name string `json:"name"`
+		Body []byte `json:"body"`
+	}
+	files := make(chan file, 1)
+	sockets := connected(srv.Of("/"))
+	srv.OnConnect(func(s *Socket) {
+		On(s, "upload", func(ctx context.Context, f file) error { files <- f; return nil })
+		s.OnRaw("message", func(ctx context.Context, args Args, ack AckFunc) {
+			b, ok := args.Binary(0)
+			if !ok || string(b) != "\x01\x02\x03" {
+				t.Errorf("Binary(0) = %v, %v", b, ok)
+			}
+			_ = s.Emit("message-back", args.Values()...)
+		})
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+
+	// Nested placeholder decoded into a []byte field.
+	c.send(`451-["upload",{"name":"a.bin","body":{"_placeholder":true,"num":0}}]`)
+	c.sendBinary([]byte{9, 8, 7})
+	equal(t, "file", recv(t, files), file{Name: "a.bin", Body: []byte{9, 8, 7}})
+
+	// Echo keeps the attachments in order.
+	c.send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.sendBinary([]byte{1, 2, 3})
+	c.sendBinary([]byte{4, 5, 6})
+	c.expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.expectBinary([]byte{1, 2, 3})
+	c.expectBinary([]byte{4, 5, 6})
+
+	// Server to client, nested.
+	noErr(t, s.Emit("file", file{Name: "b", Body: nil}, []byte("xyz")))
+	c.expect(`451-["file",{"name":"b","body":null},{"_placeholder":true,"num":0}]`)
+	c.expectBinary([]byte("xyz"))
+}
+
+func TestVolatileDroppedWhenBusy(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/"))
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+	c.f.busy = true
+	noErr(t, s.Volatile().Emit("tick", 1))
+	noErr(t, srv.Volatile().Emit(context.Background(), "tick", 2))
+	noErr(t, s.Emit("tock", 3))
+	c.expect(`42["tock",3]`)
+	c.f.busy = false
+	noErr(t, s.Volatile().Emit("tick", 4))
+	c.expect(`42["tick",4]`)
+}
+
+func TestCatchAll(t *testing.T) {
+	srv := newTestServer(t, nil)
+	type seen struct {
+		ev   string
+		args string
+	}
+	in := make(chan seen, 4)
+	out := make(chan seen, 4)
+	sockets := connected(srv.Of("/"))
+	srv.OnConnect(func(s *Socket) {
+		s.OnAny(func(ctx context.Context, ev string, args Args) { in <- seen{ev, args.String()} })
+		s.OnAnyOutgoing(func(ev string, args Args) { out <- seen{ev, args.String()} })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+	c.send(`42["anything",1,{"a":true}]`)
+	equal(t, "incoming", recv(t, in), seen{"anything", `[1,{"a":true}]`})
+	noErr(t, s.Emit("direct", "x"))
+	equal(t, "outgoing", recv(t, out), seen{"direct", `["x"]`})
+	noErr(t, srv.Emit(context.Background(), "broadcast", 2))
+	equal(t, "outgoing broadcast", recv(t, out), seen{"broadcast", `[2]`})
+}
+
+func TestPacketMiddleware(t *testing.T) {
+	srv := newTestServer(t, nil)
+	handled := make(chan string, 4)
+	errs := make(chan error, 4)
+	srv.OnConnect(func(s *Socket) {
+		s.Use(func(ctx context.Context, ev string, args Args) error {
+			if ev == "forbidden" {
+				return errors.New("forbidden event")
+			}
+			return nil
+		})
+		s.OnError(func(err error) { errs <- err })
+		s.OnRaw("forbidden", func(context.Context, Args, AckFunc) { handled <- "forbidden" })
+		s.OnRaw("allowed", func(context.Context, Args, AckFunc) { handled <- "allowed" })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`42["forbidden"]`, `42["allowed"]`)
+	equal(t, "handled", recv(t, handled), "allowed")
+	equal(t, "error", recv(t, errs).Error(), "forbidden event")
+}
+
+func TestHandlersRunInOrderOneAtATime(t *testing.T) {
+	srv := newTestServer(t, nil)
+	var seen []int
+	done := make(chan struct{})
+	active := 0
+	srv.OnConnect(func(s *Socket) {
+		On(s, "n", func(ctx context.Context, n int) error {
+			active++
+			if active != 1 {
+				t.Errorf("%d handlers at once", active)
+			}
+			time.Sleep(time.Microsecond)
+			seen = append(seen, n)
+			active--
+			if n == 99 {
+				close(done)
+			}
+			return nil
+		})
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	for i := range 100 {
+		c.send(`42["n",` + itoa(i) + `]`)
+	}
+	recv(t, done)
+	for i, n := range seen {
+		if n != i {
+			t.Fatalf("event %d handled at position %d", n, i)
+		}
+	}
+}
+
+func itoa(i int) string { return strings.TrimSpace(string(json.RawMessage(mustJSON(i)))) }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestBlockingHandlerDoesNotStallAcks(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/"))
+	release := make(chan struct{})
+	srv.OnConnect(func(s *Socket) {
+		On(s, "block", func(ctx context.Context, _ any) error { <-release; return nil })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+	c.send(`42["block"]`)
+	reply := make(chan Args, 1)
+	go func() {
+		a, err := s.EmitWithAck(context.Background(), "q")
+		if err == nil {
+			reply <- a
+		}
+	}()
+	c.expect(`420["q"]`)
+	c.send(`430["answer"]`)
+	equal(t, "ack", recv(t, reply).String(), `["answer"]`)
+	close(release)
+}
+
+func TestPanickingHandlerEndsOnlyItsSocket(t *testing.T) {
+	srv := newTestServer(t, nil)
+	disc := make(chan DisconnectEvent, 2)
+	srv.OnConnect(func(s *Socket) {
+		s.OnDisconnect(func(ev DisconnectEvent) { disc <- ev })
+		On(s, "panic", func(ctx context.Context, _ any) error { panic("oops") })
+		On(s, "ping", func(ctx context.Context, _ any) error { return s.Emit("pong") })
+	})
+	srv.Of("/other").OnConnect(func(s *Socket) {
+		On(s, "ping", func(ctx context.Context, _ any) error { return s.Emit("pong") })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.connect("/other")
+	c2 := dial(t, srv)
+	c2.connect("/")
+
+	c.send(`42["panic"]`)
+	c.expect("41")
+	ev := recv(t, disc)
+	equal(t, "reason", ev.Reason, ReasonHandlerPanic)
+	var perr *HandlerPanicError
+	if !errors.As(ev.Err, &perr) || perr.Value != "oops" {
+		t.Fatalf("err = %v", ev.Err)
+	}
+	// The connection and other sockets live on.
+	c.send(`42/other,["ping"]`)
+	c.expect(`42/other,["pong"]`)
+	c2.send(`42["ping"]`)
+	c2.expect(`42["pong"]`)
+}
+
+func TestHandlerQueueOverflow(t *testing.T) {
+	srv := newTestServer(t, &Config{MaxPendingEvents: 4})
+	release := make(chan struct{})
+	disc := make(chan DisconnectReason, 1)
+	srv.OnConnect(func(s *Socket) {
+		s.OnDisconnect(func(ev DisconnectEvent) { disc <- ev.Reason })
+		On(s, "block", func(ctx context.Context, _ any) error { <-release; return nil })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`42["block"]`)
+	time.Sleep(20 * time.Millisecond) // the first one is running
+	for range 5 {
+		c.send(`42["block"]`)
+	}
+	c.expect("41")
+	close(release)
+	equal(t, "reason", recv(t, disc), ReasonHandlerQueueFull)
+}
+
+func TestClientDisconnectLeavesOnlyThatNamespace(t *testing.T) {
+	srv := newTestServer(t, nil)
+	disc := make(chan DisconnectEvent, 1)
+	srv.Of("/custom").OnConnect(func(s *Socket) {
+		s.OnDisconnect(func(ev DisconnectEvent) { disc <- ev })
+	})
+	srv.OnConnect(func(s *Socket) {
+		s.OnRaw("message", func(ctx context.Context, args Args, ack AckFunc) {
+			_ = s.Emit("message-back", args.Values()...)
+		})
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	id := c.connect("/custom")
+	c.send("41/custom,")
+	ev := recv(t, disc)
+	equal(t, "reason", ev.Reason, ReasonClientNamespaceDisconnect)
+	equal(t, "rooms", ev.Rooms, []string{id})
+	c.send(`42["message","still here"]`)
+	c.expect(`42["message-back","still here"]`)
+	equal(t, "custom sockets", len(srv.Of("/custom").Sockets()), 0)
+	// Reconnecting to the namespace is allowed.
+	c.connect("/custom")
+}
+
+func TestServerDisconnect(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/chat"))
+	disc := make(chan DisconnectReason, 2)
+	srv.Of("/chat").OnConnect(func(s *Socket) {
+		s.OnDisconnecting(func(ev DisconnectEvent) { disc <- "disconnecting:" + ev.Reason })
+		s.OnDisconnect(func(ev DisconnectEvent) { disc <- ev.Reason })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.connect("/chat")
+	s := recv(t, sockets)
+	ctx := s.Context()
+	s.Disconnect()
+	c.expect("41/chat,")
+	equal(t, "first", recv(t, disc), "disconnecting:"+ReasonServerNamespaceDisconnect)
+	equal(t, "then", recv(t, disc), ReasonServerNamespaceDisconnect)
+	if ctx.Err() == nil {
+		t.Fatal("socket context not canceled")
+	}
+	if err := s.Emit("x"); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("emit after disconnect: %v", err)
+	}
+	if c.f.isClosed() {
+		t.Fatal("Disconnect closed the connection")
+	}
+	c.connect("/chat")
+}
+
+func TestCloseConn(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/"))
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+	s.CloseConn()
+	c.expect("41")
+	c.waitClosed()
+}
+
+func TestEmitOrderFromHandler(t *testing.T) {
+	// A socket's emissions reach the connection in call order.
+	srv := newTestServer(t, nil)
+	srv.OnConnect(func(s *Socket) {
+		for i := range 50 {
+			_ = s.Emit("n", i)
+		}
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	for i := range 50 {
+		c.expect(`42["n",` + itoa(i) + `]`)
+	}
+}
