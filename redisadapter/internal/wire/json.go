@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/sio-go/socketio/protocol"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -95,4 +97,68 @@ func appendStrings(dst []byte, list []string) []byte {
 		dst = AppendString(dst, s)
 	}
 	return append(dst, ']')
+}
+
+// InlineBuffers replaces every placeholder of data by the JSON form Node
+// gives a Buffer, {"type":"Buffer","data":[bytes…]}: what JSON.stringify
+// writes for binary values in the JSON messages. data is returned as is
+// without attachments.
+func InlineBuffers(data []byte, atts [][]byte) ([]byte, error) {
+	if len(atts) == 0 {
+		return data, nil
+	}
+	out, rest, err := inlineValue(nil, data, atts, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(trimSpace(rest)) != 0 {
+		return nil, errJSON
+	}
+	return out, nil
+}
+
+func inlineValue(dst, data []byte, atts [][]byte, depth int) ([]byte, []byte, error) {
+	if depth > maxDepth {
+		return nil, nil, errDepth
+	}
+	data = trimLeft(data)
+	end, err := skipValue(data, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch data[0] {
+	case '{':
+		if n, ok := protocol.Placeholder(data[:end]); ok && n < len(atts) {
+			dst = append(dst, `{"type":"Buffer","data":[`...)
+			for i, b := range atts[n] {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = strconv.AppendUint(dst, uint64(b), 10)
+			}
+			return append(dst, "]}"...), data[end:], nil
+		}
+		fallthrough
+	case '[':
+		var buf [16]span
+		ms, _, err := members(data[:end], buf[:0], data[0] == '{')
+		if err != nil {
+			return nil, nil, err
+		}
+		dst = append(dst, data[0])
+		for i, m := range ms {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if data[0] == '{' {
+				dst = AppendString(dst, m.key)
+				dst = append(dst, ':')
+			}
+			if dst, _, err = inlineValue(dst, m.val, atts, depth+1); err != nil {
+				return nil, nil, err
+			}
+		}
+		return append(dst, data[end-1]), data[end:], nil
+	}
+	return append(dst, data[:end]...), data[end:], nil
 }

@@ -207,3 +207,19 @@ func TestBroadcastFromGoValues(t *testing.T) {
 		}
 	}
 }
+
+func TestInlineBuffers(t *testing.T) {
+	t.Parallel()
+	got, err := InlineBuffers([]byte(`["ev", {"a" : {"_placeholder":true,"num":1}}, [{"_placeholder":true,"num":0}], {"_placeholder":true,"num":5}]`),
+		[][]byte{{1, 2}, {255}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `["ev",{"a":{"type":"Buffer","data":[255]}},[{"type":"Buffer","data":[1,2]}],{"_placeholder":true,"num":5}]`
+	if string(got) != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+	if _, err := InlineBuffers([]byte(`[1,`), [][]byte{{1}}); err == nil {
+		t.Error("no error for invalid JSON")
+	}
+}
