@@ -154,7 +154,7 @@ async function main() {
       return true;
     },
     async serverSideEmitWithAck(m) {
-      const replies = await io.of(m.nsp || "/").timeout(m.timeout || 2000).serverSideEmitWithAck(m.name, ...fromWire(m.args || []));
+      const replies = await io.of(m.nsp || "/").serverSideEmitWithAck(m.name, ...fromWire(m.args || []));
       return toWire(replies);
     },
     async allRooms(m) {

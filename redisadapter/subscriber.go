@@ -1,0 +1,275 @@
+package redisadapter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// subscriber owns the pub/sub connection shared by the adapters of a
+// factory. Three goroutines run while it is open: one receives and
+// dispatches messages (go-redis reconnects and subscribes again inside
+// Receive), one applies subscription changes in order (they block while
+// Redis is unreachable, so they never run on the caller's goroutine), and
+// one publishes the responses to other servers' requests.
+type subscriber struct {
+	client redis.UniversalClient
+	log    *slog.Logger
+	ps     *redis.PubSub
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	ops chan func()    // subscription changes
+	out chan published // responses to publish
+
+	mu        sync.RWMutex
+	patterns  map[string]*Adapter // pattern → adapter
+	channels  map[string]*Adapter // channel → adapter
+	confirmed map[string]bool     // channels and patterns Redis confirmed
+	waiters   []chan struct{}     // woken on each confirmation
+}
+
+type published struct {
+	channel string
+	msg     []byte
+}
+
+// outQueue bounds the responses waiting to be published.
+const outQueue = 4096
+
+func newSubscriber(client redis.UniversalClient, log *slog.Logger) *subscriber {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &subscriber{
+		client:    client,
+		log:       log,
+		ps:        client.Subscribe(ctx), // connects on the first subscription
+		ctx:       ctx,
+		cancel:    cancel,
+		ops:       make(chan func(), 64),
+		out:       make(chan published, outQueue),
+		patterns:  map[string]*Adapter{},
+		channels:  map[string]*Adapter{},
+		confirmed: map[string]bool{},
+	}
+	s.wg.Add(3)
+	go s.receive()
+	go s.control()
+	go s.publish()
+	return s
+}
+
+// add routes the adapter's channels to it and subscribes to them.
+func (s *subscriber) add(a *Adapter) {
+	s.mu.Lock()
+	s.patterns[a.pattern] = a
+	for _, ch := range a.subscribed() {
+		s.channels[ch] = a
+	}
+	s.mu.Unlock()
+	s.do(func() {
+		if err := s.ps.PSubscribe(s.ctx, a.pattern); err != nil {
+			s.log.Warn("redisadapter: subscribe (retried on reconnection)", "pattern", a.pattern, "err", err)
+		}
+		if err := s.ps.Subscribe(s.ctx, a.subscribed()...); err != nil {
+			s.log.Warn("redisadapter: subscribe (retried on reconnection)", "nsp", a.nspName, "err", err)
+		}
+	})
+}
+
+// remove unsubscribes from the adapter's channels.
+func (s *subscriber) remove(a *Adapter) {
+	s.mu.Lock()
+	delete(s.patterns, a.pattern)
+	delete(s.confirmed, a.pattern)
+	for _, ch := range a.subscribed() {
+		delete(s.channels, ch)
+		delete(s.confirmed, ch)
+	}
+	s.mu.Unlock()
+	s.do(func() {
+		_ = s.ps.PUnsubscribe(s.ctx, a.pattern)
+		_ = s.ps.Unsubscribe(s.ctx, a.subscribed()...)
+	})
+}
+
+func (s *subscriber) do(op func()) {
+	select {
+	case s.ops <- op:
+	case <-s.ctx.Done():
+	}
+}
+
+func (s *subscriber) control() {
+	defer s.wg.Done()
+	for {
+		select {
+		case op := <-s.ops:
+			op()
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// ready reports whether Redis confirmed the subscriptions of a.
+func (s *subscriber) ready(a *Adapter) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.confirmed[a.pattern] {
+		return false
+	}
+	for _, ch := range a.subscribed() {
+		if !s.confirmed[ch] {
+			return false
+		}
+	}
+	return true
+}
+
+// waitReady waits until Redis confirmed the subscriptions of a.
+func (s *subscriber) waitReady(ctx context.Context, a *Adapter) error {
+	for {
+		ch := make(chan struct{})
+		s.mu.Lock()
+		s.waiters = append(s.waiters, ch)
+		s.mu.Unlock()
+		if s.ready(a) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+func (s *subscriber) confirm(name string, on bool) {
+	s.mu.Lock()
+	if on {
+		s.confirmed[name] = true
+	} else {
+		delete(s.confirmed, name)
+	}
+	waiters := s.waiters
+	s.waiters = nil
+	s.mu.Unlock()
+	for _, w := range waiters {
+		close(w)
+	}
+}
+
+// idleCheck is how long the receiver waits for a message before it pings
+// Redis to detect a dead connection.
+const idleCheck = 30 * time.Second
+
+func (s *subscriber) receive() {
+	defer s.wg.Done()
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := s.ps.ReceiveTimeout(s.ctx, idleCheck)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				_ = s.ps.Ping(s.ctx)
+				continue
+			}
+			s.lost()
+			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			switch m.Kind {
+			case "subscribe", "psubscribe":
+				s.confirm(m.Channel, true)
+			case "unsubscribe", "punsubscribe":
+				s.confirm(m.Channel, false)
+			}
+		case *redis.Message:
+			s.dispatch(m)
+		}
+	}
+}
+
+// lost forgets the confirmations: they come again when go-redis has
+// reconnected and subscribed again.
+func (s *subscriber) lost() {
+	s.mu.Lock()
+	clear(s.confirmed)
+	s.mu.Unlock()
+}
+
+func (s *subscriber) dispatch(m *redis.Message) {
+	s.mu.RLock()
+	var a *Adapter
+	if m.Pattern != "" {
+		a = s.patterns[m.Pattern]
+	} else {
+		a = s.channels[m.Channel]
+	}
+	s.mu.RUnlock()
+	if a == nil {
+		return
+	}
+	payload := []byte(m.Payload)
+	if m.Pattern != "" {
+		a.onBroadcast(m.Channel, payload)
+	} else {
+		a.onRequestOrResponse(m.Channel, payload)
+	}
+}
+
+// send queues a response; when Redis is unreachable long enough for the
+// queue to fill, responses are dropped (their requesters time out).
+func (s *subscriber) send(channel string, msg []byte) {
+	select {
+	case s.out <- published{channel, msg}:
+	default:
+		s.log.Warn("redisadapter: response dropped, publishing queue full", "channel", channel)
+	}
+}
+
+// publishTimeout bounds the publication of one response.
+const publishTimeout = 5 * time.Second
+
+func (s *subscriber) publish() {
+	defer s.wg.Done()
+	for {
+		select {
+		case p := <-s.out:
+			ctx, cancel := context.WithTimeout(s.ctx, publishTimeout)
+			if err := s.client.Publish(ctx, p.channel, p.msg).Err(); err != nil && s.ctx.Err() == nil {
+				s.log.Warn("redisadapter: publish response", "channel", p.channel, "err", err)
+			}
+			cancel()
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// close stops the goroutines and closes the pub/sub connection.
+func (s *subscriber) close() {
+	s.cancel()
+	_ = s.ps.Close()
+	s.wg.Wait()
+}
