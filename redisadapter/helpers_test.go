@@ -17,7 +17,14 @@ import (
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
 )
 
-func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{}) // go-redis logs every failed dial of the outage tests
+	testutil.VerifyTestMain(m)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // goServer is a Go Socket.IO server with the Redis adapter, listening on a
 // loopback port.

@@ -48,8 +48,13 @@ func (a *Adapter) onRequestOrResponse(channel string, payload []byte) {
 	}
 }
 
-// own reports whether request id is one of this server's.
-func (a *Adapter) own(id string) bool {
+// own reports whether request r comes from this adapter: by its uid, or
+// by its id for a request without uid.
+func (a *Adapter) own(r *wire.Request) bool {
+	if r.UID == a.uid {
+		return true
+	}
+	id := r.RequestID
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	_, ok := a.requests[id]
@@ -80,7 +85,7 @@ func (a *Adapter) onRequest(payload []byte) {
 	ctx := a.sub.ctx
 	switch r.Type {
 	case wire.Sockets:
-		if a.own(r.RequestID) {
+		if a.own(r) {
 			return
 		}
 		local, _ := a.mem.FetchSockets(ctx, socketio.BroadcastOptions{Rooms: r.Rooms, Flags: socketio.BroadcastFlags{Local: true}})
@@ -91,7 +96,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		a.respond(r, wire.AppendSocketIDsResponse(nil, r.RequestID, ids))
 
 	case wire.AllRooms:
-		if a.own(r.RequestID) {
+		if a.own(r) {
 			return
 		}
 		a.respond(r, wire.AppendRoomsResponse(nil, r.RequestID, nonNil(a.mem.Rooms())))
@@ -115,7 +120,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		}
 
 	case wire.RemoteFetch:
-		if a.own(r.RequestID) {
+		if a.own(r) {
 			return
 		}
 		local, _ := a.mem.FetchSockets(ctx, fromWire(r.Opts))
@@ -154,7 +159,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		a.nsp.HandleServerSideEmit(ev, socketio.NewArgs(args, nil), reply)
 
 	case wire.BroadcastWithAck:
-		if r.Packet == nil || a.own(r.RequestID) {
+		if r.Packet == nil || a.own(r) {
 			return
 		}
 		timeout := r.Opts.Flags.Timeout

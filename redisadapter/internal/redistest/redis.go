@@ -60,6 +60,19 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
+// Reserve picks a free loopback port for a redis-server that is not
+// running yet: Addr refuses connections until Restart starts it.
+func Reserve(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: Binary(t)}
+	var err error
+	if s.port, err = freePort(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
