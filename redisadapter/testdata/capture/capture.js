@@ -5,7 +5,9 @@
 // @socket.io/redis-adapter plus a @socket.io/redis-emitter, performs every
 // kind of cluster operation and records, through a PSUBSCRIBE to every
 // channel, the exact bytes of each published message. The vectors are
-// written as hex into ../classic.json (adapter and emitter).
+// written as hex into ../classic.json (adapter and emitter). The sharded
+// adapter (SSUBSCRIBE/SPUBLISH) is recorded the same way into
+// ../sharded.json, through SSUBSCRIBE to its channels.
 //
 //   npm ci && node capture.js
 "use strict";
@@ -18,7 +20,7 @@ const path = require("node:path");
 const { createClient } = require("redis");
 const { Server } = require("socket.io");
 const { io: connectClient } = require("socket.io-client");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
 const { Encoder } = require("socket.io-parser");
 const msgpack = require("notepack.io");
@@ -294,10 +296,96 @@ async function main() {
   fs.writeFileSync(file, JSON.stringify(out, null, 1) + "\n");
   console.log(`wrote ${steps.length} steps, ${steps.reduce((n, s) => n + s.messages.length, 0)} messages to ${file}`);
 
+  await captureSharded(redis.url, newClient, connect, servers, ports);
+
   for (const s of sockets) s.close();
   for (const io of servers) await new Promise((r) => io.close(() => r()));
   for (const cl of clients) await cl.quit().catch(() => {});
   redis.proc.kill();
+}
+
+async function captureSharded(url, newClient, connect, servers, ports) {
+  const make = async () => {
+    const pub = await newClient();
+    const sub = await newClient();
+    const io = new Server({ adapter: createShardedAdapter(pub, sub) });
+    const port = await freePort();
+    io.listen(port);
+    servers.push(io);
+    ports.push(port);
+    io.on("connection", (socket) => {
+      const room = socket.handshake.query.room;
+      if (room) socket.join(room);
+    });
+    io.of("/chat");
+    return { io, port };
+  };
+  const a = await make();
+  const b = await make();
+  b.io.on("ping", (n, cb) => cb({ pong: n }));
+  b.io.on("hello", () => {});
+  const clientB = await connect(b.port, "room1");
+  await connect(a.port, "room3");
+  const ioA = a.io;
+  const uidA = ioA.of("/").adapter.uid;
+  const uidB = b.io.of("/").adapter.uid;
+
+  let recorded = [];
+  const spy = await newClient();
+  const channels = ["socket.io#/#", "socket.io#/#room1#", "socket.io#/chat#", "socket.io#/chat#room1#",
+    `socket.io#/#${uidA}#`, `socket.io#/#${uidB}#`];
+  await spy.sSubscribe(channels, (message, channel) => recorded.push(describe(channel.toString(), message)), true);
+  await sleep(200);
+
+  // The spy's SSUBSCRIBE to the main channel counts as one more server in
+  // SHARDNUMSUB: operations that wait for every server time out, which
+  // does not change what they publish.
+  const steps = [];
+  async function step(name, op, fn) {
+    await sleep(100);
+    recorded = [];
+    try {
+      await fn();
+    } catch (err) {
+      if (!/time/.test(String(err && err.message))) throw err;
+    }
+    await sleep(300);
+    steps.push({ name, op, messages: recorded });
+    recorded = [];
+  }
+  await step("emit", 'io.emit("hello", "world", 1)', () => ioA.emit("hello", "world", 1));
+  await step("emit-room", 'io.to("room1").emit("hello", {a: [1.5, null]})', () => ioA.to("room1").emit("hello", { a: [1.5, null] }));
+  await step("emit-rooms-except", 'io.to(["room1", "room2"]).except("room3").volatile.emit("multi")', () =>
+    ioA.to(["room1", "room2"]).except("room3").volatile.emit("multi"));
+  await step("emit-socket-id", "io.to(<socket id>).emit(\"direct\")", () => ioA.to(clientB.id).emit("direct"));
+  await step("emit-binary", 'io.emit("bin", Buffer[1,2,3], {x: 1})', () => ioA.emit("bin", Buffer.from([1, 2, 3]), { x: 1 }));
+  await step("emit-namespace", 'io.of("/chat").emit("chat", "hi")', () => ioA.of("/chat").emit("chat", "hi"));
+  await step("broadcast-ack", 'await io.to("room1").timeout(1000).emitWithAck("ack-me", 42)', async () => {
+    await ioA.to("room1").timeout(1000).emitWithAck("ack-me", 42);
+  });
+  await step("sockets-join", 'io.in("room1").except("room3").socketsJoin(["room2", "room4"])', () =>
+    ioA.in("room1").except("room3").socketsJoin(["room2", "room4"]));
+  await step("sockets-leave", 'io.in("room2").socketsLeave("room4")', () => ioA.in("room2").socketsLeave("room4"));
+  await step("disconnect-sockets", 'io.in("nobody").disconnectSockets(true)', () => ioA.in("nobody").disconnectSockets(true));
+  await step("fetch-sockets", 'await io.in("room1").timeout(1000).fetchSockets()', async () => {
+    await ioA.in("room1").timeout(1000).fetchSockets();
+  });
+  await step("server-side-emit", 'io.serverSideEmit("hello", "world", Buffer[7])', () =>
+    ioA.serverSideEmit("hello", "world", Buffer.from([7])));
+  await step("server-side-emit-ack", 'await io.serverSideEmitWithAck("ping", 7)', async () => {
+    await ioA.serverSideEmitWithAck("ping", 7);
+  });
+  const out = {
+    comment: "Messages published by the sharded adapter of @socket.io/redis-adapter, recorded by testdata/capture/capture.js.",
+    uid: uidA,
+    peerUid: uidB,
+    clientId: clientB.id,
+    steps,
+  };
+  const file = path.join(__dirname, "..", "sharded.json");
+  fs.writeFileSync(file, JSON.stringify(out, null, 1) + "\n");
+  console.log(`wrote ${steps.length} steps, ${steps.reduce((n, s) => n + s.messages.length, 0)} messages to ${file}`);
+  await spy.quit().catch(() => {});
 }
 
 function versions(names) {
