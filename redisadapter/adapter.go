@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -63,9 +64,21 @@ func newAdapter(h *hub, nsp *socketio.Namespace) *Adapter {
 	return a
 }
 
-// subscribed returns the channels (not the pattern) the adapter listens to.
-func (a *Adapter) subscribed() []string {
-	return []string{a.requestChannel, a.responseChannel, a.specificResponse}
+// subscription returns what the adapter listens to.
+func (a *Adapter) subscription() subscription {
+	return subscription{
+		patterns: []string{a.pattern},
+		channels: []string{a.requestChannel, a.responseChannel, a.specificResponse},
+	}
+}
+
+// onMessage routes a message of one of the adapter's channels.
+func (a *Adapter) onMessage(channel string, payload []byte) {
+	if channel == a.requestChannel || strings.HasPrefix(channel, a.responseChannel) {
+		a.onRequestOrResponse(channel, payload)
+	} else {
+		a.onBroadcast(channel, payload)
+	}
 }
 
 // UID returns the random id of the adapter, which other servers see in its
@@ -78,7 +91,7 @@ func (a *Adapter) Ready(ctx context.Context) error {
 	if a.closed.Load() {
 		return ErrClosed
 	}
-	return a.sub.waitReady(ctx, a)
+	return a.sub.waitReady(ctx, a.subscription().names())
 }
 
 // AddAll adds socket id to rooms.

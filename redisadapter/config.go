@@ -80,7 +80,7 @@ func (h *hub) newAdapter(nsp *socketio.Namespace) *Adapter {
 	h.adapters++
 	a.sub = h.sub
 	h.mu.Unlock()
-	a.sub.add(a)
+	a.sub.add(a.subscription(), a.onMessage)
 	return a
 }
 
@@ -95,7 +95,7 @@ func (h *hub) release(a *Adapter) {
 		h.sub = nil
 	}
 	h.mu.Unlock()
-	sub.remove(a)
+	sub.remove(a.subscription())
 	if last {
 		sub.close()
 	}

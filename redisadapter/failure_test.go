@@ -76,7 +76,7 @@ func TestRedisLostMidRun(t *testing.T) {
 	rs.Stop()
 	a1 := g1.adapter("/")
 	deadline := time.Now().Add(wait)
-	for a1.sub.ready(a1) {
+	for a1.sub.ready(a1.subscription().names()) {
 		if time.Now().After(deadline) {
 			t.Fatal("the subscriber did not notice that Redis was lost")
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,10 +30,24 @@ type subscriber struct {
 	out chan published // responses to publish
 
 	mu        sync.RWMutex
-	patterns  map[string]*Adapter // pattern → adapter
-	channels  map[string]*Adapter // channel → adapter
-	confirmed map[string]bool     // channels and patterns Redis confirmed
-	waiters   []chan struct{}     // woken on each confirmation
+	patterns  map[string]handler // pattern → handler
+	channels  map[string]handler // channel (plain or sharded) → handler
+	confirmed map[string]bool    // channels and patterns Redis confirmed
+	waiters   []chan struct{}    // woken on each confirmation
+}
+
+// handler receives the messages of a channel or pattern.
+type handler func(channel string, payload []byte)
+
+// subscription lists what an adapter listens to.
+type subscription struct {
+	patterns []string // PSUBSCRIBE
+	channels []string // SUBSCRIBE
+	shard    []string // SSUBSCRIBE
+}
+
+func (sub subscription) names() []string {
+	return slices.Concat(sub.patterns, sub.channels, sub.shard)
 }
 
 type published struct {
@@ -53,8 +68,8 @@ func newSubscriber(client redis.UniversalClient, log *slog.Logger) *subscriber {
 		cancel:    cancel,
 		ops:       make(chan func(), 64),
 		out:       make(chan published, outQueue),
-		patterns:  map[string]*Adapter{},
-		channels:  map[string]*Adapter{},
+		patterns:  map[string]handler{},
+		channels:  map[string]handler{},
 		confirmed: map[string]bool{},
 	}
 	s.wg.Add(3)
@@ -64,37 +79,56 @@ func newSubscriber(client redis.UniversalClient, log *slog.Logger) *subscriber {
 	return s
 }
 
-// add routes the adapter's channels to it and subscribes to them.
-func (s *subscriber) add(a *Adapter) {
+// add routes the messages of sub to h and subscribes to them.
+func (s *subscriber) add(sub subscription, h handler) {
 	s.mu.Lock()
-	s.patterns[a.pattern] = a
-	for _, ch := range a.subscribed() {
-		s.channels[ch] = a
+	for _, p := range sub.patterns {
+		s.patterns[p] = h
+	}
+	for _, ch := range slices.Concat(sub.channels, sub.shard) {
+		s.channels[ch] = h
 	}
 	s.mu.Unlock()
 	s.do(func() {
-		if err := s.ps.PSubscribe(s.ctx, a.pattern); err != nil {
-			s.log.Warn("redisadapter: subscribe (retried on reconnection)", "pattern", a.pattern, "err", err)
+		var err error
+		if len(sub.patterns) > 0 {
+			err = errors.Join(err, s.ps.PSubscribe(s.ctx, sub.patterns...))
 		}
-		if err := s.ps.Subscribe(s.ctx, a.subscribed()...); err != nil {
-			s.log.Warn("redisadapter: subscribe (retried on reconnection)", "nsp", a.nspName, "err", err)
+		if len(sub.channels) > 0 {
+			err = errors.Join(err, s.ps.Subscribe(s.ctx, sub.channels...))
+		}
+		if len(sub.shard) > 0 {
+			err = errors.Join(err, s.ps.SSubscribe(s.ctx, sub.shard...))
+		}
+		if err != nil {
+			s.log.Warn("redisadapter: subscribe (retried on reconnection)", "channels", sub.names(), "err", err)
 		}
 	})
 }
 
-// remove unsubscribes from the adapter's channels.
-func (s *subscriber) remove(a *Adapter) {
+// remove unsubscribes from sub.
+func (s *subscriber) remove(sub subscription) {
 	s.mu.Lock()
-	delete(s.patterns, a.pattern)
-	delete(s.confirmed, a.pattern)
-	for _, ch := range a.subscribed() {
+	for _, p := range sub.patterns {
+		delete(s.patterns, p)
+	}
+	for _, ch := range slices.Concat(sub.channels, sub.shard) {
 		delete(s.channels, ch)
-		delete(s.confirmed, ch)
+	}
+	for _, name := range sub.names() {
+		delete(s.confirmed, name)
 	}
 	s.mu.Unlock()
 	s.do(func() {
-		_ = s.ps.PUnsubscribe(s.ctx, a.pattern)
-		_ = s.ps.Unsubscribe(s.ctx, a.subscribed()...)
+		if len(sub.patterns) > 0 {
+			_ = s.ps.PUnsubscribe(s.ctx, sub.patterns...)
+		}
+		if len(sub.channels) > 0 {
+			_ = s.ps.Unsubscribe(s.ctx, sub.channels...)
+		}
+		if len(sub.shard) > 0 {
+			_ = s.ps.SUnsubscribe(s.ctx, sub.shard...)
+		}
 	})
 }
 
@@ -117,29 +151,26 @@ func (s *subscriber) control() {
 	}
 }
 
-// ready reports whether Redis confirmed the subscriptions of a.
-func (s *subscriber) ready(a *Adapter) bool {
+// ready reports whether Redis confirmed the subscriptions to names.
+func (s *subscriber) ready(names []string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if !s.confirmed[a.pattern] {
-		return false
-	}
-	for _, ch := range a.subscribed() {
-		if !s.confirmed[ch] {
+	for _, n := range names {
+		if !s.confirmed[n] {
 			return false
 		}
 	}
 	return true
 }
 
-// waitReady waits until Redis confirmed the subscriptions of a.
-func (s *subscriber) waitReady(ctx context.Context, a *Adapter) error {
+// waitReady waits until Redis confirmed the subscriptions to names.
+func (s *subscriber) waitReady(ctx context.Context, names []string) error {
 	for {
 		ch := make(chan struct{})
 		s.mu.Lock()
 		s.waiters = append(s.waiters, ch)
 		s.mu.Unlock()
-		if s.ready(a) {
+		if s.ready(names) {
 			return nil
 		}
 		select {
@@ -199,9 +230,9 @@ func (s *subscriber) receive() {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			switch m.Kind {
-			case "subscribe", "psubscribe":
+			case "subscribe", "psubscribe", "ssubscribe":
 				s.confirm(m.Channel, true)
-			case "unsubscribe", "punsubscribe":
+			case "unsubscribe", "punsubscribe", "sunsubscribe":
 				s.confirm(m.Channel, false)
 			}
 		case *redis.Message:
@@ -220,21 +251,15 @@ func (s *subscriber) lost() {
 
 func (s *subscriber) dispatch(m *redis.Message) {
 	s.mu.RLock()
-	var a *Adapter
+	var h handler
 	if m.Pattern != "" {
-		a = s.patterns[m.Pattern]
+		h = s.patterns[m.Pattern]
 	} else {
-		a = s.channels[m.Channel]
+		h = s.channels[m.Channel]
 	}
 	s.mu.RUnlock()
-	if a == nil {
-		return
-	}
-	payload := []byte(m.Payload)
-	if m.Pattern != "" {
-		a.onBroadcast(m.Channel, payload)
-	} else {
-		a.onRequestOrResponse(m.Channel, payload)
+	if h != nil {
+		h(m.Channel, []byte(m.Payload))
 	}
 }
 
