@@ -20,6 +20,7 @@ import (
 // the local sockets.
 type Adapter struct {
 	hub     *hub
+	cfg     *Config
 	sub     *subscriber
 	mem     *socketio.MemoryAdapter
 	nsp     *socketio.Namespace
@@ -45,10 +46,11 @@ var (
 	_ socketio.SessionStore = (*Adapter)(nil)
 )
 
-func newAdapter(h *hub, nsp *socketio.Namespace) *Adapter {
-	key := h.cfg.Key
+func newAdapter(h *hub, cfg *Config, nsp *socketio.Namespace) *Adapter {
+	key := cfg.Key
 	a := &Adapter{
 		hub:      h,
+		cfg:      cfg,
 		mem:      socketio.NewMemoryAdapter(nsp),
 		nsp:      nsp,
 		nspName:  nsp.Name(),
@@ -300,7 +302,7 @@ func (a *Adapter) Close() error {
 		}
 		clear(a.acks)
 		a.mu.Unlock()
-		a.hub.release(a)
+		a.hub.release(a.subscription())
 		_ = a.mem.Close()
 	})
 	return nil

@@ -57,47 +57,51 @@ func New(client redis.UniversalClient, cfg *Config) socketio.AdapterFactory {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &hub{client: client, cfg: c}
-	return func(nsp *socketio.Namespace) socketio.Adapter { return h.newAdapter(nsp) }
+	h := &hub{client: client, log: c.Logger}
+	return func(nsp *socketio.Namespace) socketio.Adapter {
+		a := newAdapter(h, &c, nsp)
+		a.sub = h.acquire()
+		a.sub.add(a.subscription(), a.onMessage)
+		return a
+	}
 }
 
-// hub holds what the adapters of one factory share.
+// hub holds what the adapters of one factory share: the Redis client and
+// the subscriber.
 type hub struct {
 	client redis.UniversalClient
-	cfg    Config
+	log    *slog.Logger
 
-	mu       sync.Mutex
-	sub      *subscriber // nil when no adapter is open
-	adapters int
+	mu    sync.Mutex
+	sub   *subscriber // nil when no adapter is open
+	users int
 }
 
-func (h *hub) newAdapter(nsp *socketio.Namespace) *Adapter {
-	a := newAdapter(h, nsp)
+// acquire returns the subscriber, opening it for the first adapter.
+func (h *hub) acquire() *subscriber {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.sub == nil {
-		h.sub = newSubscriber(h.client, h.cfg.Logger)
+		h.sub = newSubscriber(h.client, h.log)
 	}
-	h.adapters++
-	a.sub = h.sub
-	h.mu.Unlock()
-	a.sub.add(a.subscription(), a.onMessage)
-	return a
+	h.users++
+	return h.sub
 }
 
-// release is called by a closing adapter; the last one closes the
+// release unsubscribes a closing adapter; the last one closes the
 // subscriber.
-func (h *hub) release(a *Adapter) {
+func (h *hub) release(sub subscription) {
 	h.mu.Lock()
-	sub := h.sub
-	h.adapters--
-	last := h.adapters == 0
+	s := h.sub
+	h.users--
+	last := h.users == 0
 	if last {
 		h.sub = nil
 	}
 	h.mu.Unlock()
-	sub.remove(a.subscription())
+	s.remove(sub)
 	if last {
-		sub.close()
+		s.close()
 	}
 }
 

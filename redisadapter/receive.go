@@ -21,7 +21,7 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 	}
 	b, err := wire.DecodeBroadcast(payload)
 	if err != nil {
-		a.hub.cfg.Logger.Debug("redisadapter: malformed broadcast ignored", "nsp", a.nspName, "err", err)
+		a.cfg.Logger.Debug("redisadapter: malformed broadcast ignored", "nsp", a.nspName, "err", err)
 		return
 	}
 	if b.UID == a.uid || b.Packet.Namespace != a.nspName {
@@ -31,7 +31,7 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 	p.HasID = false
 	opts := fromWire(&b.Opts)
 	if err := a.mem.Broadcast(a.sub.ctx, p, opts); err != nil {
-		a.hub.cfg.Logger.Debug("redisadapter: broadcast", "nsp", a.nspName, "err", err)
+		a.cfg.Logger.Debug("redisadapter: broadcast", "nsp", a.nspName, "err", err)
 	}
 }
 
@@ -68,7 +68,7 @@ func (a *Adapter) own(r *wire.Request) bool {
 // with PublishOnSpecificResponseChannel.
 func (a *Adapter) respond(r *wire.Request, msg []byte) {
 	channel := a.responseChannel
-	if a.hub.cfg.PublishOnSpecificResponseChannel {
+	if a.cfg.PublishOnSpecificResponseChannel {
 		channel += r.UID + "#"
 	}
 	a.sub.send(channel, msg)
@@ -79,7 +79,7 @@ func (a *Adapter) respond(r *wire.Request, msg []byte) {
 func (a *Adapter) onRequest(payload []byte) {
 	r, err := wire.DecodeRequest(payload)
 	if err != nil {
-		a.hub.cfg.Logger.Debug("redisadapter: malformed request ignored", "nsp", a.nspName, "err", err)
+		a.cfg.Logger.Debug("redisadapter: malformed request ignored", "nsp", a.nspName, "err", err)
 		return
 	}
 	ctx := a.sub.ctx
@@ -164,7 +164,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		}
 		timeout := r.Opts.Flags.Timeout
 		if timeout <= 0 {
-			timeout = a.hub.cfg.RequestsTimeout
+			timeout = a.cfg.RequestsTimeout
 		}
 		bctx, cancel := context.WithTimeout(ctx, timeout)
 		context.AfterFunc(bctx, cancel)

@@ -68,7 +68,7 @@ func (a *Adapter) forget(id string) {
 // wait waits for the responses of request id, for ctx and for
 // RequestsTimeout.
 func (a *Adapter) wait(ctx context.Context, id, op string, p *pending) error {
-	t := time.NewTimer(a.hub.cfg.RequestsTimeout)
+	t := time.NewTimer(a.cfg.RequestsTimeout)
 	defer t.Stop()
 	select {
 	case err := <-p.done:
@@ -163,7 +163,7 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply 
 		return 0, err
 	}
 	id := r.RequestID
-	t := time.AfterFunc(a.hub.cfg.RequestsTimeout, func() { a.forget(id) })
+	t := time.AfterFunc(a.cfg.RequestsTimeout, func() { a.forget(id) })
 	stopCtx := context.AfterFunc(ctx, func() { a.forget(id) })
 	pd.stop = func() { t.Stop(); stopCtx() }
 	return n, nil
@@ -173,7 +173,7 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply 
 func (a *Adapter) onResponse(payload []byte) {
 	r, err := wire.DecodeResponse(payload)
 	if err != nil {
-		a.hub.cfg.Logger.Debug("redisadapter: malformed response ignored", "nsp", a.nspName, "err", err)
+		a.cfg.Logger.Debug("redisadapter: malformed response ignored", "nsp", a.nspName, "err", err)
 		return
 	}
 	a.mu.Lock()

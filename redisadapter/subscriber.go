@@ -26,8 +26,10 @@ type subscriber struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	ops chan func()    // subscription changes
-	out chan published // responses to publish
+	opsMu  sync.Mutex
+	ops    []func()       // subscription changes, in order
+	opsSig chan struct{}  // signals new ops
+	out    chan published // responses to publish
 
 	mu        sync.RWMutex
 	patterns  map[string]handler // pattern → handler
@@ -66,7 +68,7 @@ func newSubscriber(client redis.UniversalClient, log *slog.Logger) *subscriber {
 		ps:        client.Subscribe(ctx), // connects on the first subscription
 		ctx:       ctx,
 		cancel:    cancel,
-		ops:       make(chan func(), 64),
+		opsSig:    make(chan struct{}, 1),
 		out:       make(chan published, outQueue),
 		patterns:  map[string]handler{},
 		channels:  map[string]handler{},
@@ -132,10 +134,15 @@ func (s *subscriber) remove(sub subscription) {
 	})
 }
 
+// do queues a subscription change; it never blocks, since it is called
+// when rooms change.
 func (s *subscriber) do(op func()) {
+	s.opsMu.Lock()
+	s.ops = append(s.ops, op)
+	s.opsMu.Unlock()
 	select {
-	case s.ops <- op:
-	case <-s.ctx.Done():
+	case s.opsSig <- struct{}{}:
+	default:
 	}
 }
 
@@ -143,10 +150,19 @@ func (s *subscriber) control() {
 	defer s.wg.Done()
 	for {
 		select {
-		case op := <-s.ops:
-			op()
+		case <-s.opsSig:
 		case <-s.ctx.Done():
 			return
+		}
+		s.opsMu.Lock()
+		ops := s.ops
+		s.ops = nil
+		s.opsMu.Unlock()
+		for _, op := range ops {
+			if s.ctx.Err() != nil {
+				return
+			}
+			op()
 		}
 	}
 }

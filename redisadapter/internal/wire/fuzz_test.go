@@ -34,6 +34,11 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		_, _ = DecodeRequest(msg)
 		_, _ = DecodeResponse(msg)
+		if cm, err := DecodeClusterMessage(msg); err == nil {
+			if _, err := AppendClusterMessage(nil, cm); err != nil && cm.Packet != nil {
+				t.Fatalf("re-encode %x: %v", msg, err)
+			}
+		}
 		b, err := DecodeBroadcast(msg)
 		if err != nil {
 			return
