@@ -21,6 +21,13 @@
 // other servers' answers (FetchSockets, ServerSideEmit with replies,
 // AllRooms) fail once Config.RequestsTimeout or their context ends.
 //
+// NewSharded is the counterpart of the sharded adapter
+// (createShardedAdapter): Redis 7 sharded pub/sub and the messages of
+// socket.io-adapter's ClusterAdapter, with a channel per public room in the
+// default Dynamic mode. Its subscriber is one connection, which suits a
+// standalone Redis; on a Redis Cluster every channel of one factory would
+// have to live on one node.
+//
 // The adapter keeps its rooms in a socketio.MemoryAdapter. Connection state
 // recovery, which the Node classic adapter does not offer, works here for a
 // client that reconnects to the same server.

@@ -40,8 +40,13 @@ type goServer struct {
 // answers {"from": name, "args": [...]}.
 func startGo(t *testing.T, addr, name string, cfg *Config) *goServer {
 	t.Helper()
+	return startGoWith(t, addr, name, func(rdb *redis.Client) socketio.AdapterFactory { return New(rdb, cfg) })
+}
+
+func startGoWith(t *testing.T, addr, name string, factory func(*redis.Client) socketio.AdapterFactory) *goServer {
+	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
-	srv := socketio.NewServer(&socketio.Config{Adapter: New(rdb, cfg)})
+	srv := socketio.NewServer(&socketio.Config{Adapter: factory(rdb)})
 	setup := func(nsp *socketio.Namespace) {
 		nsp.OnConnect(func(s *socketio.Socket) {
 			var auth struct {
@@ -91,7 +96,8 @@ func (g *goServer) ready(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, nsp := range []string{"/", "/chat"} {
-		if err := g.adapter(nsp).Ready(ctx); err != nil {
+		a := g.srv.Of(nsp).Adapter().(interface{ Ready(context.Context) error })
+		if err := a.Ready(ctx); err != nil {
 			t.Fatalf("adapter of %s not subscribed: %v", nsp, err)
 		}
 	}

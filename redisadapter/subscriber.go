@@ -55,6 +55,7 @@ func (sub subscription) names() []string {
 type published struct {
 	channel string
 	msg     []byte
+	sharded bool // SPUBLISH instead of PUBLISH
 }
 
 // outQueue bounds the responses waiting to be published.
@@ -281,9 +282,17 @@ func (s *subscriber) dispatch(m *redis.Message) {
 
 // send queues a response; when Redis is unreachable long enough for the
 // queue to fill, responses are dropped (their requesters time out).
-func (s *subscriber) send(channel string, msg []byte) {
+func (s *subscriber) send(channel string, msg []byte) { s.queue(published{channel: channel, msg: msg}) }
+
+// sendSharded is send with SPUBLISH.
+func (s *subscriber) sendSharded(channel string, msg []byte) {
+	s.queue(published{channel: channel, msg: msg, sharded: true})
+}
+
+func (s *subscriber) queue(p published) {
+	channel := p.channel
 	select {
-	case s.out <- published{channel, msg}:
+	case s.out <- p:
 	default:
 		s.log.Warn("redisadapter: response dropped, publishing queue full", "channel", channel)
 	}
@@ -298,7 +307,13 @@ func (s *subscriber) publish() {
 		select {
 		case p := <-s.out:
 			ctx, cancel := context.WithTimeout(s.ctx, publishTimeout)
-			if err := s.client.Publish(ctx, p.channel, p.msg).Err(); err != nil && s.ctx.Err() == nil {
+			var err error
+			if p.sharded {
+				err = s.client.SPublish(ctx, p.channel, p.msg).Err()
+			} else {
+				err = s.client.Publish(ctx, p.channel, p.msg).Err()
+			}
+			if err != nil && s.ctx.Err() == nil {
 				s.log.Warn("redisadapter: publish response", "channel", p.channel, "err", err)
 			}
 			cancel()
