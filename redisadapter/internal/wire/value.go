@@ -102,7 +102,7 @@ func (e *valueEncoder) value(data []byte, depth int) ([]byte, error) {
 }
 
 func (e *valueEncoder) number(text []byte) error {
-	if bytes.IndexAny(text, ".eE") < 0 {
+	if !bytes.ContainsAny(text, ".eE") {
 		// An integer written in full keeps its exact value.
 		if text[0] == '-' {
 			if n, err := strconv.ParseInt(string(text), 10, 64); err == nil {
