@@ -1,0 +1,315 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/protocol"
+	"github.com/sio-go/socketio/redisadapter/internal/wire"
+)
+
+// Adapter is the adapter of one namespace. Its rooms live in a
+// socketio.MemoryAdapter; every operation that concerns other servers is
+// also published on Redis, and what other servers publish is applied to
+// the local sockets.
+type Adapter struct {
+	hub     *hub
+	cfg     *Config
+	sub     *subscriber
+	mem     *socketio.MemoryAdapter
+	nsp     *socketio.Namespace
+	nspName string
+	uid     string
+
+	channel          string // "<key>#<nsp>#", the broadcast channels' prefix
+	pattern          string // channel + "*"
+	requestChannel   string
+	responseChannel  string
+	specificResponse string // responseChannel + uid + "#"
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+
+	mu       sync.Mutex
+	requests map[string]*pending    // requests of this server awaiting responses
+	acks     map[string]*ackPending // broadcasts with acknowledgements of this server
+}
+
+var (
+	_ socketio.Adapter      = (*Adapter)(nil)
+	_ socketio.SessionStore = (*Adapter)(nil)
+)
+
+func newAdapter(h *hub, cfg *Config, nsp *socketio.Namespace) *Adapter {
+	key := cfg.Key
+	a := &Adapter{
+		hub:      h,
+		cfg:      cfg,
+		mem:      socketio.NewMemoryAdapter(nsp),
+		nsp:      nsp,
+		nspName:  nsp.Name(),
+		uid:      newID(),
+		requests: map[string]*pending{},
+		acks:     map[string]*ackPending{},
+	}
+	a.channel = key + "#" + a.nspName + "#"
+	a.pattern = a.channel + "*"
+	a.requestChannel = key + "-request#" + a.nspName + "#"
+	a.responseChannel = key + "-response#" + a.nspName + "#"
+	a.specificResponse = a.responseChannel + a.uid + "#"
+	return a
+}
+
+// subscription returns what the adapter listens to.
+func (a *Adapter) subscription() subscription {
+	return subscription{
+		patterns: []string{a.pattern},
+		channels: []string{a.requestChannel, a.responseChannel, a.specificResponse},
+	}
+}
+
+// onMessage routes a message of one of the adapter's channels.
+func (a *Adapter) onMessage(channel string, payload []byte) {
+	if channel == a.requestChannel || strings.HasPrefix(channel, a.responseChannel) {
+		a.onRequestOrResponse(channel, payload)
+	} else {
+		a.onBroadcast(channel, payload)
+	}
+}
+
+// UID returns the random id of the adapter, which other servers see in its
+// messages.
+func (a *Adapter) UID() string { return a.uid }
+
+// Ready waits until Redis has confirmed the adapter's subscriptions, from
+// when other servers count this one and reach it.
+func (a *Adapter) Ready(ctx context.Context) error {
+	if a.closed.Load() {
+		return ErrClosed
+	}
+	return a.sub.waitReady(ctx, a.subscription().names())
+}
+
+// AddAll adds socket id to rooms.
+func (a *Adapter) AddAll(id string, rooms []string) { a.mem.AddAll(id, rooms) }
+
+// Del removes socket id from room.
+func (a *Adapter) Del(id, room string) { a.mem.Del(id, room) }
+
+// DelAll removes socket id from every room.
+func (a *Adapter) DelAll(id string) { a.mem.DelAll(id) }
+
+// SocketRooms returns the rooms of local socket id.
+func (a *Adapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id) }
+
+// PersistSession stores the state of a disconnected socket on this server.
+func (a *Adapter) PersistSession(s *socketio.Session) { a.mem.PersistSession(s) }
+
+// RestoreSession restores a session stored on this server.
+func (a *Adapter) RestoreSession(pid, offset string) (*socketio.Session, error) {
+	return a.mem.RestoreSession(pid, offset)
+}
+
+func toWire(o socketio.BroadcastOptions) wire.Opts {
+	return wire.Opts{
+		Rooms:  o.Rooms,
+		Except: o.Except,
+		Flags: wire.Flags{
+			Volatile:   o.Flags.Volatile,
+			NoCompress: o.Flags.NoCompress,
+			Local:      o.Flags.Local,
+			Timeout:    o.Flags.Timeout,
+		},
+	}
+}
+
+func fromWire(o *wire.Opts) socketio.BroadcastOptions {
+	if o == nil {
+		return socketio.BroadcastOptions{}
+	}
+	return socketio.BroadcastOptions{
+		Rooms:  o.Rooms,
+		Except: o.Except,
+		Flags: socketio.BroadcastFlags{
+			Volatile:   o.Flags.Volatile,
+			NoCompress: o.Flags.NoCompress,
+		},
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// publish publishes msg under ctx.
+func (a *Adapter) publish(ctx context.Context, channel string, msg []byte) error {
+	if a.closed.Load() {
+		return ErrClosed
+	}
+	if err := a.hub.client.Publish(ctx, channel, msg).Err(); err != nil {
+		return fmt.Errorf("redisadapter: publish to %s: %w", channel, err)
+	}
+	return nil
+}
+
+// Broadcast delivers p to the local sockets opts selects, then, unless
+// opts.Flags.Local, publishes it for the other servers. The local delivery
+// happens even when publishing fails.
+func (a *Adapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
+	var msg []byte
+	if !opts.Flags.Local {
+		var err error
+		q := *p
+		q.Namespace = a.nspName
+		msg, err = wire.AppendBroadcast(nil, &wire.Broadcast{UID: a.uid, Packet: &q, Opts: toWire(opts)}, false)
+		if err != nil {
+			return fmt.Errorf("redisadapter: %w", err)
+		}
+	}
+	if err := a.mem.Broadcast(ctx, p, opts); err != nil {
+		return err
+	}
+	if msg == nil {
+		return nil
+	}
+	channel := a.channel
+	if len(opts.Rooms) == 1 {
+		channel += opts.Rooms[0] + "#"
+	}
+	return a.publish(ctx, channel, msg)
+}
+
+// ackPending is a broadcast with acknowledgements of this server, whose
+// client counts and acknowledgements other servers send back.
+type ackPending struct {
+	clientCount func(int)
+	ack         func(socketio.Args)
+}
+
+// BroadcastWithAck publishes the packet for the other servers (unless
+// opts.Flags.Local), then delivers it locally. Each server reports its
+// number of recipients to clientCount and their acknowledgements to ack
+// until ctx ends.
+func (a *Adapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
+	clientCount func(int), ack func(socketio.Args)) error {
+	var perr error
+	if !opts.Flags.Local {
+		id := newID()
+		q := *p
+		q.Namespace = a.nspName
+		q.HasID = false
+		msg, err := wire.AppendBroadcastRequest(nil, &wire.Request{
+			Type: wire.BroadcastWithAck, UID: a.uid, RequestID: id, Packet: &q, Opts: ptr(toWire(opts)),
+		})
+		if err != nil {
+			return fmt.Errorf("redisadapter: %w", err)
+		}
+		a.mu.Lock()
+		a.acks[id] = &ackPending{clientCount: clientCount, ack: ack}
+		a.mu.Unlock()
+		context.AfterFunc(ctx, func() {
+			a.mu.Lock()
+			delete(a.acks, id)
+			a.mu.Unlock()
+		})
+		perr = a.publish(ctx, a.requestChannel, msg)
+	}
+	if err := a.mem.BroadcastWithAck(ctx, p, opts, clientCount, ack); err != nil {
+		return err
+	}
+	return perr
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ServerCount returns the number of servers subscribed to the namespace's
+// request channel (PUBSUB NUMSUB, summed over the masters of a cluster).
+func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
+	var n int64
+	if cc, ok := a.hub.client.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			m, err := c.PubSubNumSub(ctx, a.requestChannel).Result()
+			mu.Lock()
+			n += m[a.requestChannel]
+			mu.Unlock()
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("redisadapter: server count: %w", err)
+		}
+		return int(n), nil
+	}
+	m, err := a.hub.client.PubSubNumSub(ctx, a.requestChannel).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisadapter: server count: %w", err)
+	}
+	return int(m[a.requestChannel]), nil
+}
+
+// AddSockets makes the sockets opts selects join rooms, here at once and on
+// the other servers through Redis (unless opts.Flags.Local).
+func (a *Adapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
+	return a.remote(ctx, opts, &wire.Request{Type: wire.RemoteJoin, Rooms: nonNil(rooms)},
+		func() error { return a.mem.AddSockets(ctx, opts, rooms) })
+}
+
+// DelSockets makes the sockets opts selects leave rooms.
+func (a *Adapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
+	return a.remote(ctx, opts, &wire.Request{Type: wire.RemoteLeave, Rooms: nonNil(rooms)},
+		func() error { return a.mem.DelSockets(ctx, opts, rooms) })
+}
+
+// DisconnectSockets disconnects the sockets opts selects.
+func (a *Adapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
+	return a.remote(ctx, opts, &wire.Request{Type: wire.RemoteDisconnect, Close: close},
+		func() error { return a.mem.DisconnectSockets(ctx, opts, close) })
+}
+
+// remote applies an operation locally, then publishes it unless it is
+// local only. This server ignores its own request when it comes back.
+func (a *Adapter) remote(ctx context.Context, opts socketio.BroadcastOptions, r *wire.Request, local func() error) error {
+	if err := local(); err != nil || opts.Flags.Local {
+		return err
+	}
+	r.UID = a.uid
+	r.Opts = &wire.Opts{Rooms: nonNil(opts.Rooms), Except: nonNil(opts.Except)}
+	msg, err := wire.AppendRequest(nil, r)
+	if err != nil {
+		return fmt.Errorf("redisadapter: %w", err)
+	}
+	return a.publish(ctx, a.requestChannel, msg)
+}
+
+// Close unsubscribes the adapter and fails its pending requests with
+// ErrClosed. The last adapter of a factory closes the subscriber connection.
+func (a *Adapter) Close() error {
+	a.closeOnce.Do(func() {
+		a.closed.Store(true)
+		a.mu.Lock()
+		for id, p := range a.requests {
+			p.finish(ErrClosed)
+			delete(a.requests, id)
+		}
+		clear(a.acks)
+		a.mu.Unlock()
+		a.hub.release(a.subscription())
+		_ = a.mem.Close()
+	})
+	return nil
+}
+
+// socketJSON encodes a local socket as the Node adapter does in a
+// fetchSockets response.
+func socketJSON(rs *socketio.RemoteSocket) (json.RawMessage, error) {
+	return json.Marshal(rs)
+}

@@ -1,0 +1,34 @@
+// Package redisadapter lets the Socket.IO servers of a cluster, Go or
+// Node.js, reach each other's clients through Redis pub/sub. It is
+// wire-compatible with the classic adapter of @socket.io/redis-adapter 8:
+// Go and Node servers can share one cluster, and the emitter package (like
+// @socket.io/redis-emitter) can publish to it.
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	srv := socketio.NewServer(&socketio.Config{
+//		Adapter: redisadapter.New(rdb, nil),
+//	})
+//
+// What each server does is also published on Redis: broadcasts on
+// "<key>#<namespace>#" (or "<key>#<namespace>#<room>#" for one room), and
+// requests and responses on "<key>-request#<namespace>#" and
+// "<key>-response#<namespace>#". One subscriber connection is shared by the
+// namespaces of an adapter factory; go-redis reconnects it and subscribes
+// again by itself after Redis was lost.
+//
+// When Redis is unavailable, local delivery goes on: broadcasts reach this
+// server's sockets and return the publishing error; operations that need
+// other servers' answers (FetchSockets, ServerSideEmit with replies,
+// AllRooms) fail once Config.RequestsTimeout or their context ends.
+//
+// NewSharded is the counterpart of the sharded adapter
+// (createShardedAdapter): Redis 7 sharded pub/sub and the messages of
+// socket.io-adapter's ClusterAdapter, with a channel per public room in the
+// default Dynamic mode. Its subscriber is one connection, which suits a
+// standalone Redis; on a Redis Cluster every channel of one factory would
+// have to live on one node.
+//
+// The adapter keeps its rooms in a socketio.MemoryAdapter. Connection state
+// recovery, which the Node classic adapter does not offer, works here for a
+// client that reconnects to the same server.
+package redisadapter

@@ -1,0 +1,155 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/testutil"
+	"github.com/sio-go/socketio/redisadapter/internal/redistest"
+)
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{}) // go-redis logs every failed dial of the outage tests
+	testutil.VerifyTestMain(m)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// goServer is a Go Socket.IO server with the Redis adapter, listening on a
+// loopback port.
+type goServer struct {
+	srv  *socketio.Server
+	http *httptest.Server
+	rdb  *redis.Client
+	url  string
+}
+
+// startGo starts a Go server whose sockets join the rooms listed in their
+// auth payload ({"rooms": [...]}), and whose "hello" server-side handler
+// answers {"from": name, "args": [...]}.
+func startGo(t *testing.T, addr, name string, cfg *Config) *goServer {
+	t.Helper()
+	return startGoWith(t, addr, name, func(rdb *redis.Client) socketio.AdapterFactory { return New(rdb, cfg) })
+}
+
+func startGoWith(t *testing.T, addr, name string, factory func(*redis.Client) socketio.AdapterFactory) *goServer {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	srv := socketio.NewServer(&socketio.Config{Adapter: factory(rdb)})
+	setup := func(nsp *socketio.Namespace) {
+		nsp.OnConnect(func(s *socketio.Socket) {
+			var auth struct {
+				Rooms []string `json:"rooms"`
+			}
+			_ = json.Unmarshal(s.Handshake().Auth, &auth)
+			s.Join(auth.Rooms...)
+			s.OnRaw("rooms", func(ctx context.Context, _ socketio.Args, ack socketio.AckFunc) {
+				if ack != nil {
+					_ = ack(s.Rooms())
+				}
+			})
+		})
+		nsp.OnServerSideEmit("hello", func(ctx context.Context, args socketio.Args, ack socketio.AckFunc) {
+			if ack != nil {
+				raw := make([]json.RawMessage, args.Len())
+				for i := range raw {
+					raw[i] = args.Raw(i)
+				}
+				_ = ack(map[string]any{"from": name, "args": raw})
+			}
+		})
+	}
+	setup(srv.Of("/"))
+	setup(srv.Of("/chat"))
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	hs := httptest.NewServer(mux)
+	g := &goServer{srv: srv, http: hs, rdb: rdb, url: hs.URL}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		hs.Close()
+		_ = rdb.Close()
+	})
+	return g
+}
+
+func (g *goServer) adapter(nsp string) *Adapter {
+	return g.srv.Of(nsp).Adapter().(*Adapter)
+}
+
+// ready waits until the adapters of "/" and "/chat" are subscribed.
+func (g *goServer) ready(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, nsp := range []string{"/", "/chat"} {
+		a := g.srv.Of(nsp).Adapter().(interface{ Ready(context.Context) error })
+		if err := a.Ready(ctx); err != nil {
+			t.Fatalf("adapter of %s not subscribed: %v", nsp, err)
+		}
+	}
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	return redistest.Context(t, d)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func equal[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %#v\nwant %#v", what, got, want)
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
+}
+
+// jsonEqual compares two JSON texts as values.
+func jsonEqual(t *testing.T, what string, got []byte, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s: %s: %v", what, got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("%s:\n got %s\nwant %s", what, got, want)
+	}
+}
+
+// noEvent checks that client did not receive event.
+func noEvent(t *testing.T, p *redistest.Peer, client, event string) {
+	t.Helper()
+	for _, ev := range p.Events() {
+		if ev.Event == "client" && ev.Client == client && ev.Name == event {
+			t.Errorf("%s unexpectedly received %s %s", client, event, ev.Args)
+		}
+	}
+}
+
+const wait = 5 * time.Second

@@ -1,0 +1,240 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/protocol"
+	"github.com/sio-go/socketio/redisadapter/internal/wire"
+)
+
+// pending is a request of this server waiting for the other servers.
+type pending struct {
+	typ      wire.RequestType
+	expected int // responses to wait for
+	got      int
+	sockets  []*socketio.RemoteSocket
+	rooms    []string
+	reply    func(socketio.Args)
+	done     chan error // receives once
+	once     sync.Once
+	stop     func() // releases the timers of a ServerSideEmit
+}
+
+func (p *pending) finish(err error) {
+	p.once.Do(func() {
+		if p.done != nil {
+			p.done <- err
+		}
+		if p.stop != nil {
+			p.stop()
+		}
+	})
+}
+
+// start registers a request under a new id and publishes it.
+func (a *Adapter) start(ctx context.Context, p *pending, r *wire.Request) error {
+	r.UID = a.uid
+	r.RequestID = newID()
+	msg, err := wire.AppendRequest(nil, r)
+	if err != nil {
+		return fmt.Errorf("redisadapter: %w", err)
+	}
+	a.mu.Lock()
+	if a.closed.Load() {
+		a.mu.Unlock()
+		return ErrClosed
+	}
+	a.requests[r.RequestID] = p
+	a.mu.Unlock()
+	if err := a.publish(ctx, a.requestChannel, msg); err != nil {
+		a.forget(r.RequestID)
+		return err
+	}
+	return nil
+}
+
+func (a *Adapter) forget(id string) {
+	a.mu.Lock()
+	delete(a.requests, id)
+	a.mu.Unlock()
+}
+
+// wait waits for the responses of request id, for ctx and for
+// RequestsTimeout.
+func (a *Adapter) wait(ctx context.Context, id, op string, p *pending) error {
+	t := time.NewTimer(a.cfg.RequestsTimeout)
+	defer t.Stop()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		a.forget(id)
+		return fmt.Errorf("redisadapter: %s: %w", op, ctx.Err())
+	case <-t.C:
+		a.forget(id)
+		a.mu.Lock()
+		got := p.got
+		a.mu.Unlock()
+		return fmt.Errorf("%w while waiting for %s response (%d of %d servers answered)", ErrTimeout, op, got, p.expected)
+	}
+}
+
+// FetchSockets returns the sockets opts selects on every server (only on
+// this one with opts.Flags.Local). It fails when a server does not answer
+// within Config.RequestsTimeout.
+func (a *Adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
+	local, err := a.mem.FetchSockets(ctx, opts)
+	if err != nil || opts.Flags.Local {
+		return local, err
+	}
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n <= 1 {
+		return local, nil
+	}
+	p := &pending{typ: wire.RemoteFetch, expected: n - 1, sockets: local, done: make(chan error, 1)}
+	r := &wire.Request{Type: wire.RemoteFetch, Opts: &wire.Opts{Rooms: nonNil(opts.Rooms), Except: nonNil(opts.Except)}}
+	if err := a.start(ctx, p, r); err != nil {
+		return nil, err
+	}
+	if err := a.wait(ctx, r.RequestID, "fetchSockets", p); err != nil {
+		return nil, err
+	}
+	return p.sockets, nil
+}
+
+// AllRooms returns the rooms of the namespace on every server.
+func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
+	local := a.mem.Rooms()
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n <= 1 {
+		return local, nil
+	}
+	p := &pending{typ: wire.AllRooms, expected: n - 1, rooms: local, done: make(chan error, 1)}
+	r := &wire.Request{Type: wire.AllRooms}
+	if err := a.start(ctx, p, r); err != nil {
+		return nil, err
+	}
+	if err := a.wait(ctx, r.RequestID, "allRooms", p); err != nil {
+		return nil, err
+	}
+	return p.rooms, nil
+}
+
+// ServerSideEmit publishes the event for the other servers. With reply, it
+// returns how many servers are expected to answer and passes each answer
+// to reply until ctx ends or Config.RequestsTimeout passes. Binary
+// arguments travel as Node's JSON form of a Buffer, as with the Node
+// adapter.
+func (a *Adapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
+	data, err := wire.InlineBuffers(p.Data, p.Attachments)
+	if err != nil {
+		return 0, fmt.Errorf("redisadapter: %w", err)
+	}
+	r := &wire.Request{Type: wire.ServerSideEmit, Data: data}
+	if reply == nil {
+		r.UID = a.uid
+		msg, err := wire.AppendRequest(nil, r)
+		if err != nil {
+			return 0, fmt.Errorf("redisadapter: %w", err)
+		}
+		return 0, a.publish(ctx, a.requestChannel, msg)
+	}
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if n--; n <= 0 { // this server does not answer itself
+		return 0, nil
+	}
+	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
+	if err := a.start(ctx, pd, r); err != nil {
+		return 0, err
+	}
+	id := r.RequestID
+	t := time.AfterFunc(a.cfg.RequestsTimeout, func() { a.forget(id) })
+	stopCtx := context.AfterFunc(ctx, func() { a.forget(id) })
+	pd.stop = func() { t.Stop(); stopCtx() }
+	return n, nil
+}
+
+// onResponse handles a message of a response channel.
+func (a *Adapter) onResponse(payload []byte) {
+	r, err := wire.DecodeResponse(payload)
+	if err != nil {
+		a.cfg.Logger.Debug("redisadapter: malformed response ignored", "nsp", a.nspName, "err", err)
+		return
+	}
+	a.mu.Lock()
+	if ap := a.acks[r.RequestID]; ap != nil {
+		a.mu.Unlock()
+		switch r.Type {
+		case wire.BroadcastClientCount:
+			ap.clientCount(r.ClientCount)
+		case wire.BroadcastAck:
+			ap.ack(argsOf(r.Data, r.Attachments))
+		}
+		return
+	}
+	p := a.requests[r.RequestID]
+	if p == nil {
+		a.mu.Unlock()
+		return
+	}
+	var call func()
+	switch p.typ {
+	case wire.RemoteFetch:
+		var sockets []*socketio.RemoteSocket
+		if err := json.Unmarshal(r.Sockets, &sockets); err != nil || r.Sockets == nil {
+			break
+		}
+		p.sockets = append(p.sockets, sockets...)
+		p.got++
+	case wire.AllRooms:
+		if r.Rooms == nil {
+			break
+		}
+		for _, room := range r.Rooms {
+			if !slices.Contains(p.rooms, room) {
+				p.rooms = append(p.rooms, room)
+			}
+		}
+		p.got++
+	case wire.ServerSideEmit:
+		if r.Type != wire.ServerSideEmit {
+			break
+		}
+		args := argsOf(r.Data, nil)
+		reply := p.reply
+		call = func() { reply(args) }
+		p.got++
+	}
+	if p.got >= p.expected {
+		delete(a.requests, r.RequestID)
+		defer p.finish(nil)
+	}
+	a.mu.Unlock()
+	if call != nil {
+		call()
+	}
+}
+
+// argsOf makes the Args of one acknowledgement value; an absent value
+// (JavaScript's undefined) gives no argument.
+func argsOf(value json.RawMessage, atts [][]byte) socketio.Args {
+	if len(value) == 0 {
+		return socketio.NewArgs(nil, nil)
+	}
+	return socketio.NewArgs([]json.RawMessage{value}, atts)
+}

@@ -1,0 +1,331 @@
+package redisadapter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// subscriber owns the pub/sub connection shared by the adapters of a
+// factory. Three goroutines run while it is open: one receives and
+// dispatches messages (go-redis reconnects and subscribes again inside
+// Receive), one applies subscription changes in order (they block while
+// Redis is unreachable, so they never run on the caller's goroutine), and
+// one publishes the responses to other servers' requests.
+type subscriber struct {
+	client redis.UniversalClient
+	log    *slog.Logger
+	ps     *redis.PubSub
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	opsMu  sync.Mutex
+	ops    []func()       // subscription changes, in order
+	opsSig chan struct{}  // signals new ops
+	out    chan published // responses to publish
+
+	mu        sync.RWMutex
+	patterns  map[string]handler // pattern → handler
+	channels  map[string]handler // channel (plain or sharded) → handler
+	confirmed map[string]bool    // channels and patterns Redis confirmed
+	waiters   []chan struct{}    // woken on each confirmation
+}
+
+// handler receives the messages of a channel or pattern.
+type handler func(channel string, payload []byte)
+
+// subscription lists what an adapter listens to.
+type subscription struct {
+	patterns []string // PSUBSCRIBE
+	channels []string // SUBSCRIBE
+	shard    []string // SSUBSCRIBE
+}
+
+func (sub subscription) names() []string {
+	return slices.Concat(sub.patterns, sub.channels, sub.shard)
+}
+
+type published struct {
+	channel string
+	msg     []byte
+	sharded bool // SPUBLISH instead of PUBLISH
+}
+
+// outQueue bounds the responses waiting to be published.
+const outQueue = 4096
+
+func newSubscriber(client redis.UniversalClient, log *slog.Logger) *subscriber {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &subscriber{
+		client:    client,
+		log:       log,
+		ps:        client.Subscribe(ctx), // connects on the first subscription
+		ctx:       ctx,
+		cancel:    cancel,
+		opsSig:    make(chan struct{}, 1),
+		out:       make(chan published, outQueue),
+		patterns:  map[string]handler{},
+		channels:  map[string]handler{},
+		confirmed: map[string]bool{},
+	}
+	s.wg.Add(3)
+	go s.receive()
+	go s.control()
+	go s.publish()
+	return s
+}
+
+// add routes the messages of sub to h and subscribes to them.
+func (s *subscriber) add(sub subscription, h handler) {
+	s.mu.Lock()
+	for _, p := range sub.patterns {
+		s.patterns[p] = h
+	}
+	for _, ch := range slices.Concat(sub.channels, sub.shard) {
+		s.channels[ch] = h
+	}
+	s.mu.Unlock()
+	s.do(func() {
+		var err error
+		if len(sub.patterns) > 0 {
+			err = errors.Join(err, s.ps.PSubscribe(s.ctx, sub.patterns...))
+		}
+		if len(sub.channels) > 0 {
+			err = errors.Join(err, s.ps.Subscribe(s.ctx, sub.channels...))
+		}
+		if len(sub.shard) > 0 {
+			err = errors.Join(err, s.ps.SSubscribe(s.ctx, sub.shard...))
+		}
+		if err != nil {
+			s.log.Warn("redisadapter: subscribe (retried on reconnection)", "channels", sub.names(), "err", err)
+		}
+	})
+}
+
+// remove unsubscribes from sub.
+func (s *subscriber) remove(sub subscription) {
+	s.mu.Lock()
+	for _, p := range sub.patterns {
+		delete(s.patterns, p)
+	}
+	for _, ch := range slices.Concat(sub.channels, sub.shard) {
+		delete(s.channels, ch)
+	}
+	for _, name := range sub.names() {
+		delete(s.confirmed, name)
+	}
+	s.mu.Unlock()
+	s.do(func() {
+		if len(sub.patterns) > 0 {
+			_ = s.ps.PUnsubscribe(s.ctx, sub.patterns...)
+		}
+		if len(sub.channels) > 0 {
+			_ = s.ps.Unsubscribe(s.ctx, sub.channels...)
+		}
+		if len(sub.shard) > 0 {
+			_ = s.ps.SUnsubscribe(s.ctx, sub.shard...)
+		}
+	})
+}
+
+// do queues a subscription change; it never blocks, since it is called
+// when rooms change.
+func (s *subscriber) do(op func()) {
+	s.opsMu.Lock()
+	s.ops = append(s.ops, op)
+	s.opsMu.Unlock()
+	select {
+	case s.opsSig <- struct{}{}:
+	default:
+	}
+}
+
+func (s *subscriber) control() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.opsSig:
+		case <-s.ctx.Done():
+			return
+		}
+		s.opsMu.Lock()
+		ops := s.ops
+		s.ops = nil
+		s.opsMu.Unlock()
+		for _, op := range ops {
+			if s.ctx.Err() != nil {
+				return
+			}
+			op()
+		}
+	}
+}
+
+// ready reports whether Redis confirmed the subscriptions to names.
+func (s *subscriber) ready(names []string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, n := range names {
+		if !s.confirmed[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// waitReady waits until Redis confirmed the subscriptions to names.
+func (s *subscriber) waitReady(ctx context.Context, names []string) error {
+	for {
+		ch := make(chan struct{})
+		s.mu.Lock()
+		s.waiters = append(s.waiters, ch)
+		s.mu.Unlock()
+		if s.ready(names) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+func (s *subscriber) confirm(name string, on bool) {
+	s.mu.Lock()
+	if on {
+		s.confirmed[name] = true
+	} else {
+		delete(s.confirmed, name)
+	}
+	waiters := s.waiters
+	s.waiters = nil
+	s.mu.Unlock()
+	for _, w := range waiters {
+		close(w)
+	}
+}
+
+// idleCheck is how long the receiver waits for a message before it pings
+// Redis to detect a dead connection.
+const idleCheck = 30 * time.Second
+
+func (s *subscriber) receive() {
+	defer s.wg.Done()
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := s.ps.ReceiveTimeout(s.ctx, idleCheck)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				_ = s.ps.Ping(s.ctx)
+				continue
+			}
+			s.lost()
+			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			switch m.Kind {
+			case "subscribe", "psubscribe", "ssubscribe":
+				s.confirm(m.Channel, true)
+			case "unsubscribe", "punsubscribe", "sunsubscribe":
+				s.confirm(m.Channel, false)
+			}
+		case *redis.Message:
+			s.dispatch(m)
+		}
+	}
+}
+
+// lost forgets the confirmations: they come again when go-redis has
+// reconnected and subscribed again.
+func (s *subscriber) lost() {
+	s.mu.Lock()
+	clear(s.confirmed)
+	s.mu.Unlock()
+}
+
+func (s *subscriber) dispatch(m *redis.Message) {
+	s.mu.RLock()
+	var h handler
+	if m.Pattern != "" {
+		h = s.patterns[m.Pattern]
+	} else {
+		h = s.channels[m.Channel]
+	}
+	s.mu.RUnlock()
+	if h != nil {
+		h(m.Channel, []byte(m.Payload))
+	}
+}
+
+// send queues a response; when Redis is unreachable long enough for the
+// queue to fill, responses are dropped (their requesters time out).
+func (s *subscriber) send(channel string, msg []byte) { s.queue(published{channel: channel, msg: msg}) }
+
+// sendSharded is send with SPUBLISH.
+func (s *subscriber) sendSharded(channel string, msg []byte) {
+	s.queue(published{channel: channel, msg: msg, sharded: true})
+}
+
+func (s *subscriber) queue(p published) {
+	channel := p.channel
+	select {
+	case s.out <- p:
+	default:
+		s.log.Warn("redisadapter: response dropped, publishing queue full", "channel", channel)
+	}
+}
+
+// publishTimeout bounds the publication of one response.
+const publishTimeout = 5 * time.Second
+
+func (s *subscriber) publish() {
+	defer s.wg.Done()
+	for {
+		select {
+		case p := <-s.out:
+			ctx, cancel := context.WithTimeout(s.ctx, publishTimeout)
+			var err error
+			if p.sharded {
+				err = s.client.SPublish(ctx, p.channel, p.msg).Err()
+			} else {
+				err = s.client.Publish(ctx, p.channel, p.msg).Err()
+			}
+			if err != nil && s.ctx.Err() == nil {
+				s.log.Warn("redisadapter: publish response", "channel", p.channel, "err", err)
+			}
+			cancel()
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// close stops the goroutines and closes the pub/sub connection.
+func (s *subscriber) close() {
+	s.cancel()
+	_ = s.ps.Close()
+	s.wg.Wait()
+}
