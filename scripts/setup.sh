@@ -20,6 +20,7 @@ npm_ci() {
 npm_ci .
 npm_ci interop
 npm_ci examples/chat
+npm_ci redisadapter/testdata/capture
 
 # Debian packages, installed only when their binary is missing.
 need=()
