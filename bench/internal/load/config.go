@@ -181,16 +181,16 @@ type Result struct {
 	P99us float64 `json:"p99_us"`
 	MaxUs float64 `json:"max_us"`
 
-	Connected   int     `json:"connected"`            // connections opened in set-up or held (conns)
-	ConnectRate float64 `json:"connect_rate"`         // achieved connects/s in set-up
-	Alive       int     `json:"alive,omitempty"`      // conns: still open at the end of the hold
-	Pings       int64   `json:"pings"`                // server pings answered
-	Sent        int64   `json:"sent,omitempty"`       // broadcast: messages sent in total
-	Delivered   int64   `json:"delivered,omitempty"`  // broadcast: deliveries in total
-	Skipped     int64   `json:"skipped,omitempty"`    // echo at a fixed rate: sends dropped for a full window
-	Cycles      int64   `json:"cycles,omitempty"`     // churn: cycles in total
-	Returned    *bool   `json:"returned,omitempty"`   // churn: server back to baseline
-	SettleS     float64 `json:"settle_s,omitempty"`   // churn: time to return to baseline
+	Connected   int     `json:"connected"`           // connections opened in set-up or held (conns)
+	ConnectRate float64 `json:"connect_rate"`        // achieved connects/s in set-up
+	Alive       int     `json:"alive,omitempty"`     // conns: still open at the end of the hold
+	Pings       int64   `json:"pings"`               // server pings answered
+	Sent        int64   `json:"sent,omitempty"`      // broadcast: messages sent in total
+	Delivered   int64   `json:"delivered,omitempty"` // broadcast: deliveries in total
+	Skipped     int64   `json:"skipped,omitempty"`   // echo at a fixed rate: sends dropped for a full window
+	Cycles      int64   `json:"cycles,omitempty"`    // churn: cycles in total
+	Returned    *bool   `json:"returned,omitempty"`  // churn: server back to baseline
+	SettleS     float64 `json:"settle_s,omitempty"`  // churn: time to return to baseline
 	ServerCPUS  float64 `json:"server_cpu_s,omitempty"`
 	CPUusPerOp  float64 `json:"cpu_us_per_op,omitempty"`
 	ServerCPUPc float64 `json:"server_cpu_pct,omitempty"` // of one core, over the window
