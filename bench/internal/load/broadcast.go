@@ -126,7 +126,7 @@ func (r *runner) broadcast(ctx context.Context) error {
 
 	// Every message must reach every receiver.
 	want := b.sent.Load() * int64(cfg.Receivers)
-	deadline := time.Now().Add(stallTimeout)
+	deadline := time.Now().Add(drainTimeout(cfg.Duration))
 	for b.delivered.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -157,7 +157,7 @@ func (r *runner) echo(ctx context.Context) error {
 		r.noteFirst(fmt.Sprintf("load: %d emits skipped: the server fell behind the offered rate", e.skipped.Load()))
 	}
 	// Every emit must be acknowledged.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(drainTimeout(cfg.Duration))
 	for time.Now().Before(deadline) && outstanding(live) > 0 && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -197,4 +197,10 @@ func (e *echoRun) pace(ctx context.Context, cs []*echoClient, rate float64) {
 		case <-t.C:
 		}
 	}
+}
+
+// drainTimeout is how long a run waits for replies still due after its
+// measured window: as long as the window, between 1 and 10 seconds.
+func drainTimeout(window time.Duration) time.Duration {
+	return min(max(window, time.Second), 10*time.Second)
 }

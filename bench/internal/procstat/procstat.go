@@ -88,6 +88,10 @@ func ParseStatusRSS(status []byte) (int64, error) {
 	return 0, errors.New("procstat: no VmRSS in status")
 }
 
+// statsClient keeps no idle connection, so that reading the stats leaves
+// nothing open in the server.
+var statsClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // Goroutines fetches url and returns the goroutine count it reports: either
 // a JSON object with a numeric "goroutines" field or a bare integer.
 func Goroutines(ctx context.Context, url string) (int, error) {
@@ -97,7 +101,7 @@ func Goroutines(ctx context.Context, url string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("procstat: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := statsClient.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("procstat: %w", err)
 	}

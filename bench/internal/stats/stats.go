@@ -83,6 +83,9 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	}
 	rank := uint64(math.Ceil(q * float64(total)))
 	rank = max(rank, 1)
+	if rank >= total {
+		return h.Max()
+	}
 	var seen uint64
 	for i, c := range snap {
 		seen += c

@@ -219,7 +219,7 @@ func (f *SeqFrame) Append(dst []byte, seq int64) []byte {
 
 // Parse checks p against the frame shape and returns its sequence number.
 func (f *SeqFrame) Parse(p []byte) (int64, bool) {
-	if !bytes.HasPrefix(p, f.head) || !bytes.HasSuffix(p, f.tail) {
+	if len(p) < len(f.head)+len(f.tail) || !bytes.HasPrefix(p, f.head) || !bytes.HasSuffix(p, f.tail) {
 		return 0, false
 	}
 	mid := p[len(f.head) : len(p)-len(f.tail)]
