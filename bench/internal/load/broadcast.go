@@ -114,6 +114,7 @@ func (r *runner) broadcast(ctx context.Context) error {
 	r.freshHistogram()
 	d0, t0 := b.delivered.Load(), time.Now()
 	s0, ok := r.sample()
+	r.markWindow()
 	sleep(ctx, cfg.Duration)
 	d1, t1 := b.delivered.Load(), time.Now()
 	s1, _ := r.sample()

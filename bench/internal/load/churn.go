@@ -44,6 +44,7 @@ func (r *runner) churn(ctx context.Context) error {
 	stopPeak := r.trackPeak(ctx)
 	peakG := r.trackGoroutinePeak(ctx)
 	c0, t0 := cycles.Load(), time.Now()
+	r.markWindow()
 	r.churnFor(ctx, cfg.Duration, &cycles)
 	c1, t1 := cycles.Load(), time.Now()
 	s1, _ := r.sample()

@@ -194,6 +194,10 @@ type Result struct {
 	ServerCPUS  float64 `json:"server_cpu_s,omitempty"`
 	CPUusPerOp  float64 `json:"cpu_us_per_op,omitempty"`
 	ServerCPUPc float64 `json:"server_cpu_pct,omitempty"` // of one core, over the window
+	// LoadgenCPUPc is the load generator's own CPU over the window, in % of
+	// one core: near 100 with the load generator on one core, the figures
+	// are bounded by the load generator rather than the server.
+	LoadgenCPUPc float64 `json:"loadgen_cpu_pct"`
 
 	RSSFreshKiB     int64   `json:"rss_fresh_kib,omitempty"` // before any connection of this run
 	RSSBaseKiB      int64   `json:"rss_base_kib,omitempty"`  // baseline the scenario compares with

@@ -26,6 +26,7 @@ func (r *runner) conns(ctx context.Context) error {
 		return func(_ *wire.Conn, f []byte) { r.mismatch("idle connection received a message", f, nil) }
 	}
 	start := time.Now()
+	r.markWindow()
 	conns, rate := r.dialMany(ctx, cfg.Conns, unexpected)
 	end := time.Now()
 	s1, _ := r.sample()

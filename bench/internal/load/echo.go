@@ -143,6 +143,7 @@ func (r *runner) echo(ctx context.Context) error {
 	r.freshHistogram()
 	a0, t0 := e.acks.Load(), time.Now()
 	s0, ok := r.sample()
+	r.markWindow()
 	sleep(ctx, cfg.Duration)
 	a1, t1 := e.acks.Load(), time.Now()
 	s1, _ := r.sample()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,8 @@ type runner struct {
 	pings      atomic.Int64
 	firstMu    sync.Mutex
 	first      string
+
+	self0 procstat.Sample // the load generator itself at the start of the window
 
 	statusMu sync.Mutex
 	status   func() string
@@ -263,6 +266,12 @@ func (r *runner) goroutines(ctx context.Context) *int {
 	return &n
 }
 
+// markWindow notes the load generator's own CPU time at the start of the
+// measured window.
+func (r *runner) markWindow() {
+	r.self0, _ = procstat.Read(os.Getpid())
+}
+
 // window fills the throughput and CPU figures of a measured window.
 func (r *runner) window(ops int64, start, end time.Time, s0, s1 procstat.Sample, ok bool) {
 	d := end.Sub(start).Seconds()
@@ -270,6 +279,11 @@ func (r *runner) window(ops int64, start, end time.Time, s0, s1 procstat.Sample,
 	r.res.Ops = ops
 	if d > 0 {
 		r.res.OpsPerSec = round(float64(ops)/d, 1)
+	}
+	if me, err := procstat.Read(os.Getpid()); err == nil && !r.self0.At.IsZero() {
+		if wall := me.At.Sub(r.self0.At).Seconds(); wall > 0 {
+			r.res.LoadgenCPUPc = round(100*(me.CPU-r.self0.CPU).Seconds()/wall, 1)
+		}
 	}
 	if ok {
 		cpu := (s1.CPU - s0.CPU).Seconds()
