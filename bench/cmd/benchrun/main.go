@@ -73,7 +73,7 @@ func run() error {
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list for the server")
 	flag.StringVar(&o.loadgenCPU, "loadgen-cpu", "1", "taskset CPU list for the load generator")
 	flag.BoolVar(&o.noTaskset, "no-taskset", false, "do not pin processes (for machines without taskset)")
-	flag.StringVar(&o.resultsOut, "results", "", "also write the raw result lines (JSONL) to this file")
+	flag.StringVar(&o.resultsOut, "results", "", "raw results (JSONL), rewritten after every run (default: a file in the temp directory)")
 	flag.StringVar(&o.from, "from", "", "make the report from a JSONL file of an earlier run instead of running")
 	flag.DurationVar(&o.hold, "hold", 0, "hold time of the idle connections (default 30s, quick 3s)")
 	flag.IntVar(&o.echoRate, "echo-rate", 0, "offered load of echo-rate in acks/s (default 10000, quick 2000)")
@@ -138,14 +138,21 @@ func run() error {
 		if !o.noTaskset {
 			mach.Pinning = fmt.Sprintf("the server is pinned to CPU %s and the load generator to CPU %s with `taskset`", o.serverCPU, o.loadgenCPU)
 		}
-		recs, err = runAll(ctx, o, sz)
+		if o.resultsOut == "" {
+			o.resultsOut = filepath.Join(os.TempDir(), "benchrun-"+mach.Date.Format("20060102-150405")+".jsonl")
+		}
+		fmt.Fprintf(os.Stderr, "benchrun: raw results go to %s\n", o.resultsOut)
+		save := func(recs []record) error {
+			return writeRecords(o.resultsOut, resultsFile{Machine: mach, Sizes: sz, Servers: o.servers, Reps: o.reps, Records: recs})
+		}
+		recs, err = runAll(ctx, o, sz, save)
 		if err != nil {
 			return err
 		}
 		mach.LoadEnd = loadavg()
 	}
 	rep := buildReport(recs, o.servers, o.reps, sz, mach)
-	if o.resultsOut != "" {
+	if o.from == "" {
 		if err := writeRecords(o.resultsOut, resultsFile{Machine: mach, Sizes: sz, Servers: o.servers, Reps: o.reps, Records: recs}); err != nil {
 			return err
 		}
@@ -187,7 +194,7 @@ type record struct {
 func (r record) ok() bool { return r.Err == "" && r.Result != nil && r.Result.OK }
 
 // runAll builds what is needed and runs every scenario.
-func runAll(ctx context.Context, o options, sz sizes) ([]record, error) {
+func runAll(ctx context.Context, o options, sz sizes, save func([]record) error) ([]record, error) {
 	if _, err := os.Stat(filepath.Join("node", "server.mjs")); err != nil {
 		return nil, errors.New("run benchrun from the bench directory (node/server.mjs not found)")
 	}
@@ -253,6 +260,9 @@ func runAll(ctx context.Context, o options, sz sizes) ([]record, error) {
 					fmt.Fprintf(os.Stderr, "   checks failed: errors=%d mismatches=%d %s\n", res.Errors, res.Mismatches, res.FirstError)
 				}
 				recs = append(recs, rec)
+				if err := save(recs); err != nil {
+					return nil, err
+				}
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
