@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,7 @@ type options struct {
 	hold        time.Duration
 	echoRate    int
 	noTaskset   bool
+	nice        int
 	loadgenPath string
 }
 
@@ -73,6 +75,7 @@ func run() error {
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list for the server")
 	flag.StringVar(&o.loadgenCPU, "loadgen-cpu", "1", "taskset CPU list for the load generator")
 	flag.BoolVar(&o.noTaskset, "no-taskset", false, "do not pin processes (for machines without taskset)")
+	flag.IntVar(&o.nice, "nice", 0, "run the server and the load generator at this nice value (negative needs root; for a shared machine)")
 	flag.StringVar(&o.resultsOut, "results", "", "raw results (JSONL), rewritten after every run (default: a file in the temp directory)")
 	flag.StringVar(&o.from, "from", "", "make the report from a JSONL file of an earlier run instead of running")
 	flag.DurationVar(&o.hold, "hold", 0, "hold time of the idle connections (default 30s, quick 3s)")
@@ -137,6 +140,9 @@ func run() error {
 		mach.Pinning = "not pinned"
 		if !o.noTaskset {
 			mach.Pinning = fmt.Sprintf("the server is pinned to CPU %s and the load generator to CPU %s with `taskset`", o.serverCPU, o.loadgenCPU)
+		}
+		if o.nice != 0 {
+			mach.Pinning += fmt.Sprintf(", both at nice %d", o.nice)
 		}
 		if o.resultsOut == "" {
 			o.resultsOut = filepath.Join(os.TempDir(), "benchrun-"+mach.Date.Format("20060102-150405")+".jsonl")
@@ -294,16 +300,12 @@ func runOne(ctx context.Context, o options, loadgen string, serverCmd []string, 
 	}
 	defer srv.stop()
 
-	args := []string{"-url", fmt.Sprintf("http://127.0.0.1:%d", port), "-pid", fmt.Sprint(srv.pid()), "-label", label}
+	lgArgs := []string{"-url", fmt.Sprintf("http://127.0.0.1:%d", port), "-pid", fmt.Sprint(srv.pid()), "-label", label}
 	if statsPath != "" {
-		args = append(args, "-stats-url", fmt.Sprintf("http://127.0.0.1:%d%s", port, statsPath))
+		lgArgs = append(lgArgs, "-stats-url", fmt.Sprintf("http://127.0.0.1:%d%s", port, statsPath))
 	}
-	args = append(args, sc.Args...)
-	name := loadgen
-	if !o.noTaskset {
-		args = append([]string{"-c", o.loadgenCPU, loadgen}, args...)
-		name = "taskset"
-	}
+	lgArgs = append(lgArgs, sc.Args...)
+	name, args := wrap(o, o.loadgenCPU, loadgen, lgArgs)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(rctx, name, args...)
@@ -337,4 +339,18 @@ func copyPrefixed(w io.Writer, r io.Reader, prefix string) {
 	for sc.Scan() {
 		fmt.Fprintln(w, prefix+sc.Text())
 	}
+}
+
+// wrap prefixes a command with taskset and nice as configured. Both exec
+// the command, so the pid stays the command's own.
+func wrap(o options, cpus, name string, args []string) (string, []string) {
+	if !o.noTaskset {
+		args = append([]string{"-c", cpus, name}, args...)
+		name = "taskset"
+	}
+	if o.nice != 0 {
+		args = append([]string{"-n", strconv.Itoa(o.nice), name}, args...)
+		name = "nice"
+	}
+	return name, args
 }

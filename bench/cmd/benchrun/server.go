@@ -75,12 +75,7 @@ func startServer(ctx context.Context, o options, cmdline []string, port int) (*s
 	if len(cmdline) == 0 {
 		return nil, errors.New("empty server command")
 	}
-	name, args := cmdline[0], cmdline[1:]
-	if !o.noTaskset {
-		// taskset execs the command, so the pid stays the server's.
-		args = append([]string{"-c", o.serverCPU, name}, args...)
-		name = "taskset"
-	}
+	name, args := wrap(o, o.serverCPU, cmdline[0], cmdline[1:])
 	s := &server{exited: make(chan struct{})}
 	s.cmd = exec.Command(name, args...)
 	s.cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
