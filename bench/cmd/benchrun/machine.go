@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,18 +26,23 @@ type machine struct {
 	LoadStart string    `json:"load_start"`
 	LoadEnd   string    `json:"load_end,omitempty"`
 	Pinning   string    `json:"pinning"`
+	// CPU pressure (share of time some runnable task waited for a CPU,
+	// over the last minute) at the start and the end.
+	PressureStart string `json:"cpu_pressure_start,omitempty"`
+	PressureEnd   string `json:"cpu_pressure_end,omitempty"`
 }
 
 func describeMachine() machine {
 	m := machine{
-		Date:      time.Now().UTC().Truncate(time.Second),
-		CPUs:      runtime.NumCPU(),
-		CPUModel:  cpuinfo("model name"),
-		MemTotal:  meminfo("MemTotal"),
-		Kernel:    readTrim("/proc/sys/kernel/osrelease"),
-		Go:        command("go", "version"),
-		Node:      command("node", "--version"),
-		LoadStart: loadavg(),
+		Date:          time.Now().UTC().Truncate(time.Second),
+		CPUs:          runtime.NumCPU(),
+		CPUModel:      cpuinfo("model name"),
+		MemTotal:      meminfo("MemTotal"),
+		Kernel:        readTrim("/proc/sys/kernel/osrelease"),
+		Go:            command("go", "version"),
+		Node:          command("node", "--version"),
+		LoadStart:     loadavg(),
+		PressureStart: cpuPressure(),
 	}
 	if b, err := os.ReadFile(filepath.Join("node", "node_modules", "socket.io", "package.json")); err == nil {
 		var p struct{ Version string }
@@ -86,6 +92,36 @@ func loadavg() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// cpuPressure returns the "some avg60" figure of /proc/pressure/cpu, in %,
+// or "" where the kernel does not report it.
+func cpuPressure() string {
+	for line := range strings.Lines(readTrim("/proc/pressure/cpu")) {
+		if !strings.HasPrefix(line, "some ") {
+			continue
+		}
+		for f := range strings.FieldsSeq(line) {
+			if v, ok := strings.CutPrefix(f, "avg60="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// busy reports whether the machine was visibly shared during the run: a
+// load average or CPU pressure that the benchmark alone does not explain.
+func (m machine) busy() bool {
+	over := func(s string, limit float64) bool {
+		f := strings.Fields(s)
+		if len(f) == 0 {
+			return false
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		return err == nil && v > limit
+	}
+	return over(m.LoadStart, 1) || over(m.PressureStart, 20) || over(m.PressureEnd, 50)
 }
 
 func command(name string, args ...string) string {

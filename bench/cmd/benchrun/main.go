@@ -156,6 +156,7 @@ func run() error {
 			return err
 		}
 		mach.LoadEnd = loadavg()
+		mach.PressureEnd = cpuPressure()
 	}
 	rep := buildReport(recs, o.servers, o.reps, sz, mach)
 	if o.from == "" {

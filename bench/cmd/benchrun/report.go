@@ -159,6 +159,10 @@ func (r *report) markdown() string {
 		goal, met := rw.target()
 		p(" %s | %s |\n", orDash(goal), orDash(met))
 	}
+	if r.mach.busy() {
+		p("\n> **Caution:** the machine was shared with other work during this run (load average %s at the start, CPU pressure %s%% / %s%%). Throughput and latency depend on the CPU time the two processes got and are not comparable with a quiet machine; CPU per operation and RSS are less affected, and the paired ratios compare both servers under the same conditions.\n",
+			r.mach.LoadStart, orDash(r.mach.PressureStart), orDash(r.mach.PressureEnd))
+	}
 	if !hasGo {
 		p("\nThe Go server was not part of this run; its columns, ratios and targets are filled by a run with `-servers go,node`.\n")
 	}
@@ -223,6 +227,9 @@ func (r *report) markdown() string {
 	p("| Go | %s |\n", m.Go)
 	p("| Node | %s, socket.io %s |\n", m.Node, m.SocketIO)
 	p("| Load average at start / end | %s / %s |\n", m.LoadStart, orDash(m.LoadEnd))
+	if m.PressureStart != "" {
+		p("| CPU pressure (some, avg60) at start / end | %s%% / %s%% |\n", m.PressureStart, orDash(m.PressureEnd))
+	}
 
 	p("\n## Raw results\n\n<details><summary>One JSON line per run (regenerate this page with <code>go run ./cmd/benchrun -from ../docs/benchmarks.md</code>)</summary>\n\n")
 	p("```jsonl\n")

@@ -180,3 +180,18 @@ func TestFormatNum(t *testing.T) {
 		}
 	}
 }
+
+func TestBusyMachineCaution(t *testing.T) {
+	quiet := machine{LoadStart: "0.20 0.10 0.05", PressureStart: "1.5", PressureEnd: "30"}
+	busy := machine{LoadStart: "3.20 5.80 8.33", PressureStart: "85.1", PressureEnd: "80"}
+	if quiet.busy() || !busy.busy() {
+		t.Fatalf("busy() quiet=%v busy=%v", quiet.busy(), busy.busy())
+	}
+	md := buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), busy).markdown()
+	if !strings.Contains(md, "**Caution:** the machine was shared") || !strings.Contains(md, "| CPU pressure (some, avg60) at start / end | 85.1% / 80% |") {
+		t.Fatal("no caution for a busy machine")
+	}
+	if strings.Contains(buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), quiet).markdown(), "Caution") {
+		t.Fatal("caution for a quiet machine")
+	}
+}
