@@ -160,8 +160,12 @@ func (r *report) markdown() string {
 		p(" %s | %s |\n", orDash(goal), orDash(met))
 	}
 	if r.mach.busy() {
-		p("\n> **Caution:** the machine was shared with other work during this run (load average %s at the start, CPU pressure %s%% / %s%%). Throughput and latency depend on the CPU time the two processes got and are not comparable with a quiet machine; CPU per operation and RSS are less affected, and the paired ratios compare both servers under the same conditions.\n",
-			r.mach.LoadStart, orDash(r.mach.PressureStart), orDash(r.mach.PressureEnd))
+		pressure := ""
+		if r.mach.PressureStart != "" {
+			pressure = fmt.Sprintf(", CPU pressure %s%% at the start and %s%% at the end", r.mach.PressureStart, orDash(r.mach.PressureEnd))
+		}
+		p("\n> **Caution:** the machine was shared with other work during this run (load average %s at the start%s). Throughput and latency depend on the CPU time the two processes got and are not comparable with a quiet machine; CPU per operation and RSS are less affected, and the paired ratios compare both servers under the same conditions.\n",
+			r.mach.LoadStart, pressure)
 	}
 	if !hasGo {
 		p("\nThe Go server was not part of this run; its columns, ratios and targets are filled by a run with `-servers go,node`.\n")
