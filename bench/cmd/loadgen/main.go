@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -36,6 +37,7 @@ func run() error {
 	var cfg load.Config
 	var transport string
 	var quiet, failExit bool
+	var cpuProfile string
 	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:3000", "server URL (loopback only); path defaults to /socket.io/")
 	flag.StringVar(&cfg.Scenario, "scenario", "echo", "conns, echo, broadcast or churn")
 	flag.StringVar(&transport, "transport", "websocket", "websocket or polling")
@@ -57,6 +59,7 @@ func run() error {
 	flag.DurationVar(&cfg.ProgressEvery, "progress", 2*time.Second, "progress interval on stderr")
 	flag.BoolVar(&quiet, "quiet", false, "no progress lines")
 	flag.BoolVar(&failExit, "strict", false, "exit with status 1 when a check failed")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -79,6 +82,17 @@ func run() error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := load.Run(ctx, cfg)
 	if err != nil {
 		return err
