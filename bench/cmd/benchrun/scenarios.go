@@ -56,7 +56,7 @@ func scenarios(s sizes) []scenario {
 	return []scenario{
 		{
 			Name: "conns",
-			What: fmt.Sprintf("%d WebSocket connections opened at ≤2,000/s, each joined to `/`, held idle for %v answering pings; RSS growth over the fresh process divided by the connections", s.Conns, s.Hold),
+			What: fmt.Sprintf("%s WebSocket connections opened at ≤2,000/s, each joined to `/`, held idle for %v answering pings; RSS growth over the fresh process divided by the connections", formatNum(float64(s.Conns), 0), s.Hold),
 			Args: []string{"-scenario", "conns", "-n", itoa(s.Conns), "-connect-rate", "2000", "-duration", s.Hold.String()},
 		},
 		{
@@ -66,7 +66,7 @@ func scenarios(s sizes) []scenario {
 		},
 		{
 			Name: "echo-rate",
-			What: fmt.Sprintf("the same %d clients at a fixed offered load of %d acks/s in total (open loop; latency from the intended send time)", s.Clients, s.EchoRate),
+			What: fmt.Sprintf("the same %d clients at a fixed offered load of %s acks/s in total (open loop; latency from the intended send time)", s.Clients, formatNum(float64(s.EchoRate), 0)),
 			Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-rate", itoa(s.EchoRate), "-warmup", w, "-duration", d},
 		},
 		{
@@ -76,12 +76,12 @@ func scenarios(s sizes) []scenario {
 		},
 		{
 			Name: "broadcast",
-			What: fmt.Sprintf("%d WebSocket receivers and one sender emitting `bcast` as fast as a window of 64 undelivered messages allows; every receiver checks every message in order", s.Receivers),
+			What: fmt.Sprintf("%s WebSocket receivers and one sender emitting `bcast` as fast as a window of 64 undelivered messages allows; every receiver checks every message in order", formatNum(float64(s.Receivers), 0)),
 			Args: []string{"-scenario", "broadcast", "-r", itoa(s.Receivers), "-window", "64", "-warmup", w, "-duration", d},
 		},
 		{
 			Name: "broadcast-rate",
-			What: fmt.Sprintf("the same %d receivers with the sender at a fixed %d messages/s (%d deliveries/s)", s.Receivers, s.BcastRate, s.BcastRate*s.Receivers),
+			What: fmt.Sprintf("the same %s receivers with the sender at a fixed %d messages/s (%s deliveries/s)", formatNum(float64(s.Receivers), 0), s.BcastRate, formatNum(float64(s.BcastRate*s.Receivers), 0)),
 			Args: []string{"-scenario", "broadcast", "-r", itoa(s.Receivers), "-rate", itoa(s.BcastRate), "-warmup", w, "-duration", d},
 		},
 		{
@@ -121,15 +121,15 @@ func metrics(s sizes) []metric {
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
 		{Scenario: "echo", Name: "Echo p99 at saturation", Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
-		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p50 at %d acks/s", s.EchoRate), Unit: "µs", Lower: true,
+		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p50 at %s acks/s", formatNum(float64(s.EchoRate), 0)), Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.P50us }},
-		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p99 at %d acks/s", s.EchoRate), Unit: "µs", Lower: true, Target: 0.5, Chart: true,
+		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p99 at %s acks/s", formatNum(float64(s.EchoRate), 0)), Unit: "µs", Lower: true, Target: 0.5, Chart: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
 		{Scenario: "echo-polling", Name: "Polling echo acks/s", Unit: "acks/s", Target: 1, Chart: true,
 			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
 		{Scenario: "echo-polling", Name: "Server CPU per polling ack", Unit: "µs", Lower: true, Digits: 1,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
-		{Scenario: "broadcast", Name: fmt.Sprintf("Broadcast deliveries/s (%d receivers)", s.Receivers), Unit: "deliveries/s", Chart: true,
+		{Scenario: "broadcast", Name: fmt.Sprintf("Broadcast deliveries/s (%s receivers)", formatNum(float64(s.Receivers), 0)), Unit: "deliveries/s", Chart: true,
 			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
 		{Scenario: "broadcast", Name: "Server CPU per broadcast delivery", Unit: "µs", Lower: true, Target: 1.0 / 3, Chart: true, Digits: 2,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},

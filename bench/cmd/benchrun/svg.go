@@ -9,8 +9,8 @@ import (
 // Chart geometry, in pixels.
 const (
 	svgWidth   = 760
-	labelWidth = 290
-	barMax     = 330
+	labelWidth = 320
+	barMax     = 300
 	barHeight  = 14
 	barGap     = 4
 	rowGap     = 14
