@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -91,7 +92,15 @@ func (c *Conn) dialWS(ctx context.Context, o DialOptions) error {
 		return err
 	}
 	w.extendDeadline()
-	go w.readLoop(buf)
+	// From here on, nothing is buffered in the WebSocket library: the
+	// server sends nothing unasked after the connect reply, so the socket
+	// can be read directly.
+	rc, err := rawConnOf(conn)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	go w.readLoop(rc)
 	return nil
 }
 
@@ -120,20 +129,15 @@ func (w *wsConn) readFrame(buf []byte) ([]byte, error) {
 	}
 }
 
-func (w *wsConn) readLoop(buf []byte) {
+func (w *wsConn) readLoop(rc syscall.RawConn) {
 	defer close(w.c.done)
-	for {
-		var err error
-		buf, err = w.readFrame(buf)
-		if err == nil {
-			err = w.c.dispatch(buf)
-		}
-		if err != nil {
-			w.c.fail(err)
-			w.conn.Close()
-			return
-		}
+	pong := func(p []byte) error {
+		return w.conn.WriteControl(websocket.PongMessage, p, time.Now().Add(time.Second))
 	}
+	if err := newRawReader().run(rc, w.c.dispatch, pong); err != nil {
+		w.c.fail(err)
+	}
+	w.conn.Close()
 }
 
 // extendDeadline gives the server one heartbeat period to ping again.
