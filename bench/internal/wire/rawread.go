@@ -82,6 +82,7 @@ func (rr *rawReader) run(rc syscall.RawConn, onText, onPing func([]byte) error) 
 			switch {
 			case err == syscall.EAGAIN:
 				rr.waited = true
+				rr.drained = false
 				return false
 			case err == syscall.EINTR:
 				continue
