@@ -50,6 +50,7 @@ type options struct {
 	echoRate    int
 	noTaskset   bool
 	nice        int
+	svg         string
 	loadgenPath string
 }
 
@@ -75,6 +76,7 @@ func run() error {
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list for the server")
 	flag.StringVar(&o.loadgenCPU, "loadgen-cpu", "1", "taskset CPU list for the load generator")
 	flag.BoolVar(&o.noTaskset, "no-taskset", false, "do not pin processes (for machines without taskset)")
+	flag.StringVar(&o.svg, "svg", "", "write the chart to this file and link it from the page instead of inlining it (GitHub does not render inline SVG)")
 	flag.IntVar(&o.nice, "nice", 0, "run the server and the load generator at this nice value (negative needs root; for a shared machine)")
 	flag.StringVar(&o.resultsOut, "results", "", "raw results (JSONL), rewritten after every run (default: a file in the temp directory)")
 	flag.StringVar(&o.from, "from", "", "make the report from a JSONL file of an earlier run instead of running")
@@ -162,6 +164,17 @@ func run() error {
 	if o.from == "" {
 		if err := writeRecords(o.resultsOut, resultsFile{Machine: mach, Sizes: sz, Servers: o.servers, Reps: o.reps, Records: recs}); err != nil {
 			return err
+		}
+	}
+	if o.svg != "" {
+		if err := os.WriteFile(o.svg, []byte(rep.svg()+"\n"), 0o644); err != nil {
+			return err
+		}
+		rep.svgPath = o.svg
+		if o.out != "" {
+			if rel, err := filepath.Rel(filepath.Dir(o.out), o.svg); err == nil {
+				rep.svgPath = filepath.ToSlash(rel)
+			}
 		}
 	}
 	md := rep.markdown()
