@@ -1,0 +1,197 @@
+package main
+
+import (
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sio-go/socketio/bench/internal/load"
+	"github.com/sio-go/socketio/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
+
+// sampleRecords makes three repetitions of echo and conns for both servers.
+func sampleRecords() []record {
+	var recs []record
+	goCPU := []float64{4, 5, 4.5}
+	nodeCPU := []float64{13, 14, 12}
+	for rep := 1; rep <= 3; rep++ {
+		i := rep - 1
+		recs = append(recs,
+			record{Scenario: "echo", Server: "go", Rep: rep, Result: &load.Result{OK: true, Ops: 1, OpsPerSec: 90000 + float64(rep), CPUusPerOp: goCPU[i], P99us: 500}},
+			record{Scenario: "echo", Server: "node", Rep: rep, Result: &load.Result{OK: true, Ops: 1, OpsPerSec: 60000, CPUusPerOp: nodeCPU[i], P99us: 1300}},
+			record{Scenario: "conns", Server: "go", Rep: rep, Result: &load.Result{OK: true, Ops: 1, RSSPerConnBytes: 5000, Alive: 19000}},
+		)
+	}
+	// One failed Node conns run, and two good ones.
+	recs = append(recs,
+		record{Scenario: "conns", Server: "node", Rep: 1, Err: "server exited"},
+		record{Scenario: "conns", Server: "node", Rep: 2, Result: &load.Result{OK: true, Ops: 1, RSSPerConnBytes: 14000, Alive: 19000}},
+		record{Scenario: "conns", Server: "node", Rep: 3, Result: &load.Result{OK: true, Ops: 1, RSSPerConnBytes: 13000, Alive: 19000}},
+	)
+	return recs
+}
+
+func findRow(t *testing.T, r *report, name string) row {
+	t.Helper()
+	for _, rw := range r.rows {
+		if rw.m.Name == name {
+			return rw
+		}
+	}
+	t.Fatalf("no row %q", name)
+	return row{}
+}
+
+func TestBuildReport(t *testing.T) {
+	r := buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), machine{})
+	cpu := findRow(t, r, "Server CPU per echo ack")
+	if cpu.med["go"] != 4.5 || cpu.med["node"] != 13 {
+		t.Fatalf("medians %v", cpu.med)
+	}
+	// Ratios per repetition: 4/13, 5/14, 4.5/12; the median is 5/14.
+	if math.Abs(cpu.ratio-5.0/14) > 1e-12 {
+		t.Fatalf("ratio %v, want %v", cpu.ratio, 5.0/14)
+	}
+	if goal, met := cpu.target(); goal != "≤ 1/3 × Node" || met != "no" {
+		t.Fatalf("target %q %q", goal, met)
+	}
+	rss := findRow(t, r, "RSS per idle WebSocket connection")
+	if !math.IsNaN(rss.vals["node"][0]) || rss.med["node"] != 13500 {
+		t.Fatalf("failed run not left out: %v", rss.vals["node"])
+	}
+	// Pairs 2 and 3 only: 5000/14000 and 5000/13000.
+	if want := (5000.0/14000 + 5000.0/13000) / 2; math.Abs(rss.ratio-want) > 1e-12 {
+		t.Fatalf("rss ratio %v, want %v", rss.ratio, want)
+	}
+	if _, met := rss.target(); met != "yes" {
+		t.Fatalf("rss target met = %q", met)
+	}
+	held := findRow(t, r, "Idle connections still open after 30s")
+	if goal, met := held.target(); goal != "≥ 19,000" || met != "yes" {
+		t.Fatalf("held target %q %q", goal, met)
+	}
+	for _, rw := range r.rows {
+		if rw.m.Scenario != "echo" && rw.m.Scenario != "conns" {
+			t.Fatalf("row %q for a scenario that did not run", rw.m.Name)
+		}
+	}
+}
+
+func TestMarkdownAndRoundTrip(t *testing.T) {
+	recs := sampleRecords()
+	mach := machine{Date: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), CPUs: 2, CPUModel: "Test CPU", Kernel: "6.1", Go: "go1.26.8", Node: "v20", SocketIO: "4.8.4", Pinning: "pinned"}
+	r := buildReport(recs, []string{"go", "node"}, 3, fullSizes(), mach)
+	md := r.markdown()
+	for _, want := range []string{
+		"| Server CPU per echo ack | µs | 4.50 | 13.00 | 0.36 | ≤ 1/3 × Node | no |",
+		"| RSS per idle WebSocket connection | bytes | 5,000 | 13,500 | 0.37 | ≤ 1/2 × Node | yes |",
+		"`conns` on Node, run 1: server exited",
+		"2 × Test CPU", "socket.io 4.8.4", "2026-11-28 12:00",
+		"<svg", "</svg>",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := readRecords(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Records) != len(recs) || f.Reps != 3 || f.Machine.CPUModel != "Test CPU" || f.Sizes != fullSizes() {
+		t.Fatalf("round trip: %d records, reps %d, %+v", len(f.Records), f.Reps, f.Machine)
+	}
+	again := buildReport(f.Records, f.Servers, f.Reps, f.Sizes, f.Machine).markdown()
+	if again != md {
+		t.Fatal("regenerating from the embedded results changed the page")
+	}
+}
+
+func TestNodeOnlyReport(t *testing.T) {
+	var recs []record
+	for _, r := range sampleRecords() {
+		if r.Server == "node" {
+			recs = append(recs, r)
+		}
+	}
+	md := buildReport(recs, []string{"node"}, 3, fullSizes(), machine{}).markdown()
+	if !strings.Contains(md, "| Server CPU per echo ack | µs | 13.00 | ≤ 1/3 × Node | — |") {
+		t.Fatalf("node-only row missing:\n%s", md)
+	}
+	if strings.Contains(md, "Go/Node |") {
+		t.Fatal("node-only report has a ratio column")
+	}
+}
+
+func TestSVGIsWellFormed(t *testing.T) {
+	r := buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), machine{})
+	svg := r.svg()
+	d := xml.NewDecoder(strings.NewReader(svg))
+	rects := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("svg is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
+			rects++
+		}
+	}
+	// Background + 2 legend swatches + 2 bars for each of the 3 charted rows.
+	if rects != 1+2+3*2 {
+		t.Fatalf("%d rects", rects)
+	}
+	if !strings.Contains(svg, "Go/Node 0.36 (target ≤ 1/3 × Node: no)") {
+		t.Fatal("ratio note missing")
+	}
+}
+
+func TestFormatNum(t *testing.T) {
+	cases := []struct {
+		v      float64
+		digits int
+		want   string
+	}{
+		{1234567.8, 0, "1,234,568"},
+		{13.54, 0, "13.5"},
+		{4.5, 0, "4.50"},
+		{-2048, 0, "-2,048"},
+		{0, 0, "0"},
+		{999.5, 1, "999.5"},
+		{math.NaN(), 2, "—"},
+	}
+	for _, c := range cases {
+		if got := formatNum(c.v, c.digits); got != c.want {
+			t.Errorf("formatNum(%v, %d) = %q, want %q", c.v, c.digits, got, c.want)
+		}
+	}
+}
+
+func TestBusyMachineCaution(t *testing.T) {
+	quiet := machine{LoadStart: "0.20 0.10 0.05", PressureStart: "1.5", PressureEnd: "30"}
+	busy := machine{LoadStart: "3.20 5.80 8.33", PressureStart: "85.1", PressureEnd: "80"}
+	if quiet.busy() || !busy.busy() {
+		t.Fatalf("busy() quiet=%v busy=%v", quiet.busy(), busy.busy())
+	}
+	md := buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), busy).markdown()
+	if !strings.Contains(md, "**Caution:** the machine was shared") || !strings.Contains(md, "| CPU pressure (some, avg60) at start / end | 85.1% / 80% |") {
+		t.Fatal("no caution for a busy machine")
+	}
+	if strings.Contains(buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), quiet).markdown(), "Caution") {
+		t.Fatal("caution for a quiet machine")
+	}
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunOneAgainstNode drives one short run through the same path as a
+// benchmark: a fresh Node reference process, the load generator binary, the
+// result line read back.
+func TestRunOneAgainstNode(t *testing.T) {
+	if _, err := os.Stat(filepath.Join("..", "..", "node", "node_modules", "socket.io")); err != nil {
+		t.Fatalf("the Node reference is not installed: run `npm ci` in bench/node (%v)", err)
+	}
+	loadgen := filepath.Join(t.TempDir(), "loadgen")
+	if out, err := exec.Command("go", "build", "-o", loadgen, "../loadgen").CombinedOutput(); err != nil {
+		t.Fatalf("building the load generator: %v\n%s", err, out)
+	}
+	_, err := exec.LookPath("taskset")
+	o := options{noTaskset: err != nil, serverCPU: "0", loadgenCPU: "1"}
+	sc := scenario{Name: "echo", Args: []string{"-scenario", "echo", "-c", "3", "-warmup", "200ms", "-duration", "1s", "-quiet"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := runOne(ctx, o, loadgen, []string{"node", "../../node/server.mjs"}, "node", "", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK || res.Label != "node" || res.Scenario != "echo" || res.Ops == 0 || res.CPUusPerOp <= 0 || res.RSSKiB <= 0 {
+		t.Fatalf("unexpected result: %+v", res)
+	}
+}
+
+func TestStartServerFailsClearly(t *testing.T) {
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = startServer(context.Background(), options{noTaskset: true}, []string{"node", "-e", "console.error('boom'); process.exit(3)"}, port)
+	if err == nil {
+		t.Fatal("a server that exits at once was accepted")
+	}
+	if want := "boom"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not show the server's output", err)
+	}
+}

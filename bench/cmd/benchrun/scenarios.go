@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/sio-go/socketio/bench/internal/load"
+)
+
+// scenario is one kind of run, as loadgen arguments.
+type scenario struct {
+	Name string
+	What string // one line for the method section
+	Args []string
+}
+
+// sizes holds the knobs that differ between a full and a quick run.
+type sizes struct {
+	Conns        int
+	Hold         time.Duration
+	Clients      int
+	EchoRate     int
+	Receivers    int
+	BcastRate    int
+	ChurnWorkers int
+	Duration     time.Duration
+	Warmup       time.Duration
+	Settle       time.Duration
+}
+
+func fullSizes() sizes {
+	return sizes{
+		Conns: 19_000, Hold: 30 * time.Second,
+		Clients: 50, EchoRate: 10_000,
+		Receivers: 1000, BcastRate: 20,
+		ChurnWorkers: 20,
+		Duration:     10 * time.Second, Warmup: 3 * time.Second, Settle: 15 * time.Second,
+	}
+}
+
+func quickSizes() sizes {
+	return sizes{
+		Conns: 2000, Hold: 3 * time.Second,
+		Clients: 20, EchoRate: 2000,
+		Receivers: 200, BcastRate: 20,
+		ChurnWorkers: 10,
+		Duration:     3 * time.Second, Warmup: time.Second, Settle: 5 * time.Second,
+	}
+}
+
+func scenarios(s sizes) []scenario {
+	d, w := s.Duration.String(), s.Warmup.String()
+	itoa := strconv.Itoa
+	return []scenario{
+		{
+			Name: "conns",
+			What: fmt.Sprintf("%s WebSocket connections opened at ≤2,000/s, each joined to `/`, held idle for %v answering pings; RSS growth over the fresh process divided by the connections", formatNum(float64(s.Conns), 0), s.Hold),
+			Args: []string{"-scenario", "conns", "-n", itoa(s.Conns), "-connect-rate", "2000", "-duration", s.Hold.String()},
+		},
+		{
+			Name: "echo",
+			What: fmt.Sprintf("%d WebSocket clients in closed loops of `echo` with an ack (32-byte string), %v warm-up then %v measured", s.Clients, s.Warmup, s.Duration),
+			Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-warmup", w, "-duration", d},
+		},
+		{
+			Name: "echo-rate",
+			What: fmt.Sprintf("the same %d clients at a fixed offered load of %s acks/s in total (open loop; latency from the intended send time)", s.Clients, formatNum(float64(s.EchoRate), 0)),
+			Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-rate", itoa(s.EchoRate), "-warmup", w, "-duration", d},
+		},
+		{
+			Name: "echo-polling",
+			What: fmt.Sprintf("%d HTTP long-polling clients in closed loops of `echo` with an ack", s.Clients),
+			Args: []string{"-scenario", "echo", "-transport", "polling", "-c", itoa(s.Clients), "-warmup", w, "-duration", d},
+		},
+		{
+			Name: "broadcast",
+			What: fmt.Sprintf("%s WebSocket receivers and one sender emitting `bcast` as fast as a window of 64 undelivered messages allows; every receiver checks every message in order", formatNum(float64(s.Receivers), 0)),
+			Args: []string{"-scenario", "broadcast", "-r", itoa(s.Receivers), "-window", "64", "-warmup", w, "-duration", d},
+		},
+		{
+			Name: "broadcast-rate",
+			What: fmt.Sprintf("the same %s receivers with the sender at a fixed %d messages/s (%s deliveries/s)", formatNum(float64(s.Receivers), 0), s.BcastRate, formatNum(float64(s.BcastRate*s.Receivers), 0)),
+			Args: []string{"-scenario", "broadcast", "-r", itoa(s.Receivers), "-rate", itoa(s.BcastRate), "-warmup", w, "-duration", d},
+		},
+		{
+			Name: "churn",
+			What: fmt.Sprintf("%d workers connecting (joining `/`) and disconnecting in loops for %v after a %v warm-up; then up to %v for the server to return to its baseline", s.ChurnWorkers, s.Duration, s.Warmup, s.Settle),
+			Args: []string{"-scenario", "churn", "-c", itoa(s.ChurnWorkers), "-warmup", w, "-duration", d, "-settle", s.Settle.String()},
+		},
+	}
+}
+
+// metric is one row of the summary table.
+type metric struct {
+	Scenario string
+	Name     string
+	Unit     string
+	Lower    bool                       // lower is better
+	Target   float64                    // go/node ratio to reach (0: none)
+	AtLeast  float64                    // absolute value the Go server must reach (0: none)
+	Value    func(*load.Result) float64 // NaN when not available
+	Chart    bool
+	Digits   int
+}
+
+func metrics(s sizes) []metric {
+	return []metric{
+		{Scenario: "conns", Name: "RSS per idle WebSocket connection", Unit: "bytes", Lower: true, Target: 0.5, Chart: true,
+			Value: func(r *load.Result) float64 { return nonZero(r.RSSPerConnBytes) }},
+		{Scenario: "conns", Name: fmt.Sprintf("Idle connections still open after %v", s.Hold), Unit: "conns", AtLeast: float64(s.Conns),
+			Value: func(r *load.Result) float64 { return float64(r.Alive) }},
+		{Scenario: "conns", Name: "Connect rate", Unit: "conns/s", Digits: 0,
+			Value: func(r *load.Result) float64 { return r.ConnectRate }},
+		{Scenario: "conns", Name: "Server CPU per connect", Unit: "µs", Lower: true, Digits: 1,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
+		{Scenario: "echo", Name: "Echo acks/s at saturation", Unit: "acks/s", Chart: true,
+			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
+		{Scenario: "echo", Name: "Server CPU per echo ack", Unit: "µs", Lower: true, Target: 1.0 / 3, Chart: true, Digits: 2,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
+		{Scenario: "echo", Name: "Echo p99 at saturation", Unit: "µs", Lower: true,
+			Value: func(r *load.Result) float64 { return r.P99us }},
+		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p50 at %s acks/s", formatNum(float64(s.EchoRate), 0)), Unit: "µs", Lower: true,
+			Value: func(r *load.Result) float64 { return r.P50us }},
+		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p99 at %s acks/s", formatNum(float64(s.EchoRate), 0)), Unit: "µs", Lower: true, Target: 0.5, Chart: true,
+			Value: func(r *load.Result) float64 { return r.P99us }},
+		{Scenario: "echo-polling", Name: "Polling echo acks/s", Unit: "acks/s", Target: 1, Chart: true,
+			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
+		{Scenario: "echo-polling", Name: "Server CPU per polling ack", Unit: "µs", Lower: true, Digits: 1,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
+		{Scenario: "broadcast", Name: fmt.Sprintf("Broadcast deliveries/s (%s receivers)", formatNum(float64(s.Receivers), 0)), Unit: "deliveries/s", Chart: true,
+			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
+		{Scenario: "broadcast", Name: "Server CPU per broadcast delivery", Unit: "µs", Lower: true, Target: 1.0 / 3, Chart: true, Digits: 2,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
+		{Scenario: "broadcast-rate", Name: fmt.Sprintf("Broadcast delivery p99 at %d msg/s", s.BcastRate), Unit: "µs", Lower: true, Chart: true,
+			Value: func(r *load.Result) float64 { return r.P99us }},
+		{Scenario: "churn", Name: "Connect/disconnect cycles/s", Unit: "cycles/s", Chart: true,
+			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
+		{Scenario: "churn", Name: "Server CPU per cycle", Unit: "µs", Lower: true, Digits: 1,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
+		{Scenario: "churn", Name: "RSS after churn over baseline", Unit: "KiB", Lower: true,
+			Value: func(r *load.Result) float64 {
+				if r.RSSBaseKiB == 0 {
+					return math.NaN()
+				}
+				return float64(r.RSSKiB - r.RSSBaseKiB)
+			}},
+	}
+}
+
+func nonZero(v float64) float64 {
+	if v == 0 {
+		return math.NaN()
+	}
+	return v
+}

@@ -1,0 +1,109 @@
+// Command loadgen drives a Socket.IO server on this machine with one of the
+// benchmark scenarios and prints one JSON line with the results.
+//
+//	loadgen -url http://127.0.0.1:3000 -scenario echo -c 50 -duration 10s -pid 1234
+//
+// Scenarios: conns (open -n connections at -connect-rate, hold them for
+// -duration), echo (-c clients emitting with acks, closed loops or -rate acks/s
+// in total), broadcast (-r receivers and one sender, as fast as -window allows
+// or -rate messages/s), churn (-c workers connecting and disconnecting).
+// With -pid, the server's CPU time and RSS are read from /proc; with
+// -stats-url, its goroutine count. Progress goes to stderr.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/sio-go/socketio/bench/internal/load"
+	"github.com/sio-go/socketio/bench/internal/wire"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+}
+
+func run() error {
+	var cfg load.Config
+	var transport string
+	var quiet, failExit bool
+	var cpuProfile string
+	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:3000", "server URL (loopback only); path defaults to /socket.io/")
+	flag.StringVar(&cfg.Scenario, "scenario", "echo", "conns, echo, broadcast or churn")
+	flag.StringVar(&transport, "transport", "websocket", "websocket or polling")
+	flag.StringVar(&cfg.Label, "label", "", "label copied into the result line (e.g. go, node)")
+	flag.IntVar(&cfg.Conns, "n", 1000, "conns: connections to open and hold")
+	flag.IntVar(&cfg.Clients, "c", 0, "echo: clients (default 50); churn: concurrent workers (default 20)")
+	flag.IntVar(&cfg.Receivers, "r", 1000, "broadcast: receivers")
+	flag.Float64Var(&cfg.Rate, "rate", 0, "offered load: echo acks/s, broadcast messages/s, churn cycles/s (0: as fast as possible)")
+	flag.Float64Var(&cfg.ConnectRate, "connect-rate", 2000, "connection attempts per second")
+	flag.IntVar(&cfg.ConnectConcurrency, "connect-concurrency", 256, "handshakes in flight")
+	flag.IntVar(&cfg.Window, "window", 0, "broadcast: undelivered messages allowed (default 64); echo at -rate: outstanding acks per client (default 512)")
+	flag.IntVar(&cfg.PayloadSize, "size", 32, "length of the string argument")
+	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured window (conns: hold time)")
+	flag.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "warm-up before the measured window (churn: warm-up cycles)")
+	flag.DurationVar(&cfg.Settle, "settle", 15*time.Second, "churn: longest wait for the server to return to baseline")
+	flag.IntVar(&cfg.PID, "pid", 0, "server pid, for CPU and RSS from /proc")
+	flag.StringVar(&cfg.StatsURL, "stats-url", "", `optional server URL answering {"goroutines":N} or N`)
+	flag.IntVar(&cfg.SourceIPs, "source-ips", 32, "rotate over this many 127.0.x.y source addresses")
+	flag.DurationVar(&cfg.ProgressEvery, "progress", 2*time.Second, "progress interval on stderr")
+	flag.BoolVar(&quiet, "quiet", false, "no progress lines")
+	flag.BoolVar(&failExit, "strict", false, "exit with status 1 when a check failed")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	t, err := wire.ParseTransport(transport)
+	if err != nil {
+		return err
+	}
+	cfg.Transport = t
+	if !quiet {
+		cfg.Progress = os.Stderr
+	}
+	// The run is bounded by its own durations; this is a safety net.
+	limit := cfg.Warmup + cfg.Duration + cfg.Settle + 5*time.Minute
+	if cfg.Scenario == load.Conns && cfg.ConnectRate > 0 {
+		limit += time.Duration(float64(cfg.Conns)/cfg.ConnectRate*float64(time.Second)) * 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := load.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	line, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(line))
+	if failExit && !res.OK {
+		os.Exit(1)
+	}
+	return nil
+}

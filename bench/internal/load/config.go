@@ -1,0 +1,215 @@
+// Package load runs the benchmark scenarios against a Socket.IO server on
+// this machine: idle connections, echo with acks, broadcast and churn. Every
+// reply is checked byte for byte, and the server's CPU time and memory are
+// read from /proc when its pid is known.
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sio-go/socketio/bench/internal/wire"
+)
+
+// Scenario names.
+const (
+	Conns     = "conns"
+	Echo      = "echo"
+	Broadcast = "broadcast"
+	Churn     = "churn"
+)
+
+// Limits that keep a run inside the machine's file descriptor limit (20,000
+// per process, for the load generator and the server alike) and bounded in
+// time.
+const (
+	MaxConnections = 19_000
+	MaxDuration    = time.Hour
+	MaxConnectRate = 20_000
+	MaxSourceIPs   = 1000
+)
+
+// Config describes one run. The zero value of a field takes the default
+// noted beside it.
+type Config struct {
+	URL       string         // server, e.g. http://127.0.0.1:3000
+	Scenario  string         // conns, echo, broadcast or churn
+	Transport wire.Transport // websocket (default) or polling
+	Label     string         // free text copied to the result, e.g. "go" or "node"
+
+	Conns     int // conns: connections to open and hold (default 1000)
+	Clients   int // echo: closed-loop clients; churn: concurrent workers (default 50 / 20)
+	Receivers int // broadcast: receivers beside the one sender (default 1000)
+
+	// Rate is the offered load: echo acks/s over all clients (0: closed
+	// loops at saturation); broadcast messages/s from the sender (0: as fast
+	// as the window allows); churn cycles/s (0: unbounded).
+	Rate float64
+	// ConnectRate bounds connection attempts per second in every scenario's
+	// set-up and in conns (default 2000).
+	ConnectRate float64
+	// ConnectConcurrency bounds handshakes in flight (default 256).
+	ConnectConcurrency int
+	// Window bounds, for broadcast, the messages not yet delivered to every
+	// receiver, and for echo at a fixed rate, the acks outstanding per client
+	// (default 64 and 512).
+	Window int
+	// PayloadSize is the length of the string argument (default 32).
+	PayloadSize int
+
+	Duration time.Duration // measured window; for conns the hold time (default 10s)
+	Warmup   time.Duration // before the measured window (default 2s; churn: the warm-up cycles)
+	Settle   time.Duration // churn: how long to wait for the server to return to baseline (default 15s)
+
+	PID       int    // server pid for /proc readings (0: none)
+	StatsURL  string // optional URL answering the server's goroutine count
+	SourceIPs int    // rotate over this many 127.x source addresses (default 32)
+
+	Progress      io.Writer     // progress lines (nil: none)
+	ProgressEvery time.Duration // default 2s
+}
+
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Conns, 1000)
+	if c.Scenario == Churn {
+		def(&c.Clients, 20)
+	} else {
+		def(&c.Clients, 50)
+	}
+	def(&c.Receivers, 1000)
+	if c.ConnectRate <= 0 {
+		c.ConnectRate = 2000
+	}
+	def(&c.ConnectConcurrency, 256)
+	if c.Scenario == Echo {
+		def(&c.Window, 512)
+	} else {
+		def(&c.Window, 64)
+	}
+	def(&c.PayloadSize, 32)
+	def(&c.SourceIPs, 32)
+	defDur(&c.Duration, 10*time.Second)
+	if c.Warmup < 0 {
+		c.Warmup = 0
+	} else if c.Warmup == 0 {
+		c.Warmup = 2 * time.Second
+	}
+	defDur(&c.Settle, 15*time.Second)
+	defDur(&c.ProgressEvery, 2*time.Second)
+}
+
+// connections returns how many connections the scenario holds at once and
+// how many TCP connections each needs.
+func (c *Config) connections() int {
+	n := 0
+	switch c.Scenario {
+	case Conns:
+		n = c.Conns
+	case Echo, Churn:
+		n = c.Clients
+	case Broadcast:
+		n = c.Receivers + 1
+	}
+	if c.Transport == wire.Polling {
+		n *= 2 // a pending GET and a POST per connection
+	}
+	return n
+}
+
+func (c *Config) validate() error {
+	switch c.Scenario {
+	case Conns, Echo, Broadcast, Churn:
+	default:
+		return fmt.Errorf("load: unknown scenario %q (want conns, echo, broadcast or churn)", c.Scenario)
+	}
+	if c.URL == "" {
+		return errors.New("load: no server url")
+	}
+	if n := c.connections(); n > MaxConnections {
+		return fmt.Errorf("load: %d TCP connections asked, the limit is %d", n, MaxConnections)
+	}
+	if c.Duration > MaxDuration || c.Warmup > MaxDuration || c.Settle > MaxDuration {
+		return fmt.Errorf("load: durations are limited to %v", MaxDuration)
+	}
+	if c.ConnectRate > MaxConnectRate {
+		return fmt.Errorf("load: connect rate is limited to %d/s", MaxConnectRate)
+	}
+	if c.Scenario == Churn && c.Rate > MaxConnectRate {
+		return fmt.Errorf("load: churn rate is limited to %d/s", MaxConnectRate)
+	}
+	if c.SourceIPs > MaxSourceIPs {
+		return fmt.Errorf("load: at most %d source addresses", MaxSourceIPs)
+	}
+	return nil
+}
+
+// Result is the outcome of one run, printed as one JSON line. Fields that
+// need the server's pid or stats URL are left out without them.
+type Result struct {
+	Label     string  `json:"label,omitempty"`
+	Scenario  string  `json:"scenario"`
+	Transport string  `json:"transport"`
+	Conns     int     `json:"conns,omitempty"`
+	Clients   int     `json:"clients,omitempty"`
+	Receivers int     `json:"receivers,omitempty"`
+	Rate      float64 `json:"rate"` // offered rate, 0 for saturation
+	Window    int     `json:"window,omitempty"`
+	Payload   int     `json:"payload_bytes"`
+
+	Started   time.Time `json:"started"`
+	DurationS float64   `json:"duration_s"` // measured window
+	Op        string    `json:"op"`         // what Ops counts
+	Ops       int64     `json:"ops"`        // in the measured window
+	OpsPerSec float64   `json:"ops_per_s"`
+
+	// Latency of acks (echo), deliveries (broadcast), connects (conns) or
+	// whole cycles (churn), in microseconds.
+	P50us float64 `json:"p50_us"`
+	P90us float64 `json:"p90_us"`
+	P99us float64 `json:"p99_us"`
+	MaxUs float64 `json:"max_us"`
+
+	Connected   int     `json:"connected"`           // connections opened in set-up or held (conns)
+	ConnectRate float64 `json:"connect_rate"`        // achieved connects/s in set-up
+	Alive       int     `json:"alive,omitempty"`     // conns: still open at the end of the hold
+	Pings       int64   `json:"pings"`               // server pings answered
+	Sent        int64   `json:"sent,omitempty"`      // broadcast: messages sent in total
+	Delivered   int64   `json:"delivered,omitempty"` // broadcast: deliveries in total
+	Skipped     int64   `json:"skipped,omitempty"`   // echo at a fixed rate: sends dropped for a full window
+	Cycles      int64   `json:"cycles,omitempty"`    // churn: cycles in total
+	Returned    *bool   `json:"returned,omitempty"`  // churn: server back to baseline
+	SettleS     float64 `json:"settle_s,omitempty"`  // churn: time to return to baseline
+	ServerCPUS  float64 `json:"server_cpu_s,omitempty"`
+	CPUusPerOp  float64 `json:"cpu_us_per_op,omitempty"`
+	ServerCPUPc float64 `json:"server_cpu_pct,omitempty"` // of one core, over the window
+	// LoadgenCPUPc is the load generator's own CPU over the window, in % of
+	// one core: near 100 with the load generator on one core, the figures
+	// are bounded by the load generator rather than the server.
+	LoadgenCPUPc float64 `json:"loadgen_cpu_pct"`
+
+	RSSFreshKiB     int64   `json:"rss_fresh_kib,omitempty"` // before any connection of this run
+	RSSBaseKiB      int64   `json:"rss_base_kib,omitempty"`  // baseline the scenario compares with
+	RSSKiB          int64   `json:"rss_kib,omitempty"`       // loaded (conns: end of hold; churn: after settling)
+	RSSPeakKiB      int64   `json:"rss_peak_kib,omitempty"`
+	RSSPerConnBytes float64 `json:"rss_per_conn_bytes,omitempty"`
+	GoroutinesBase  *int    `json:"goroutines_base,omitempty"`
+	GoroutinesPeak  *int    `json:"goroutines_peak,omitempty"`
+	GoroutinesAfter *int    `json:"goroutines_after,omitempty"`
+
+	Errors     int64  `json:"errors"`
+	Mismatches int64  `json:"mismatches"`
+	FirstError string `json:"first_error,omitempty"`
+	OK         bool   `json:"ok"`
+}
