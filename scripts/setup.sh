@@ -21,6 +21,7 @@ npm_ci .
 npm_ci interop
 npm_ci examples/chat
 npm_ci redisadapter/testdata/capture
+npm_ci bench/node
 
 # Debian packages, installed only when their binary is missing.
 need=()

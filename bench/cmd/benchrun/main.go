@@ -71,7 +71,7 @@ func run() error {
 	flag.StringVar(&only, "scenarios", "", "comma-separated subset of scenarios (conns, echo, echo-rate, echo-polling, broadcast, broadcast-rate, churn)")
 	flag.StringVar(&o.goBuild, "go-build", "go build -o {bin} ./cmd/benchserver", "command that builds the Go server ({bin}: its path); empty to skip")
 	flag.StringVar(&o.goCmd, "go-cmd", "{bin}", "command that starts the Go server; it must exec the server itself so its pid is the server's")
-	flag.StringVar(&o.goStats, "go-stats-path", "", `path on the Go server answering {"goroutines":N}, e.g. /debug/stats (empty: none)`)
+	flag.StringVar(&o.goStats, "go-stats-path", "/debug/stats", `path on the Go server answering {"goroutines":N}, e.g. /debug/stats (empty: none)`)
 	flag.StringVar(&o.nodeCmd, "node-cmd", "node node/server.mjs", "command that starts the Node reference")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list for the server")
 	flag.StringVar(&o.loadgenCPU, "loadgen-cpu", "1", "taskset CPU list for the load generator")
