@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -91,6 +92,47 @@ func TestSIOServerDisconnect(t *testing.T) {
 				}
 				if got := disconnects(c, "s")[before:]; !slices.Equal(got, []string{"io server disconnect"}) {
 					t.Errorf("disconnect events for CloseConn: %q, want only io server disconnect", got)
+				}
+			})
+		})
+	}
+}
+
+// TestSIOTooManyAttachments sends an event with more binary attachments
+// than the parsers accept (10, as socket.io-parser): the server closes the
+// connection and the client reconnects.
+func TestSIOTooManyAttachments(t *testing.T) {
+	for _, tr := range []string{"polling", "websocket"} {
+		t.Run(tr, func(t *testing.T) {
+			forEachSIOServer(t, sioOpts{}, func(t *testing.T, s sioTarget) {
+				c := startClient(t)
+				c.dial("s", s.URL(), "/", nodeproc.M{"transports": []string{tr}, "reconnectionDelay": 50, "reconnectionDelayMax": 100})
+				id, _ := s.Next(t, "/")
+				ten := make([]any, 10)
+				for i := range ten {
+					ten[i] = binOf(fmt.Sprint(i))
+				}
+				c.emitAck("s", "ten", 0, "echo", ten...)
+				jsonEqual(t, "ten attachments", c.ack("ten").Field("args"), ten)
+
+				c.emit("s", "echo", append(ten, binOf("10"))...)
+				// The official server reports "forced close"; ours tells why.
+				want := "forced close"
+				if _, ok := s.(*goTarget); ok {
+					want = "parse error"
+				}
+				if r := s.WaitDisconnect(t, "/", id); r != want {
+					t.Errorf("server disconnect reason %q, want %q", r, want)
+				}
+				if r := c.wait("s", "disconnect").Str("reason"); r != "transport close" {
+					t.Errorf("client disconnect reason %q, want transport close", r)
+				}
+				c.wait("s", "connect")
+				id2, _ := s.Next(t, "/")
+				c.emitAck("s", "again", 0, "echo", "back")
+				jsonEqual(t, "echo after reconnection", c.ack("again").Field("args"), []any{"back"})
+				if id2 == id {
+					t.Errorf("same id %s after reconnection", id)
 				}
 			})
 		})

@@ -38,7 +38,8 @@
 //   {"type":"ack","ackId","args":[...]} or {"type":"ack","ackId","error":{"message"}}
 //   {"type":"disconnect","nsp","id","reason"}
 //   {"type":"rejected","nsp","auth":{...}}     the reject middleware refused a socket
-//   {"type":"error","nsp","id","message"}      a socket middleware refused an event
+//   {"type":"error","nsp","id","message"}      a socket middleware refused an event, or
+//                                              the connection sent an undecodable packet
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -69,8 +70,10 @@ for (const name of args.namespaces || ["/"]) {
       socket.use(([event], next) =>
         next(args.rejectEvents.includes(event) ? new Error(`refused ${event}`) : undefined),
       );
-      socket.on("error", (err) => ev("error", { message: err.message }));
     }
+    // without a listener, an "error" (refused event, undecodable packet)
+    // would end the process
+    socket.on("error", (err) => ev("error", { message: err.message }));
     ev("connection", {
       auth: encode(socket.handshake.auth),
       query: socket.handshake.query,
