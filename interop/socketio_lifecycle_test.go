@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sio-go/socketio/interop/internal/nodeproc"
 )
@@ -137,4 +138,29 @@ func TestSIOTooManyAttachments(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestSIOConnectTimeout opens an Engine.IO connection with the client's
+// Manager and joins no namespace: the server closes it after
+// ConnectTimeout.
+func TestSIOConnectTimeout(t *testing.T) {
+	forEachSIOServer(t, sioOpts{ConnectTimeout: 300 * time.Millisecond}, func(t *testing.T, s sioTarget) {
+		c := startClient(t)
+		c.p.Call(nodeproc.M{"cmd": "eval", "code": `
+			const { Manager } = await import("socket.io-client");
+			const m = new Manager(` + "`" + s.URL() + "`" + `, { reconnection: false, transports: ["websocket"] });
+			ctx.manager = m;
+			m.on("open", () => ctx.out({ type: "managerOpen" }));
+			m.on("close", (reason) => ctx.out({ type: "managerClose", reason }));
+			m.open();`})
+		c.p.Wait(nodeproc.Type("managerOpen"))
+		start := time.Now()
+		if r := c.p.Wait(nodeproc.Type("managerClose")).Str("reason"); r != "transport close" {
+			t.Errorf("manager close reason %q, want transport close", r)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("closed after %v", d)
+		}
+		waitEngineCount(t, s, 0)
+	})
 }

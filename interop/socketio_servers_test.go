@@ -24,6 +24,8 @@ type sioOpts struct {
 	Recovery time.Duration
 	// RejectEvents are refused by a socket middleware.
 	RejectEvents []string
+	// ConnectTimeout is Config.ConnectTimeout (connectTimeout).
+	ConnectTimeout time.Duration
 }
 
 // sioTarget is a Socket.IO server under test, acting on sockets by
@@ -82,7 +84,7 @@ type goTarget struct {
 }
 
 func startGoTarget(t testing.TB, o sioOpts) *goTarget {
-	cfg := &socketio.Config{}
+	cfg := &socketio.Config{ConnectTimeout: o.ConnectTimeout}
 	if o.Recovery > 0 {
 		cfg.ConnectionStateRecovery = &socketio.RecoveryConfig{MaxDisconnectionDuration: o.Recovery}
 	}
@@ -197,9 +199,14 @@ type nodeTarget struct {
 func startNodeTarget(t testing.TB, o sioOpts) *nodeTarget {
 	t.Helper()
 	cfg := nodeproc.M{}
+	opts := nodeproc.M{}
 	if o.Recovery > 0 {
-		cfg["opts"] = nodeproc.M{"connectionStateRecovery": nodeproc.M{"maxDisconnectionDuration": o.Recovery.Milliseconds()}}
+		opts["connectionStateRecovery"] = nodeproc.M{"maxDisconnectionDuration": o.Recovery.Milliseconds()}
 	}
+	if o.ConnectTimeout > 0 {
+		opts["connectTimeout"] = o.ConnectTimeout.Milliseconds()
+	}
+	cfg["opts"] = opts
 	if len(o.RejectEvents) > 0 {
 		cfg["rejectEvents"] = o.RejectEvents
 	}
