@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/interop/internal/nodeproc"
@@ -114,4 +115,27 @@ func TestSIOCatchAll(t *testing.T) {
 	if !slices.Equal(anyOrder, wantOrder) {
 		t.Errorf("OnAny and handler order %v, want %v", anyOrder, wantOrder)
 	}
+}
+
+// TestSIOCatchAllBeforeMiddlewares sends an event a socket middleware
+// refuses: it is not handled nor acknowledged, and the official server's
+// catch-all listener sees it, since it runs before the middlewares.
+func TestSIOCatchAllBeforeMiddlewares(t *testing.T) {
+	forEachSIOServer(t, sioOpts{RejectEvents: []string{"forbidden"}}, func(t *testing.T, s sioTarget) {
+		c := startClient(t)
+		c.dial("s", s.URL(), "/", nil)
+		id, _ := s.Next(t, "/")
+		c.emitAck("s", "f", 300*time.Millisecond, "forbidden", 1)
+		if ev := c.ack("f"); !ev.Has("error") {
+			t.Errorf("refused event acknowledged: %s", ev)
+		}
+		c.emitAck("s", "e", 0, "echo", "ok")
+		jsonEqual(t, "echo", c.ack("e").Field("args"), []any{"ok"})
+		names := s.CatchAll(t, "/", id, "echo")
+		knownDivergence(t, s, "OnAny runs after the Socket.Use middlewares, so it does not see the events "+
+			"they refuse; the official server runs the catch-all listeners first")
+		if !slices.Equal(names, []string{"forbidden", "echo"}) {
+			t.Errorf("catch-all saw %v, want [forbidden echo]", names)
+		}
+	})
 }

@@ -144,10 +144,6 @@ func sEvent(name string) func(srvEvent) bool {
 	return func(e srvEvent) bool { return e.Type == "event" && e.Name == name }
 }
 
-func sOf(typ, id string) func(srvEvent) bool {
-	return func(e srvEvent) bool { return e.Type == typ && e.ID == id }
-}
-
 // sioServer is our Socket.IO server on a loopback httptest server.
 type sioServer struct {
 	srv *socketio.Server
@@ -302,7 +298,7 @@ func noMore(t testing.TB, p *nodeproc.Proc, what string, pred func(nodeproc.Even
 	}
 }
 
-// bins returns {"$bin":...} of each argument, for the driver.
+// binOf returns s as a binary value for the driver: {"$bin":...}.
 func binOf(s string) nodeproc.M { return nodeproc.Bin([]byte(s)) }
 
 // testCtx returns a context that ends after d, canceled with the test.

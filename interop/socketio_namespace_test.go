@@ -147,4 +147,32 @@ func TestSIONamespaces(t *testing.T) {
 	if n := s.srv.Engine().ClientsCount(); n != 1 {
 		t.Errorf("Engine().ClientsCount() = %d after leaving /chat, want 1", n)
 	}
+
+	// The server ends one namespace's socket: the others stay.
+	dynSock := s.srv.Of("/dyn-42").Socket(ids["dyn"])
+	if dynSock == nil {
+		t.Fatal("no socket in /dyn-42")
+	}
+	dynSock.Disconnect()
+	if r := c.wait("dyn", "disconnect").Str("reason"); r != "io server disconnect" {
+		t.Errorf("dyn disconnect reason %q, want io server disconnect", r)
+	}
+	for _, name := range []string{"main", "fn"} {
+		c.emitAck(name, "echo2-"+name, 0, "echo", name)
+		jsonEqual(t, name+" echo after /dyn-42 ended", c.ack("echo2-"+name).Field("args"), []any{name})
+	}
+	if n := s.srv.Engine().ClientsCount(); n != 1 {
+		t.Errorf("Engine().ClientsCount() = %d after ending /dyn-42, want 1", n)
+	}
+
+	// A connection may join a namespace without the main one.
+	solo := c.dial("solo", s.URL(), "/chat", nodeproc.M{"forceNew": true})
+	if sock := s.connected(t, "/chat"); sock.ID() != solo.Str("id") {
+		t.Errorf("solo: server socket %s, client %s", sock.ID(), solo.Str("id"))
+	}
+	c.emitAck("solo", "who-solo", 0, "whoami")
+	jsonEqual(t, "solo whoami", c.ack("who-solo").Field("args"), []any{"/chat"})
+	if n := len(s.srv.Of("/").Sockets()); n != 1 {
+		t.Errorf("%d sockets in /, want 1", n)
+	}
 }

@@ -30,6 +30,7 @@
 //   {"cmd":"closeEngine","socket":"s1"}
 //       closes the underlying Engine.IO transport as a network failure would
 //       (reason "transport close"; the Manager then reconnects when allowed).
+//       During an upgrade, it waits for the upgrade to end first.
 //   {"cmd":"state","socket":"s1"}  answers done with
 //       {"id","connected","active","recovered","transport"}.
 //
@@ -150,8 +151,17 @@ serve(
     autoAck: (c) => {
       get(c).autoAcks.set(c.event, { echo: !!c.echo, args: c.args });
     },
-    closeEngine: (c) => {
-      get(c).socket.io.engine.transport.close();
+    closeEngine: async (c) => {
+      const engine = get(c).socket.io.engine;
+      // While an upgrade pauses the polling transport, closing it does
+      // nothing: close the transport the upgrade ends with.
+      if (engine.upgrading) {
+        await new Promise((resolve) => {
+          engine.once("upgrade", resolve);
+          engine.once("upgradeError", resolve);
+        });
+      }
+      engine.transport.close();
     },
     state: (c) => {
       const { socket } = get(c);

@@ -9,6 +9,8 @@
 //   middleware to every namespace that refuses a connection whose
 //   handshake auth.token is not unlessToken, with an Error(message) whose
 //   data is data.
+//   rejectEvents: ["name", ...] adds a socket middleware (socket.use) that
+//   refuses these events; the refusal is reported as "error".
 // Built-in behaviour on every namespace: the event "echo" is answered with its
 // arguments, by ack when one is asked for, by emitting "echo" otherwise.
 // The server listens on 127.0.0.1, on a free port.
@@ -19,9 +21,10 @@
 //
 // Commands:
 //   {"cmd":"emit","nsp":"/","id":"...","event":"name","args":[...],
-//    "ack":false,"ackId":"a1","timeout":0,"volatile":false}
+//    "ack":false,"ackId":"a1","timeout":0,"volatile":false,"stale":false}
 //       socket.emit; with "ack", the answer is reported as "ack" with ackId
-//       (through socket.timeout(ms) when "timeout" is set).
+//       (through socket.timeout(ms) when "timeout" is set). With "stale", the
+//       socket object is the last one seen with this id, even disconnected.
 //   {"cmd":"broadcast","nsp":"/","rooms":["r"],"except":["r2"],"event":"name","args":[...]}
 //   {"cmd":"join","nsp":"/","id":"...","room":"r"} / {"cmd":"leave",...}
 //   {"cmd":"reply","ackRef":N,"args":[...]}    answers a client's ack request
@@ -35,6 +38,8 @@
 //   {"type":"ack","ackId","args":[...]} or {"type":"ack","ackId","error":{"message"}}
 //   {"type":"disconnect","nsp","id","reason"}
 //   {"type":"rejected","nsp","auth":{...}}     the reject middleware refused a socket
+//   {"type":"error","nsp","id","message"}      a socket middleware refused an event, or
+//                                              the connection sent an undecodable packet
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -44,6 +49,7 @@ const args = parseArgs();
 const http = createServer();
 const io = new Server(http, args.opts || {});
 const pending = new Map();
+const seen = new Map(); // "nsp id" → last socket, connected or not
 let nextAckRef = 1;
 
 for (const name of args.namespaces || ["/"]) {
@@ -59,6 +65,15 @@ for (const name of args.namespaces || ["/"]) {
   }
   nsp.on("connection", (socket) => {
     const ev = (type, fields) => out({ type, nsp: name, id: socket.id, ...fields });
+    seen.set(`${name} ${socket.id}`, socket);
+    if (args.rejectEvents) {
+      socket.use(([event], next) =>
+        next(args.rejectEvents.includes(event) ? new Error(`refused ${event}`) : undefined),
+      );
+    }
+    // without a listener, an "error" (refused event, undecodable packet)
+    // would end the process
+    socket.on("error", (err) => ev("error", { message: err.message }));
     ev("connection", {
       auth: encode(socket.handshake.auth),
       query: socket.handshake.query,
@@ -99,7 +114,8 @@ http.listen(0, "127.0.0.1", () => {
   serve(
     {
       emit: (c) => {
-        let e = sock(c);
+        let e = c.stale ? seen.get(`${c.nsp || "/"} ${c.id}`) : sock(c);
+        if (!e) throw new Error(`never saw socket ${c.id}`);
         if (c.volatile) e = e.volatile;
         const a = decode(c.args || []);
         if (!c.ack) {

@@ -143,8 +143,9 @@ func (p *Proc) read(r io.Reader) {
 	}
 	p.exit = p.cmd.Wait()
 	ev, _ := parseEvent(mustJSON(M{"type": "exit", "error": errString(p.exit)}))
-	p.add(ev)
+	// done first, so that Exited is true for whoever sees the exit event
 	close(p.done)
+	p.add(ev)
 }
 
 func errString(err error) string {
