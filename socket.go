@@ -150,8 +150,8 @@ func (s *Socket) Off(ev string) {
 	s.mu.Unlock()
 }
 
-// OnAny registers h to run for every event received, before the event's own
-// handler.
+// OnAny registers h to run for every event received, before the packet
+// middlewares (Use) and the event's own handler.
 func (s *Socket) OnAny(h func(ctx context.Context, event string, args Args)) {
 	s.mu.Lock()
 	s.anyIn = append(s.anyIn, h)
@@ -243,11 +243,17 @@ func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast(
 // Disconnect makes the socket leave its namespace: the client is told, the
 // connection stays open for its other namespaces.
 func (s *Socket) Disconnect() {
-	if s.state.Load() != stateConnected {
-		return
+	s.kick(ReasonServerNamespaceDisconnect, nil)
+}
+
+// kick disconnects the socket by the server's will and tells the client. The
+// socket is closed before the DISCONNECT packet is sent, so that the client's
+// reaction (often closing the whole connection) cannot be taken for the
+// cause.
+func (s *Socket) kick(reason DisconnectReason, cause error) {
+	if s.close(reason, cause) {
+		_ = s.writePacket(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp.name}, false)
 	}
-	_ = s.writePacket(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp.name}, false)
-	s.close(ReasonServerNamespaceDisconnect, nil)
 }
 
 // CloseConn disconnects every socket of the socket's connection and closes
@@ -275,7 +281,8 @@ func (e Emitter) Emit(ev string, args ...any) error {
 	}
 	s := e.s
 	state := s.state.Load()
-	if state == stateClosed {
+	recovery := s.nsp.srv.cfg.ConnectionStateRecovery != nil
+	if state == stateClosed && !recovery {
 		return ErrDisconnected
 	}
 	p, err := eventPacket(ev, args)
@@ -283,8 +290,10 @@ func (e Emitter) Emit(ev string, args ...any) error {
 		return err
 	}
 	p.Namespace = s.nsp.name
-	if s.nsp.srv.cfg.ConnectionStateRecovery != nil && state == stateConnected {
-		// Through the adapter, so that the packet is stored for recovery.
+	if recovery && state != statePending {
+		// Through the adapter, so that the packet is stored for recovery:
+		// a client that recovers this socket's session gets it even when
+		// it was emitted while the client was away.
 		return s.nsp.adapter.Broadcast(context.Background(), p,
 			BroadcastOptions{Rooms: []string{s.id}, Flags: e.flags})
 	}
@@ -398,8 +407,7 @@ func (s *Socket) onPacket(p *protocol.Packet) {
 		if !s.queue.push(func() { s.dispatch(name, args, ack) }) {
 			s.nsp.srv.cfg.Logger.Warn("socketio: handler queue full, disconnecting",
 				"nsp", s.nsp.name, "socket", s.id)
-			_ = s.writePacket(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp.name}, false)
-			s.close(ReasonHandlerQueueFull, nil)
+			s.kick(ReasonHandlerQueueFull, nil)
 		}
 	case protocol.Ack, protocol.BinaryAck:
 		s.mu.Lock()
@@ -447,14 +455,16 @@ func (s *Socket) dispatch(name string, args Args, ack AckFunc) {
 	s.mu.Lock()
 	mws, anys, h := s.middlewares, s.anyIn, s.handlers[name]
 	s.mu.Unlock()
+	// As in the official server, catch-all listeners see every event, also
+	// those a middleware then refuses.
+	for _, f := range anys {
+		f(s.ctx, name, args)
+	}
 	for _, m := range mws {
 		if err := m(s.ctx, name, args); err != nil {
 			s.reportError(err)
 			return
 		}
-	}
-	for _, f := range anys {
-		f(s.ctx, name, args)
 	}
 	if h != nil {
 		h(s.ctx, args, ack)
@@ -470,10 +480,7 @@ func (s *Socket) recoverHandler(event string) {
 	perr := &HandlerPanicError{Event: event, Value: v, Stack: debug.Stack()}
 	s.nsp.srv.cfg.Logger.Error("socketio: handler panicked", "nsp", s.nsp.name,
 		"socket", s.id, "event", event, "panic", v)
-	if s.state.Load() == stateConnected {
-		_ = s.writePacket(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp.name}, false)
-	}
-	s.close(ReasonHandlerPanic, perr)
+	s.kick(ReasonHandlerPanic, perr)
 }
 
 func (s *Socket) reportError(err error) {
@@ -489,10 +496,11 @@ func (s *Socket) reportError(err error) {
 }
 
 // close ends the socket: it leaves its rooms and namespace at once, its
-// context is canceled, and the disconnect handlers are queued.
-func (s *Socket) close(reason DisconnectReason, cause error) {
+// context is canceled, and the disconnect handlers are queued. It reports
+// whether this call closed it (false for a socket not connected).
+func (s *Socket) close(reason DisconnectReason, cause error) bool {
 	if s.state.Swap(stateClosed) != stateConnected {
-		return // pending sockets are cleaned up by conn.connect
+		return false // pending sockets are cleaned up by conn.connect
 	}
 	rooms := s.nsp.adapter.SocketRooms(s.id)
 	s.nsp.adapter.DelAll(s.id)
@@ -522,6 +530,7 @@ func (s *Socket) close(reason DisconnectReason, cause error) {
 			s.runLifecycle(h, ev)
 		}
 	})
+	return true
 }
 
 func (s *Socket) runLifecycle(h func(DisconnectEvent), ev DisconnectEvent) {

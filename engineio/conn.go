@@ -255,8 +255,9 @@ func (c *Conn) takeLocked() []packet {
 }
 
 // Close ends the session after the queued messages are sent, with reason
-// ReasonForcedClose. Over polling the client receives a close packet in its
-// next poll (or the session ends 30 seconds later without it).
+// ReasonForcedClose. Over polling the client receives the queued messages,
+// then a close packet in a poll of its own (or the session ends 30 seconds
+// later without it).
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.state != stateOpen {
@@ -265,7 +266,10 @@ func (c *Conn) Close() error {
 	}
 	c.state = stateClosing
 	if c.transport == Polling {
-		c.enqueueLocked(packet{typ: packetClose})
+		// The close packet goes in a poll of its own, after the queued
+		// packets: a client handles it before the packets of the same
+		// payload have reached their handlers.
+		c.kickLocked()
 		c.closeTimer = time.AfterFunc(30*time.Second, func() {
 			c.finish(ReasonForcedClose, nil)
 		})

@@ -94,8 +94,9 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			payload = noopPayload
 		case len(c.queue) > 0:
 			q := c.takeLocked()
-			closing = q[len(q)-1].typ == packetClose
 			payload = appendPayload(make([]byte, 0, payloadSize(q)), q)
+		case c.state == stateClosing:
+			payload, closing = closePayload, true
 		}
 		if payload != nil {
 			c.poll = nil

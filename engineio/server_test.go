@@ -382,8 +382,11 @@ func TestServerClose(t *testing.T) {
 		if err := conn.Send(Message{Data: []byte("late")}); !errors.Is(err, ErrClosed) {
 			t.Errorf("Send after Close: %v", err)
 		}
-		if res := ts.poll(t, sid); res.body != "4bye\x1e1" {
+		if res := ts.poll(t, sid); res.body != "4bye" {
 			t.Errorf("poll after Close: %q", res.body)
+		}
+		if res := ts.poll(t, sid); res.body != "1" {
+			t.Errorf("second poll after Close: %q", res.body)
 		}
 		<-conn.Done()
 		ts.waitReason(t, ReasonForcedClose)
