@@ -13,9 +13,9 @@ import (
 	"github.com/sio-go/socketio/interop/internal/nodeproc"
 )
 
-// sioTarget is a Socket.IO server with the behaviour of
+// clientTarget is a Socket.IO server with the behaviour of
 // node/client-server.mjs, for the tests of our client.
-type sioTarget interface {
+type clientTarget interface {
 	URL() string
 	// Emit sends an event to every socket of a namespace.
 	Emit(t testing.TB, nsp, ev string, args ...any)
@@ -24,7 +24,7 @@ type sioTarget interface {
 }
 
 // forEachSioServer runs f against the official server and ours.
-func forEachSioServer(t *testing.T, f func(t *testing.T, srv sioTarget)) {
+func forEachSioServer(t *testing.T, f func(t *testing.T, srv clientTarget)) {
 	t.Run("node", func(t *testing.T) { f(t, startNodeSio(t, 0, nil)) })
 	t.Run("go", func(t *testing.T) { f(t, startGoSio(t)) })
 }

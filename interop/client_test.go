@@ -52,7 +52,7 @@ func fast() *sioclient.Config {
 }
 
 func TestClientTransportsAcksBinary(t *testing.T) {
-	forEachSioServer(t, func(t *testing.T, srv sioTarget) {
+	forEachSioServer(t, func(t *testing.T, srv clientTarget) {
 		for _, tc := range []struct {
 			name       string
 			transports []engineio.Transport
@@ -117,7 +117,7 @@ func TestClientTransportsAcksBinary(t *testing.T) {
 }
 
 func TestClientAuthAndRefusal(t *testing.T) {
-	forEachSioServer(t, func(t *testing.T, srv sioTarget) {
+	forEachSioServer(t, func(t *testing.T, srv clientTarget) {
 		_, err := sioclient.Dial(cctx(t, 10*time.Second), srv.URL()+"/secure",
 			&sioclient.Config{Socket: sioclient.SocketConfig{Auth: map[string]string{"token": "bad"}}})
 		var ce *sioclient.ConnectError
@@ -139,7 +139,7 @@ func TestClientAuthAndRefusal(t *testing.T) {
 }
 
 func TestClientNamespacesAndAckTimeouts(t *testing.T) {
-	forEachSioServer(t, func(t *testing.T, srv sioTarget) {
+	forEachSioServer(t, func(t *testing.T, srv clientTarget) {
 		m, err := sioclient.NewManager(srv.URL(), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +178,7 @@ func TestClientNamespacesAndAckTimeouts(t *testing.T) {
 }
 
 func TestClientRetries(t *testing.T) {
-	forEachSioServer(t, func(t *testing.T, srv sioTarget) {
+	forEachSioServer(t, func(t *testing.T, srv clientTarget) {
 		s := sioDial(t, srv.URL(), &sioclient.Config{Socket: sioclient.SocketConfig{Retries: 4, AckTimeout: 300 * time.Millisecond}})
 		got, err := sioclient.Call[string](cctx(t, 10*time.Second), s, "job", map[string]int{"unique": 1})
 		if err != nil || got != "done" {

@@ -132,8 +132,6 @@ func TestSIOCatchAllBeforeMiddlewares(t *testing.T) {
 		c.emitAck("s", "e", 0, "echo", "ok")
 		jsonEqual(t, "echo", c.ack("e").Field("args"), []any{"ok"})
 		names := s.CatchAll(t, "/", id, "echo")
-		knownDivergence(t, s, "OnAny runs after the Socket.Use middlewares, so it does not see the events "+
-			"they refuse; the official server runs the catch-all listeners first")
 		if !slices.Equal(names, []string{"forbidden", "echo"}) {
 			t.Errorf("catch-all saw %v, want [forbidden echo]", names)
 		}

@@ -19,13 +19,6 @@ func disconnects(c *sioClient, name string) []string {
 	return out
 }
 
-// disconnectRace: Socket.Disconnect writes the DISCONNECT packet before it
-// marks the socket closed; a client that answers by closing its connection
-// before then (it has no other socket) makes the socket end with "transport
-// close". It shows on a loaded machine.
-const disconnectRace = "Socket.Disconnect sends the DISCONNECT packet before ending the socket, " +
-	"so the client's reaction (closing the connection) can win: reason transport close"
-
 // TestSIOServerDisconnect checks what the client sees when the server ends a
 // socket, with and without closing the connection, and when the connection
 // is lost; the same scenario runs against the official server.
@@ -43,8 +36,7 @@ func TestSIOServerDisconnect(t *testing.T) {
 					t.Errorf("client disconnect reason %q, want io server disconnect", r)
 				}
 				if r := s.WaitDisconnect(t, "/", id); r != "server namespace disconnect" {
-					divergenceErrorf(t, s, disconnectRace,
-						"server disconnect reason %q, want server namespace disconnect", r)
+					t.Errorf("server disconnect reason %q, want server namespace disconnect", r)
 				}
 				if st := c.call("state", "s"); st.Bool("connected") || st.Bool("active") {
 					t.Errorf("state after Disconnect: %s", st)
@@ -78,8 +70,7 @@ func TestSIOServerDisconnect(t *testing.T) {
 				before := len(disconnects(c, "s"))
 				s.Disconnect(t, "/", id3, true)
 				if r := s.WaitDisconnect(t, "/", id3); r != "server namespace disconnect" {
-					divergenceErrorf(t, s, disconnectRace,
-						"server disconnect reason %q after CloseConn, want server namespace disconnect", r)
+					t.Errorf("server disconnect reason %q after CloseConn, want server namespace disconnect", r)
 				}
 				c.p.Wait(func(e nodeproc.Event) bool {
 					return e.Type == "disconnect" && e.Str("socket") == "s" && e.Str("reason") == "io server disconnect"
@@ -96,9 +87,6 @@ func TestSIOServerDisconnect(t *testing.T) {
 
 				// The client saw one disconnection for CloseConn.
 				if tr == "polling" {
-					knownDivergence(t, s, "over polling, CloseConn sends the DISCONNECT packet and the Engine.IO close "+
-						"packet in one payload; socket.io-client handles the close first and reports "+
-						`"transport close" before "io server disconnect"`)
 				}
 				if got := disconnects(c, "s")[before:]; !slices.Equal(got, []string{"io server disconnect"}) {
 					t.Errorf("disconnect events for CloseConn: %q, want only io server disconnect", got)

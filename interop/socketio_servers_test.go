@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -64,15 +63,6 @@ func forEachSIOServer(t *testing.T, o sioOpts, f func(t *testing.T, s sioTarget)
 		selectServer(t, "node")
 		f(t, startNodeTarget(t, o))
 	})
-}
-
-// knownDivergence skips a check of our server that fails for a reason
-// already reported, unless INTEROP_DIVERGENCES=1 asks to run it.
-func knownDivergence(t *testing.T, s sioTarget, what string) {
-	t.Helper()
-	if _, ok := s.(*goTarget); ok && os.Getenv("INTEROP_DIVERGENCES") != "1" {
-		t.Skipf("our server differs from the official one: %s (INTEROP_DIVERGENCES=1 runs the check)", what)
-	}
 }
 
 // --- our server ---
@@ -288,17 +278,4 @@ func waitEngineCount(t testing.TB, s sioTarget, want int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// divergenceErrorf reports a failed check of our server that shows a
-// divergence already reported (what) in the log instead of failing, unless
-// INTEROP_DIVERGENCES=1. It is for checks that fail only sometimes; the
-// test goes on.
-func divergenceErrorf(t *testing.T, s sioTarget, what, format string, args ...any) {
-	t.Helper()
-	if _, ok := s.(*goTarget); ok && os.Getenv("INTEROP_DIVERGENCES") != "1" {
-		t.Logf("known divergence (%s): "+format, append([]any{what}, args...)...)
-		return
-	}
-	t.Errorf(format, args...)
 }
