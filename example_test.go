@@ -7,6 +7,8 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -168,4 +170,95 @@ func ExampleCall() {
 	// Output:
 	// 420["whoami"]
 	// client is ann
+}
+
+func ExampleServer_OfRegexp() {
+	srv := socketio.NewServer(nil)
+	// Namespaces /team-1, /team-2, … are created when a client first asks.
+	teams := srv.OfRegexp(regexp.MustCompile(`^/team-\d+$`))
+	teams.OnConnect(func(s *socketio.Socket) {
+		_ = s.Emit("welcome", s.Namespace().Name())
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer shutdown(srv)
+
+	ws := dialRaw(hs)
+	defer ws.Close()
+	writeRaw(ws, "40/team-7,")
+	readRaw(ws) // the CONNECT reply
+	fmt.Println(readRaw(ws))
+	writeRaw(ws, "40/other,")
+	fmt.Println(readRaw(ws))
+	// Output:
+	// 42/team-7,["welcome","/team-7"]
+	// 44/other,{"message":"Invalid namespace"}
+}
+
+func ExampleBroadcastOperator_EmitWithAck() {
+	srv := socketio.NewServer(nil)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer shutdown(srv)
+
+	connected := make(chan struct{}, 2)
+	srv.OnConnect(func(s *socketio.Socket) { connected <- struct{}{} })
+	clients := []*websocket.Conn{dialRaw(hs), dialRaw(hs)}
+	for i, ws := range clients {
+		defer ws.Close()
+		writeRaw(ws, "40")
+		readRaw(ws)
+		<-connected
+		// each client acknowledges the poll with its own answer
+		go func(ws *websocket.Conn, answer string) {
+			frame := readRaw(ws) // 42<id>["poll","lunch?"]
+			id := frame[2:strings.IndexByte(frame, '[')]
+			writeRaw(ws, "43"+id+`["`+answer+`"]`)
+		}(ws, []string{"yes", "no"}[i])
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	replies, err := srv.Of("/").EmitWithAck(ctx, "poll", "lunch?")
+	if err != nil {
+		log.Fatal(err)
+	}
+	var answers []string
+	for _, r := range replies {
+		var a string
+		_ = r.Decode(0, &a)
+		answers = append(answers, a)
+	}
+	sort.Strings(answers)
+	fmt.Println(answers)
+	// Output:
+	// [no yes]
+}
+
+func ExampleConfig_connectionStateRecovery() {
+	srv := socketio.NewServer(&socketio.Config{
+		// Clients that come back within two minutes get their id, rooms,
+		// data and the events they missed.
+		ConnectionStateRecovery: &socketio.RecoveryConfig{MaxDisconnectionDuration: 2 * time.Minute},
+	})
+	srv.OnConnect(func(s *socketio.Socket) {
+		_ = s.Emit("hello", "world")
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer shutdown(srv)
+
+	ws := dialRaw(hs)
+	defer ws.Close()
+	writeRaw(ws, "40")
+	reply := readRaw(ws)
+	// The CONNECT reply carries a private session id, and every event an
+	// offset as its last argument: the client sends both back when it
+	// reconnects.
+	fmt.Println(strings.Contains(reply, `"pid":"`))
+	event := readRaw(ws)
+	fmt.Println(strings.HasPrefix(event, `42["hello","world","`))
+	// Output:
+	// true
+	// true
 }
