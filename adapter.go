@@ -98,13 +98,17 @@ type BroadcastFlags struct {
 	// Timeout is how long a broadcast with acknowledgements waits for
 	// replies; it is derived from the context's deadline.
 	Timeout time.Duration
+	// ExpectSingleResponse marks the operations of a RemoteSocket, which
+	// target one socket: a cluster may stop waiting at the first reply.
+	ExpectSingleResponse bool
 }
 
 type broadcastFlagsJSON struct {
-	Volatile *bool  `json:"volatile,omitempty"`
-	Compress *bool  `json:"compress,omitempty"`
-	Local    *bool  `json:"local,omitempty"`
-	Timeout  *int64 `json:"timeout,omitempty"`
+	Volatile             *bool  `json:"volatile,omitempty"`
+	Compress             *bool  `json:"compress,omitempty"`
+	Local                *bool  `json:"local,omitempty"`
+	Timeout              *int64 `json:"timeout,omitempty"`
+	ExpectSingleResponse *bool  `json:"expectSingleResponse,omitempty"`
 }
 
 // MarshalJSON encodes the flags like the official adapters (timeout in ms).
@@ -124,6 +128,9 @@ func (f BroadcastFlags) MarshalJSON() ([]byte, error) {
 		ms := f.Timeout.Milliseconds()
 		j.Timeout = &ms
 	}
+	if f.ExpectSingleResponse {
+		j.ExpectSingleResponse = &t
+	}
 	return json.Marshal(j)
 }
 
@@ -137,6 +144,8 @@ func (f *BroadcastFlags) UnmarshalJSON(b []byte) error {
 		Volatile:   j.Volatile != nil && *j.Volatile,
 		NoCompress: j.Compress != nil && !*j.Compress,
 		Local:      j.Local != nil && *j.Local,
+
+		ExpectSingleResponse: j.ExpectSingleResponse != nil && *j.ExpectSingleResponse,
 	}
 	if j.Timeout != nil {
 		f.Timeout = time.Duration(*j.Timeout) * time.Millisecond

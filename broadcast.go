@@ -245,7 +245,7 @@ type RemoteSocket struct {
 }
 
 func (r *RemoteSocket) operator() BroadcastOperator {
-	return BroadcastOperator{nsp: r.nsp, rooms: []string{r.ID}}
+	return BroadcastOperator{nsp: r.nsp, rooms: []string{r.ID}, flags: BroadcastFlags{ExpectSingleResponse: true}}
 }
 
 // Emit sends an event to the socket.

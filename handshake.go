@@ -74,15 +74,16 @@ type handshakeJSON struct {
 	Auth    json.RawMessage `json:"auth"`
 }
 
-// jsDate formats like JavaScript's Date.prototype.toString.
-const jsDate = "Mon Jan 02 2006 15:04:05 GMT-0700"
+// jsDate formats like JavaScript's Date.prototype.toString in UTC, the zone
+// Node servers usually run in.
+const jsDate = "Mon Jan 02 2006 15:04:05 GMT-0700 (Coordinated Universal Time)"
 
 // MarshalJSON encodes the handshake in the format of the official server, so
 // that adapters exchange it with Node.js servers.
 func (h Handshake) MarshalJSON() ([]byte, error) {
 	j := handshakeJSON{
 		Headers: make(map[string]any, len(h.Headers)),
-		Time:    h.Time.Format(jsDate),
+		Time:    h.Time.UTC().Format(jsDate),
 		Address: h.Address,
 		XDomain: h.XDomain,
 		Secure:  h.Secure,

@@ -31,7 +31,7 @@ func TestHandshakeJSON(t *testing.T) {
 	equal(t, "EIO", query["EIO"], any("4"))
 	equal(t, "tag", query["tag"], any([]any{"a", "b"}))
 	equal(t, "issued", generic["issued"], any(float64(h.Time.UnixMilli())))
-	equal(t, "time", generic["time"], any("Mon May 06 2024 07:08:09 GMT+0000"))
+	equal(t, "time", generic["time"], any("Mon May 06 2024 07:08:09 GMT+0000 (Coordinated Universal Time)"))
 	equal(t, "auth", generic["auth"], any(map[string]any{"token": "t"}))
 
 	var back Handshake
