@@ -41,7 +41,6 @@ func newConn(srv *Server, ec engineConn) *conn {
 		ec:      ec,
 		dec:     protocol.Decoder{MaxAttachments: 10},
 		sockets: map[string]*Socket{},
-		pending: map[string]*Socket{},
 	}
 	c.mu.Lock()
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
@@ -99,6 +98,9 @@ func (c *conn) onMessage(data []byte, binary bool) {
 			c.mu.Unlock()
 			c.fail(ReasonForcedServerClose, errors.New("socketio: CONNECT to a namespace already joined"))
 			return
+		}
+		if c.pending == nil {
+			c.pending = map[string]*Socket{}
 		}
 		c.pending[name] = nil
 		c.mu.Unlock()

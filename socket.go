@@ -58,7 +58,6 @@ func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
 		conn:      c,
 		handshake: hs,
 		handlers:  map[string]RawHandler{},
-		acks:      map[uint64]func(Args){},
 		// The connecting goroutine runs the queue first (see conn.connect).
 		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true),
 	}
@@ -375,6 +374,9 @@ func (s *Socket) addAck(id uint64, f func(Args)) bool {
 	defer s.mu.Unlock()
 	if s.state.Load() == stateClosed {
 		return false
+	}
+	if s.acks == nil {
+		s.acks = map[uint64]func(Args){} // most sockets never wait for an ack
 	}
 	s.acks[id] = f
 	return true
