@@ -43,14 +43,17 @@ type Conn struct {
 
 	ws         *websocket.Conn // the WebSocket carrying the session, if any
 	cork       *corkConn       // ws's network connection
+	rd         *wsReader       // ws's reader; nil if a goroutine reads ws
 	writing    bool            // a writer goroutine runs for ws
 	writerIdle bool            // it waits for work (see writeWebSocket)
 	writerWake chan struct{}   // wakes it, capacity 1
 
-	upgrading bool
-	probeWS   *websocket.Conn // the WebSocket being probed during an upgrade
-	probed    bool            // "3probe" sent during an upgrade
-	upgraded  bool
+	upgrading  bool
+	probeWS    *websocket.Conn // the WebSocket being probed during an upgrade
+	probeRd    *wsReader       // probeWS's reader; nil if a goroutine reads it
+	probeTimer *time.Timer     // ends the upgrade after UpgradeTimeout
+	probed     bool            // "3probe" sent during an upgrade
+	upgraded   bool
 
 	hbTimer      *time.Timer
 	hbDeadline   time.Time
@@ -138,9 +141,9 @@ func (c *Conn) Upgraded() bool {
 }
 
 // OnMessage sets the function called with every message the client sends.
-// Calls are sequential, in arrival order, on the goroutine reading the
-// transport. The function may keep data. Set it from the Server's connect
-// callback.
+// Calls are sequential, in arrival order, on a goroutine reading the
+// transport; a slow call delays only this session's messages. The function
+// may keep data. Set it from the Server's connect callback.
 func (c *Conn) OnMessage(f func(data []byte, binary bool)) {
 	c.mu.Lock()
 	c.onMessage = f
@@ -304,8 +307,12 @@ func (c *Conn) finish(reason CloseReason, err error) {
 		c.writerIdle = false
 		c.writerWake <- struct{}{} // the idle writer exits
 	}
-	ws, probe := c.ws, c.probeWS
-	c.ws, c.cork, c.probeWS = nil, nil, nil
+	if c.probeTimer != nil {
+		c.probeTimer.Stop()
+		c.probeTimer = nil
+	}
+	ws, rd, probe, probeRd := c.ws, c.rd, c.probeWS, c.probeRd
+	c.ws, c.cork, c.rd, c.probeWS, c.probeRd = nil, nil, nil, nil, nil
 	// A client closing over polling gets its pending poll answered with a
 	// noop; with none pending, one poll arriving shortly after is.
 	c.graceNoop = err == errClientClose && c.transport == Polling
@@ -314,10 +321,10 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	c.mu.Unlock()
 
 	if ws != nil {
-		closeWebSocket(ws, websocket.CloseNormalClosure)
+		closeWS(ws, rd)
 	}
 	if probe != nil {
-		closeWebSocket(probe, websocket.CloseNormalClosure)
+		closeWS(probe, probeRd)
 	}
 	if keep {
 		// Tolerate a GET racing with the client's close packet (see

@@ -85,12 +85,23 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return h.conn, brw, nil
 }
 
-// upgrade answers a WebSocket handshake.
-func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, header http.Header) (*websocket.Conn, *corkConn, error) {
-	h := &hijacker{ResponseWriter: w}
-	ws, err := s.upgrader.Upgrade(h, r, header)
-	if err != nil {
-		return nil, nil, err
+// upgrade answers a WebSocket handshake for session c. It also returns the
+// reader of the WebSocket for c if the Server's poller can read it; nil
+// means that it needs a goroutine.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, header http.Header, c *Conn) (*websocket.Conn, *corkConn, *wsReader, error) {
+	p := s.pollerFor(r)
+	up := &s.upgrader
+	if p != nil {
+		up = &s.upgraderPolled
 	}
-	return ws, h.conn, nil
+	h := &hijacker{ResponseWriter: w}
+	ws, err := up.Upgrade(h, r, header)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var rd *wsReader
+	if p != nil {
+		rd = newWSReader(p, c, ws)
+	}
+	return ws, h.conn, rd, nil
 }

@@ -11,22 +11,38 @@ import (
 // typeBytes holds the one-byte prefix of each text packet type.
 var typeBytes = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
 
-// attachWebSocket makes ws the transport of a session opened over WebSocket.
-func (c *Conn) attachWebSocket(ws *websocket.Conn, cork *corkConn) {
+// attachWebSocket makes ws the transport of a session opened over WebSocket,
+// read by rd, or by a goroutine if rd is nil. It reports false, closing ws,
+// if the session has ended meanwhile.
+func (c *Conn) attachWebSocket(ws *websocket.Conn, cork *corkConn, rd *wsReader) bool {
 	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
 	c.mu.Lock()
-	c.ws, c.cork = ws, cork
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		closeWebSocket(ws, websocket.CloseNormalClosure)
+		return false
+	}
+	c.ws, c.cork, c.rd = ws, cork, rd
 	c.mu.Unlock()
+	return true
 }
 
-// goReadWebSocket reads ws on a goroutine of its own, so that the request's
-// goroutine returns and net/http releases the request and its buffers.
-func (c *Conn) goReadWebSocket(ws *websocket.Conn) {
-	c.srv.wg.Add(1)
-	go func() {
-		defer c.srv.wg.Done()
-		c.readWebSocket(ws)
-	}()
+// startReading starts reading the session's WebSocket, once the connect
+// callback has run.
+func (c *Conn) startReading(ws *websocket.Conn, rd *wsReader) {
+	if rd == nil {
+		// a goroutine of its own, so that the request's goroutine returns
+		// and net/http releases the request and its buffers
+		c.srv.wg.Add(1)
+		go func() {
+			defer c.srv.wg.Done()
+			c.readWebSocket(ws)
+		}()
+		return
+	}
+	if err := rd.p.add(rd); err != nil {
+		c.finish(ReasonTransportError, err)
+	}
 }
 
 // readWebSocket reads packets from ws until it fails, then ends the session.
@@ -179,60 +195,117 @@ func closeWebSocket(ws *websocket.Conn, code int) {
 // serveUpgrade runs the probe sequence on a WebSocket opened for a polling
 // session, then switches the session to it.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
-	ws, cork, err := c.srv.upgrade(w, r, nil)
+	ws, _, rd, err := c.srv.upgrade(w, r, nil, c)
 	if err != nil {
+		return
+	}
+	if rd != nil {
+		rd.probe = true
+	}
+	if !c.startProbe(ws, rd) {
+		closeWebSocket(ws, websocket.CloseNormalClosure)
+		return
+	}
+	c.debug("upgrade started")
+	if rd != nil {
+		if err := rd.p.add(rd); err != nil {
+			c.abortProbe(ws)
+		}
 		return
 	}
 	c.srv.wg.Add(1)
 	go func() {
 		defer c.srv.wg.Done()
-		c.probe(ws, cork)
+		c.probe(ws)
 	}()
 }
 
-// probe runs the upgrade of the session to ws: "2probe" is answered with
-// "3probe", and "5" switches the session to ws.
-func (c *Conn) probe(ws *websocket.Conn, cork *corkConn) {
+// startProbe makes ws, read by rd (or a goroutine if nil), the WebSocket
+// being probed, if the session can upgrade.
+func (c *Conn) startProbe(ws *websocket.Conn, rd *wsReader) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.state != stateOpen || c.upgrading || c.upgraded || c.transport != Polling || c.srv.cfg.DisableUpgrades {
-		c.mu.Unlock()
-		closeWebSocket(ws, websocket.CloseNormalClosure)
-		return
+		return false
 	}
 	c.upgrading = true
-	c.probeWS = ws
-	c.mu.Unlock()
-	c.debug("upgrade started")
+	c.probeWS, c.probeRd = ws, rd
+	c.probeTimer = time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { c.abortProbe(ws) })
+	return true
+}
 
-	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
-	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
-	abort := func() {
-		timer.Stop()
-		c.mu.Lock()
-		if c.probeWS == ws {
-			c.probeWS = nil
-			c.upgrading = false
-			c.probed = false
-		}
+// abortProbe ends the upgrade to ws, if it is still under way, and closes
+// ws. The session goes on over polling.
+func (c *Conn) abortProbe(ws *websocket.Conn) {
+	c.mu.Lock()
+	if c.probeWS != ws {
 		c.mu.Unlock()
-		closeWebSocket(ws, websocket.CloseNormalClosure)
+		return // ended already, by whoever closes ws
 	}
+	rd := c.probeRd
+	c.probeWS, c.probeRd = nil, nil
+	c.upgrading, c.probed = false, false
+	if c.probeTimer != nil {
+		c.probeTimer.Stop()
+		c.probeTimer = nil
+	}
+	c.mu.Unlock()
+	closeWS(ws, rd)
+}
+
+// switchTo makes ws, read by rd (or a goroutine if nil), the session's
+// transport once the client sent "5" over it. It reports false if the
+// upgrade had ended meanwhile.
+func (c *Conn) switchTo(ws *websocket.Conn, rd *wsReader) bool {
+	c.mu.Lock()
+	if c.state == stateClosed || c.probeWS != ws {
+		c.mu.Unlock()
+		return false // ws is closed by whoever ended the upgrade
+	}
+	if c.probeTimer != nil {
+		c.probeTimer.Stop()
+		c.probeTimer = nil
+	}
+	c.probeWS, c.probeRd = nil, nil
+	c.upgrading, c.probed, c.upgraded = false, false, true
+	c.transport = WebSocket
+	if c.poll != nil {
+		c.poll.signal()
+	}
+	c.ws, c.cork, c.rd = ws, corkOf(ws), rd
+	c.kickLocked()
+	c.mu.Unlock()
+	c.debug("upgraded")
+	return true
+}
+
+// corkOf returns the corked connection under ws.
+func corkOf(ws *websocket.Conn) *corkConn {
+	cc, _ := ws.NetConn().(*corkConn)
+	return cc
+}
+
+// probe reads ws, the WebSocket being probed, on a goroutine: "2probe" is
+// answered with "3probe", and "5" switches the session to ws, which the
+// goroutine then reads.
+func (c *Conn) probe(ws *websocket.Conn) {
+	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
 	for {
 		mt, data, err := ws.ReadMessage()
 		if err != nil || mt != websocket.TextMessage {
-			abort()
+			c.abortProbe(ws)
 			return
 		}
 		p, err := decodeText(data)
 		if err != nil {
-			abort()
+			c.abortProbe(ws)
 			return
 		}
 		switch {
 		case p.typ == packetPing && string(p.data) == "probe":
 			_ = ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.UpgradeTimeout))
 			if err := ws.WriteMessage(websocket.TextMessage, []byte("3probe")); err != nil {
-				abort()
+				c.abortProbe(ws)
 				return
 			}
 			c.mu.Lock()
@@ -240,27 +313,12 @@ func (c *Conn) probe(ws *websocket.Conn, cork *corkConn) {
 			c.kickLocked() // a pending poll answers with a noop
 			c.mu.Unlock()
 		case p.typ == packetUpgrade:
-			timer.Stop()
-			c.mu.Lock()
-			if c.state == stateClosed || c.probeWS != ws {
-				c.mu.Unlock()
-				closeWebSocket(ws, websocket.CloseNormalClosure)
-				return
+			if c.switchTo(ws, nil) {
+				c.readWebSocket(ws)
 			}
-			c.probeWS = nil
-			c.upgrading, c.probed, c.upgraded = false, false, true
-			c.transport = WebSocket
-			if c.poll != nil {
-				c.poll.signal()
-			}
-			c.ws, c.cork = ws, cork
-			c.kickLocked()
-			c.mu.Unlock()
-			c.debug("upgraded")
-			c.readWebSocket(ws)
 			return
 		default:
-			abort()
+			c.abortProbe(ws)
 			return
 		}
 	}
