@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 type connState uint8
@@ -41,18 +39,15 @@ type Conn struct {
 	// pending; one GET arriving shortly after is answered with a noop.
 	graceNoop bool
 
-	ws         *websocket.Conn // the WebSocket carrying the session, if any
-	cork       *corkConn       // ws's network connection
-	rd         *wsReader       // ws's reader; nil if a goroutine reads ws
-	writing    bool            // a writer goroutine runs for ws
-	writerIdle bool            // it waits for work (see writeWebSocket)
-	writerWake chan struct{}   // wakes it, capacity 1
+	ws         wsConn        // the WebSocket carrying the session, if any
+	writing    bool          // a writer goroutine runs for ws
+	writerIdle bool          // it waits for work (see writeWebSocket)
+	writerWake chan struct{} // wakes it, capacity 1; nil without a writer
 
 	upgrading  bool
-	probeWS    *websocket.Conn // the WebSocket being probed during an upgrade
-	probeRd    *wsReader       // probeWS's reader; nil if a goroutine reads it
-	probeTimer *time.Timer     // ends the upgrade after UpgradeTimeout
-	probed     bool            // "3probe" sent during an upgrade
+	probeWS    wsConn      // the WebSocket being probed during an upgrade
+	probeTimer *time.Timer // ends the upgrade after UpgradeTimeout
+	probed     bool        // "3probe" sent during an upgrade
 	upgraded   bool
 
 	hbTimer      *time.Timer
@@ -237,11 +232,9 @@ func (c *Conn) kickLocked() {
 			return
 		}
 		c.writing = true
-		if c.writerWake == nil {
-			c.writerWake = make(chan struct{}, 1)
-		}
+		c.writerWake = make(chan struct{}, 1)
 		c.srv.wg.Add(1)
-		go c.writeWebSocket(c.ws, c.cork)
+		go c.writeWebSocket(c.ws, c.writerWake)
 		return
 	}
 	if c.poll != nil {
@@ -311,8 +304,8 @@ func (c *Conn) finish(reason CloseReason, err error) {
 		c.probeTimer.Stop()
 		c.probeTimer = nil
 	}
-	ws, rd, probe, probeRd := c.ws, c.rd, c.probeWS, c.probeRd
-	c.ws, c.cork, c.rd, c.probeWS, c.probeRd = nil, nil, nil, nil, nil
+	ws, probe := c.ws, c.probeWS
+	c.ws, c.probeWS = nil, nil
 	// A client closing over polling gets its pending poll answered with a
 	// noop; with none pending, one poll arriving shortly after is.
 	c.graceNoop = err == errClientClose && c.transport == Polling
@@ -321,10 +314,10 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	c.mu.Unlock()
 
 	if ws != nil {
-		closeWS(ws, rd)
+		ws.close()
 	}
 	if probe != nil {
-		closeWS(probe, probeRd)
+		probe.close()
 	}
 	if keep {
 		// Tolerate a GET racing with the client's close packet (see
@@ -411,8 +404,23 @@ func (c *Conn) heartbeat() {
 	// Deadlines follow the schedule, not the timer's (possibly late) firing.
 	c.hbDeadline = c.hbDeadline.Add(c.srv.cfg.PingTimeout)
 	c.hbTimer.Reset(time.Until(c.hbDeadline))
-	if c.state == stateOpen {
-		c.enqueueLocked(packet{typ: packetPing})
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
 	}
+	if c.transport != WebSocket || c.ws == nil || c.writing {
+		c.enqueueLocked(packet{typ: packetPing})
+		c.mu.Unlock()
+		return
+	}
+	// No writer runs: this goroutine writes the ping rather than start one
+	// that would linger, so that an idle session's heartbeat costs no
+	// goroutine beyond the timer's.
+	c.queue = append(c.queue, packet{typ: packetPing})
+	c.queueBytes++
+	c.writing = true
+	c.srv.wg.Add(1)
+	ws := c.ws
 	c.mu.Unlock()
+	c.writeWebSocket(ws, nil)
 }

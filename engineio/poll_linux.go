@@ -36,13 +36,13 @@ type poller struct {
 	file *os.File        // the epoll instance
 	raw  syscall.RawConn // file's
 	epfd int             // file's descriptor, valid while !closed
-	work chan *wsReader  // hands a ready session to an idle worker
+	work chan *pollWS    // hands a ready session to an idle worker
 	quit chan struct{}   // closed by stop: idle workers exit
 
 	mu      sync.RWMutex
 	closed  bool
-	readers map[uint64]*wsReader // by token
-	next    uint64               // the last token given
+	readers map[uint64]*pollWS // by token
+	next    uint64             // the last token given
 }
 
 // newPoller starts a poller whose goroutines wg counts.
@@ -72,9 +72,9 @@ func newPoller(wg *sync.WaitGroup) (*poller, error) {
 		file:    f,
 		raw:     raw,
 		epfd:    fd,
-		work:    make(chan *wsReader),
+		work:    make(chan *pollWS),
 		quit:    make(chan struct{}),
-		readers: make(map[uint64]*wsReader),
+		readers: make(map[uint64]*pollWS),
 	}
 	wg.Add(1)
 	go p.run()
@@ -119,7 +119,7 @@ func (p *poller) run() {
 }
 
 // dispatch hands r to an idle worker, or to a new one.
-func (p *poller) dispatch(r *wsReader) {
+func (p *poller) dispatch(r *pollWS) {
 	select {
 	case p.work <- r:
 		return
@@ -131,7 +131,7 @@ func (p *poller) dispatch(r *wsReader) {
 
 // worker serves r, then the sessions dispatched to it, until it has been
 // idle for workerLinger.
-func (p *poller) worker(r *wsReader) {
+func (p *poller) worker(r *pollWS) {
 	defer p.wg.Done()
 	rb := &rawReader{buf: make([]byte, readBufSize)}
 	rb.fn = rb.read
@@ -201,7 +201,7 @@ func (rb *rawReader) readNow(raw syscall.RawConn, dst []byte) (int, error) {
 
 // add starts watching r's socket. It fails once r was removed or the poller
 // stopped.
-func (p *poller) add(r *wsReader) error {
+func (p *poller) add(r *pollWS) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || r.removed {
@@ -226,7 +226,7 @@ func (p *poller) add(r *wsReader) error {
 }
 
 // rearm watches r's socket again after a worker served it.
-func (p *poller) rearm(r *wsReader) {
+func (p *poller) rearm(r *pollWS) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed || r.removed {
@@ -242,7 +242,7 @@ func (p *poller) rearm(r *wsReader) {
 
 // remove stops watching r's socket for good. Call it before closing the
 // socket.
-func (p *poller) remove(r *wsReader) {
+func (p *poller) remove(r *pollWS) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r.removed = true

@@ -19,9 +19,9 @@ type poller struct{}
 
 func newPoller(*sync.WaitGroup) (*poller, error) { return nil, errNoPoller }
 
-func (p *poller) add(*wsReader) error { return errNoPoller }
+func (p *poller) add(*pollWS) error { return errNoPoller }
 
-func (p *poller) remove(r *wsReader) { r.done.Store(true) }
+func (p *poller) remove(r *pollWS) { r.done.Store(true) }
 
 func (p *poller) stop() {}
 

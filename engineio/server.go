@@ -222,19 +222,20 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 
 	if transport == WebSocket {
 		c := newConn(s, id, r, WebSocket)
-		ws, cork, rd, err := s.upgrade(w, r, header, c)
+		ws, err := s.upgrade(w, r, header, c)
 		if err != nil {
 			return
 		}
 		if !s.register(c) {
-			ws.Close()
+			ws.close()
 			return
 		}
-		if !c.attachWebSocket(ws, cork, rd) {
+		if !c.attachWebSocket(ws) {
 			return
 		}
 		s.start(c, s.handshakeWS)
-		c.startReading(ws, rd)
+		c.writeHandshake(ws)
+		c.startReading(ws)
 		return
 	}
 

@@ -45,10 +45,10 @@ func TestPolledReaders(t *testing.T) {
 	ts.dial(t, "")
 	conn := ts.nextConn(t)
 	conn.mu.Lock()
-	rd := conn.rd
+	ws := conn.ws
 	conn.mu.Unlock()
-	if rd == nil {
-		t.Fatal("the WebSocket is read by a goroutine")
+	if _, ok := ws.(*pollWS); !ok {
+		t.Fatalf("the WebSocket is a %T", ws)
 	}
 }
 
