@@ -18,6 +18,7 @@ import (
 // Config.Path. Create it with NewServer.
 type Server struct {
 	cfg       *Config
+	epoch     time.Time // origin of now
 	onConnect func(*Conn)
 	upgrader  websocket.Upgrader
 	handshake []byte // the part of the open packet after the sid, per transport
@@ -44,6 +45,7 @@ func NewServer(cfg *Config, onConnect func(*Conn)) *Server {
 	c := cfg.withDefaults()
 	s := &Server{
 		cfg:       c,
+		epoch:     time.Now(),
 		onConnect: onConnect,
 		sessions:  make(map[string]*Conn),
 	}
@@ -75,6 +77,10 @@ func NewServer(cfg *Config, onConnect func(*Conn)) *Server {
 	s.handshakeWS = tail(`[]`)
 	return s
 }
+
+// now returns the time on the Server's monotonic clock, which sessions
+// keep their deadlines on: eight bytes rather than a time.Time's 24.
+func (s *Server) now() time.Duration { return time.Since(s.epoch) }
 
 // ClientsCount returns the number of open sessions.
 func (s *Server) ClientsCount() int {
