@@ -30,7 +30,8 @@ var errPollerClosed = errors.New("engineio: poller closed")
 // instance and hands the ready ones to workers, so that an idle WebSocket
 // holds no goroutine. The epoll instance is itself waited on through the
 // runtime's network poller: the goroutine watching it parks like any
-// goroutine blocked on a socket, without holding a thread.
+// goroutine blocked on a socket, without holding a thread. It runs only
+// while there are sockets to watch.
 type poller struct {
 	wg   *sync.WaitGroup // the Server's: counts the watching goroutine and the workers
 	file *os.File        // the epoll instance
@@ -41,11 +42,12 @@ type poller struct {
 
 	mu      sync.RWMutex
 	closed  bool
+	running bool               // the goroutine watching the epoll instance
 	readers map[uint64]*pollWS // by token
 	next    uint64             // the last token given
 }
 
-// newPoller starts a poller whose goroutines wg counts.
+// newPoller returns a poller whose goroutines wg counts.
 func newPoller(wg *sync.WaitGroup) (*poller, error) {
 	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
@@ -76,12 +78,15 @@ func newPoller(wg *sync.WaitGroup) (*poller, error) {
 		quit:    make(chan struct{}),
 		readers: make(map[uint64]*pollWS),
 	}
-	wg.Add(1)
-	go p.run()
 	return p, nil
 }
 
-// run waits for ready sockets and dispatches them until stop.
+// pastTime is a deadline in the past: it wakes the goroutine watching the
+// epoll instance.
+var pastTime = time.Unix(1, 0)
+
+// run waits for ready sockets and dispatches them until stop, or until it
+// is woken with no socket to watch.
 func (p *poller) run() {
 	defer p.wg.Done()
 	events := make([]syscall.EpollEvent, 128)
@@ -98,7 +103,16 @@ func (p *poller) run() {
 	}
 	for {
 		if err := p.raw.Read(wait); err != nil {
-			return // the epoll instance was closed
+			p.mu.Lock()
+			if errors.Is(err, os.ErrDeadlineExceeded) && !p.closed && len(p.readers) > 0 {
+				// woken as the last socket went, but another came
+				_ = p.file.SetReadDeadline(time.Time{})
+				p.mu.Unlock()
+				continue
+			}
+			p.running = false // no socket to watch, or stopped
+			p.mu.Unlock()
+			return
 		}
 		for i := range events[:max(n, 0)] {
 			token := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
@@ -222,6 +236,12 @@ func (p *poller) add(r *pollWS) error {
 	}
 	r.token, r.added = token, true
 	p.readers[token] = r
+	if !p.running {
+		p.running = true
+		_ = p.file.SetReadDeadline(time.Time{})
+		p.wg.Add(1)
+		go p.run()
+	}
 	return nil
 }
 
@@ -258,6 +278,9 @@ func (p *poller) remove(r *pollWS) {
 	_ = r.raw.Control(func(fd uintptr) {
 		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
 	})
+	if len(p.readers) == 0 && p.running {
+		_ = p.file.SetReadDeadline(pastTime) // the watching goroutine exits
+	}
 }
 
 // stop closes the epoll instance; the goroutine watching it and the idle

@@ -299,7 +299,8 @@ func TestWebSocketSlowHandler(t *testing.T) {
 }
 
 // TestWebSocketIdleGoroutines checks that idle WebSocket sessions hold no
-// goroutine where there is a poller.
+// goroutine where there is a poller, and that the poller holds none when
+// there are no sessions.
 func TestWebSocketIdleGoroutines(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("no poller on " + runtime.GOOS)
@@ -331,6 +332,24 @@ func TestWebSocketIdleGoroutines(t *testing.T) {
 		if got := readText(t, ws); got != "4again" {
 			t.Fatalf("echo %q", got)
 		}
+	}
+	// with no session left, no goroutine is left either
+	for _, ws := range conns {
+		ws.Close()
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > base {
+		t.Fatalf("%d goroutines left without sessions", g-base)
+	}
+	// and the next session is read again
+	ws := ts.dial(t, "")
+	readText(t, ws)
+	write(t, ws, "4back")
+	if got := readText(t, ws); got != "4back" {
+		t.Fatalf("echo %q", got)
 	}
 }
 
