@@ -83,11 +83,17 @@ func offersDeflate(h http.Header) bool {
 	return false
 }
 
-// newPollWS returns a WebSocket for c over nc read by p, or nil if nc does
-// not give access to its descriptor.
+// newPollWS returns a WebSocket for c over nc read by p, or nil if nc is
+// not a plain TCP or Unix connection: a wrapper (TLS, a proxy protocol
+// reader) may transform or buffer what its descriptor holds.
 func newPollWS(p *poller, c *Conn, nc net.Conn) *pollWS {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
+	var sc syscall.Conn
+	switch nc := nc.(type) {
+	case *net.TCPConn:
+		sc = nc
+	case *net.UnixConn:
+		sc = nc
+	default:
 		return nil
 	}
 	raw, err := sc.SyscallConn()

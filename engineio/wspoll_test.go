@@ -2,8 +2,11 @@ package engineio
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -398,5 +401,60 @@ func TestUpgradeAbort(t *testing.T) {
 	}
 	if conn.Transport() != WebSocket {
 		t.Errorf("transport %s", conn.Transport())
+	}
+}
+
+// wrappedConn stands for a connection wrapper, which may transform or
+// buffer the bytes of the descriptor it embeds.
+type wrappedConn struct{ *net.TCPConn }
+
+type wrappingListener struct{ net.Listener }
+
+func (l wrappingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return wrappedConn{c.(*net.TCPConn)}, nil
+}
+
+// TestWrappedConnReadByLibrary checks that only plain connections are read
+// through their descriptor.
+func TestWrappedConnReadByLibrary(t *testing.T) {
+	srv := NewServer(nil, func(c *Conn) {
+		c.OnMessage(func(data []byte, binary bool) { _ = c.Send(Message{Data: data, Binary: binary}) })
+	})
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener = wrappingListener{hs.Listener}
+	hs.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/engine.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	readText(t, ws)
+	srv.mu.Lock()
+	var conn *Conn
+	for _, c := range srv.sessions {
+		conn = c
+	}
+	srv.mu.Unlock()
+	conn.mu.Lock()
+	_, polled := conn.ws.(*pollWS)
+	conn.mu.Unlock()
+	if polled {
+		t.Error("a wrapped connection is read by the poller")
+	}
+	write(t, ws, "4over a wrapper")
+	if got := readText(t, ws); got != "4over a wrapper" {
+		t.Errorf("echo %q", got)
 	}
 }
