@@ -2,13 +2,14 @@ package engineio
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 type connState uint8
@@ -24,7 +25,7 @@ const (
 type Conn struct {
 	srv *Server
 	id  string
-	req *http.Request
+	req handshakeReq
 
 	onMessage func(data []byte, binary bool)
 	onClose   func(reason CloseReason, err error)
@@ -41,23 +42,23 @@ type Conn struct {
 	// pending; one GET arriving shortly after is answered with a noop.
 	graceNoop bool
 
-	ws         *websocket.Conn // the WebSocket carrying the session, if any
-	cork       *corkConn       // ws's network connection
-	writing    bool            // a writer goroutine runs for ws
-	writerIdle bool            // it waits for work (see writeWebSocket)
-	writerWake chan struct{}   // wakes it, capacity 1
+	ws         wsConn        // the WebSocket carrying the session, if any
+	writing    bool          // a writer goroutine runs for ws
+	writerIdle bool          // it waits for work (see writeWebSocket)
+	writerWake chan struct{} // wakes it, capacity 1; nil without a writer
 
-	upgrading bool
-	probeWS   *websocket.Conn // the WebSocket being probed during an upgrade
-	probed    bool            // "3probe" sent during an upgrade
-	upgraded  bool
+	upgrading  bool
+	probeWS    wsConn      // the WebSocket being probed during an upgrade
+	probeTimer *time.Timer // ends the upgrade after UpgradeTimeout
+	probed     bool        // "3probe" sent during an upgrade
+	upgraded   bool
 
 	hbTimer      *time.Timer
-	hbDeadline   time.Time
+	hbDeadline   time.Duration // on the Server's clock (see Server.now)
 	awaitingPong bool
 	closeTimer   *time.Timer
 
-	done chan struct{}
+	done chan struct{} // made by Done
 }
 
 type pollWaiter struct {
@@ -77,30 +78,61 @@ func newConn(s *Server, id string, r *http.Request, t Transport) *Conn {
 	return &Conn{
 		srv:       s,
 		id:        id,
-		req:       detach(r),
+		req:       keepRequest(r),
 		transport: t,
-		done:      make(chan struct{}),
 	}
 }
 
-// detach returns a copy of the parts of r a session keeps, so that the
-// server can release the request, its context and its buffers once the
-// handshake is answered.
-func detach(r *http.Request) *http.Request {
-	u := *r.URL
-	return (&http.Request{
-		Method:     r.Method,
-		URL:        &u,
-		Proto:      r.Proto,
-		ProtoMajor: r.ProtoMajor,
-		ProtoMinor: r.ProtoMinor,
-		Header:     r.Header,
+// handshakeReq is what a session keeps of its handshake request, from which
+// Request builds a copy, so that the server can release the request, its
+// context and its buffers once the handshake is answered. The URL and the
+// header are shared: the server does not change them after the handler
+// returns. A handshake's method is always GET.
+type handshakeReq struct {
+	url        *url.URL
+	header     http.Header
+	host       string
+	remoteAddr string
+	requestURI string
+	tls        *tls.ConnectionState
+	protoMajor uint8
+	protoMinor uint8
+}
+
+func keepRequest(r *http.Request) handshakeReq {
+	return handshakeReq{
+		url:        r.URL,
+		header:     r.Header,
+		host:       r.Host,
+		remoteAddr: r.RemoteAddr,
+		requestURI: r.RequestURI,
+		tls:        r.TLS,
+		protoMajor: uint8(r.ProtoMajor),
+		protoMinor: uint8(r.ProtoMinor),
+	}
+}
+
+func (h *handshakeReq) request() *http.Request {
+	proto := "HTTP/" + strconv.Itoa(int(h.protoMajor)) + "." + strconv.Itoa(int(h.protoMinor))
+	switch {
+	case h.protoMajor == 1 && h.protoMinor == 1:
+		proto = "HTTP/1.1"
+	case h.protoMajor == 2 && h.protoMinor == 0:
+		proto = "HTTP/2.0"
+	}
+	return &http.Request{
+		Method:     http.MethodGet,
+		URL:        h.url,
+		Proto:      proto,
+		ProtoMajor: int(h.protoMajor),
+		ProtoMinor: int(h.protoMinor),
+		Header:     h.header,
 		Body:       http.NoBody,
-		Host:       r.Host,
-		RemoteAddr: r.RemoteAddr,
-		RequestURI: r.RequestURI,
-		TLS:        r.TLS,
-	}).WithContext(context.Background())
+		Host:       h.host,
+		RemoteAddr: h.remoteAddr,
+		RequestURI: h.requestURI,
+		TLS:        h.tls,
+	}
 }
 
 // debug logs at debug level with the session's attributes, building them
@@ -116,12 +148,14 @@ func (c *Conn) debug(msg string, args ...any) {
 // ID returns the session id.
 func (c *Conn) ID() string { return c.id }
 
-// Request returns the handshake request. Its body is empty.
-func (c *Conn) Request() *http.Request { return c.req }
+// Request returns a copy of the handshake request, made on each call: its
+// body is empty and its context is the background context; its URL and
+// header are the request's own and must not be changed.
+func (c *Conn) Request() *http.Request { return c.req.request() }
 
 // RemoteAddr returns the network address of the client that made the
 // handshake request.
-func (c *Conn) RemoteAddr() string { return c.req.RemoteAddr }
+func (c *Conn) RemoteAddr() string { return c.req.remoteAddr }
 
 // Transport returns the transport currently carrying the session.
 func (c *Conn) Transport() Transport {
@@ -138,9 +172,9 @@ func (c *Conn) Upgraded() bool {
 }
 
 // OnMessage sets the function called with every message the client sends.
-// Calls are sequential, in arrival order, on the goroutine reading the
-// transport. The function may keep data. Set it from the Server's connect
-// callback.
+// Calls are sequential, in arrival order, on a goroutine reading the
+// transport; a slow call delays only this session's messages. The function
+// may keep data. Set it from the Server's connect callback.
 func (c *Conn) OnMessage(f func(data []byte, binary bool)) {
 	c.mu.Lock()
 	c.onMessage = f
@@ -156,7 +190,24 @@ func (c *Conn) OnClose(f func(reason CloseReason, err error)) {
 }
 
 // Done returns a channel closed when the session has ended.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.state == stateClosed {
+			return closedChan
+		}
+		c.done = make(chan struct{}) // only when asked for: most sessions never are
+	}
+	return c.done
+}
+
+// closedChan is a closed channel.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (c *Conn) isClosed() bool {
 	c.mu.Lock()
@@ -234,11 +285,9 @@ func (c *Conn) kickLocked() {
 			return
 		}
 		c.writing = true
-		if c.writerWake == nil {
-			c.writerWake = make(chan struct{}, 1)
-		}
+		c.writerWake = make(chan struct{}, 1)
 		c.srv.wg.Add(1)
-		go c.writeWebSocket(c.ws, c.cork)
+		go c.writeWebSocket(c.ws, c.writerWake)
 		return
 	}
 	if c.poll != nil {
@@ -308,20 +357,25 @@ func (c *Conn) finish(reason CloseReason, err error) {
 		c.writerIdle = false
 		c.writerWake <- struct{}{} // the idle writer exits
 	}
+	if c.probeTimer != nil {
+		c.probeTimer.Stop()
+		c.probeTimer = nil
+	}
 	ws, probe := c.ws, c.probeWS
-	c.ws, c.cork, c.probeWS = nil, nil, nil
+	c.ws, c.probeWS = nil, nil
 	// A client closing over polling gets its pending poll answered with a
 	// noop; with none pending, one poll arriving shortly after is.
 	c.graceNoop = err == errClientClose && c.transport == Polling
 	keep := c.graceNoop && c.poll == nil
 	onClose := c.onClose
+	done := c.done
 	c.mu.Unlock()
 
 	if ws != nil {
-		closeWebSocket(ws, websocket.CloseNormalClosure)
+		ws.close()
 	}
 	if probe != nil {
-		closeWebSocket(probe, websocket.CloseNormalClosure)
+		probe.close()
 	}
 	if keep {
 		// Tolerate a GET racing with the client's close packet (see
@@ -330,7 +384,9 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	} else {
 		c.srv.remove(c)
 	}
-	close(c.done)
+	if done != nil {
+		close(done)
+	}
 	c.debug("session closed", "reason", string(reason))
 	if onClose != nil {
 		onClose(reason, err)
@@ -356,7 +412,7 @@ func (c *Conn) onPacket(p packet) {
 		c.mu.Lock()
 		if c.awaitingPong && c.state != stateClosed {
 			c.awaitingPong = false
-			c.hbDeadline = time.Now().Add(c.srv.cfg.PingInterval)
+			c.hbDeadline = c.srv.now() + c.srv.cfg.PingInterval
 			c.hbTimer.Reset(c.srv.cfg.PingInterval)
 		}
 		c.mu.Unlock()
@@ -371,7 +427,7 @@ func (c *Conn) onPacket(p packet) {
 // expiredLocked reports whether the pong awaited is overdue: the session
 // has timed out even if its timer has not run yet.
 func (c *Conn) expiredLocked() bool {
-	return c.awaitingPong && !time.Now().Before(c.hbDeadline)
+	return c.awaitingPong && c.srv.now() >= c.hbDeadline
 }
 
 // startHeartbeat schedules the first ping PingInterval from now.
@@ -381,7 +437,7 @@ func (c *Conn) startHeartbeat() {
 	if c.state == stateClosed {
 		return
 	}
-	c.hbDeadline = time.Now().Add(c.srv.cfg.PingInterval)
+	c.hbDeadline = c.srv.now() + c.srv.cfg.PingInterval
 	c.hbTimer = time.AfterFunc(c.srv.cfg.PingInterval, c.heartbeat)
 }
 
@@ -393,7 +449,7 @@ func (c *Conn) heartbeat() {
 		c.mu.Unlock()
 		return
 	}
-	if wait := time.Until(c.hbDeadline); wait > 0 {
+	if wait := c.hbDeadline - c.srv.now(); wait > 0 {
 		// reset raced with this run: the deadline moved
 		c.hbTimer.Reset(wait)
 		c.mu.Unlock()
@@ -406,10 +462,25 @@ func (c *Conn) heartbeat() {
 	}
 	c.awaitingPong = true
 	// Deadlines follow the schedule, not the timer's (possibly late) firing.
-	c.hbDeadline = c.hbDeadline.Add(c.srv.cfg.PingTimeout)
-	c.hbTimer.Reset(time.Until(c.hbDeadline))
-	if c.state == stateOpen {
-		c.enqueueLocked(packet{typ: packetPing})
+	c.hbDeadline += c.srv.cfg.PingTimeout
+	c.hbTimer.Reset(c.hbDeadline - c.srv.now())
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
 	}
+	if c.transport != WebSocket || c.ws == nil || c.writing {
+		c.enqueueLocked(packet{typ: packetPing})
+		c.mu.Unlock()
+		return
+	}
+	// No writer runs: this goroutine writes the ping rather than start one
+	// that would linger, so that an idle session's heartbeat costs no
+	// goroutine beyond the timer's.
+	c.queue = append(c.queue, packet{typ: packetPing})
+	c.queueBytes++
+	c.writing = true
+	c.srv.wg.Add(1)
+	ws := c.ws
 	c.mu.Unlock()
+	c.writeWebSocket(ws, nil)
 }

@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-
-	"github.com/gorilla/websocket"
 )
 
 // corkConn is the network connection under a WebSocket. While corked, it
@@ -70,10 +68,12 @@ func (c *corkConn) flushLocked() error {
 }
 
 // hijacker hands the WebSocket library a corkConn in place of the
-// connection it hijacks.
+// connection it hijacks, or the connection itself if plain.
 type hijacker struct {
 	http.ResponseWriter
-	conn *corkConn
+	plain bool
+	nc    net.Conn
+	cork  *corkConn
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -81,16 +81,34 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &corkConn{Conn: nc}
-	return h.conn, brw, nil
+	h.nc = nc
+	if h.plain {
+		return nc, brw, nil
+	}
+	h.cork = &corkConn{Conn: nc}
+	return h.cork, brw, nil
 }
 
-// upgrade answers a WebSocket handshake.
-func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, header http.Header) (*websocket.Conn, *corkConn, error) {
-	h := &hijacker{ResponseWriter: w}
-	ws, err := s.upgrader.Upgrade(h, r, header)
-	if err != nil {
-		return nil, nil, err
+// upgrade answers a WebSocket handshake for session c. The WebSocket is
+// read by the Server's poller if it can be, else by the WebSocket library.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, header http.Header, c *Conn) (wsConn, error) {
+	p := s.pollerFor(r)
+	up := &s.upgrader
+	if p != nil {
+		// Only the handshake goes through the library's connection,
+		// which is dropped afterwards.
+		up = &s.upgraderPolled
 	}
-	return ws, h.conn, nil
+	h := &hijacker{ResponseWriter: w, plain: p != nil}
+	ws, err := up.Upgrade(h, r, header)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		if pw := newPollWS(p, c, h.nc); pw != nil {
+			return pw, nil
+		}
+	}
+	ws.SetReadLimit(int64(s.cfg.MaxBufferSize))
+	return &libWS{ws: ws, cork: h.cork, deflate: s.cfg.PerMessageDeflate}, nil
 }

@@ -15,11 +15,20 @@
 // # Concurrency
 //
 // Every method of Server and Conn is safe for concurrent use. The callbacks
-// registered with Conn.OnMessage run one at a time, in arrival order, on the
+// registered with Conn.OnMessage run one at a time, in arrival order, on a
 // goroutine that reads the transport; a slow callback delays the reading of
 // that session only. Conn.Send never blocks: messages go into a per-session
 // queue bounded in bytes (Config.MaxQueueBytes) that one writer drains. When
 // a client cannot keep up and the bound would be exceeded, Send returns
 // ErrSlowConsumer and the session is closed with ReasonSlowConsumer, so a slow
 // or dead client costs at most that many bytes and never delays others.
+//
+// # Memory
+//
+// On Linux, an idle WebSocket session holds no goroutine and no buffer: one
+// epoll instance per Server watches the sockets, short-lived workers read
+// the sessions that have data, and this package parses and writes the
+// frames itself (gorilla/websocket only answers the handshake). Elsewhere,
+// and for WebSockets over TLS or with permessage-deflate, each WebSocket is
+// read by a goroutine of its own through gorilla/websocket.
 package engineio

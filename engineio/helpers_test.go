@@ -52,6 +52,7 @@ func newTestServer(t *testing.T, cfg *Config, echo bool) *testServer {
 		})
 		ts.conns <- conn
 	})
+	ts.Server.noPoller = goroutineReaders
 	ts.http = httptest.NewServer(ts.Server)
 	ts.url = ts.http.URL + ts.Server.cfg.Path
 	t.Cleanup(func() {

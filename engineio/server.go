@@ -18,16 +18,24 @@ import (
 // Config.Path. Create it with NewServer.
 type Server struct {
 	cfg       *Config
+	epoch     time.Time // origin of now
 	onConnect func(*Conn)
 	upgrader  websocket.Upgrader
 	handshake []byte // the part of the open packet after the sid, per transport
 	// handshakeWS is the same for WebSocket handshakes (no upgrades).
 	handshakeWS []byte
 
-	mu       sync.Mutex
-	sessions map[string]*Conn
-	closed   bool
-	wg       sync.WaitGroup // goroutines serving sessions
+	// upgraderPolled upgrades WebSockets that the poller reads: the
+	// WebSocket library's read buffer is left unused, so it is the smallest.
+	upgraderPolled websocket.Upgrader
+
+	mu           sync.Mutex
+	sessions     map[string]*Conn
+	closed       bool
+	poller       *poller        // reads WebSockets, started with the first
+	pollerFailed bool           // no poller: WebSockets are read by goroutines
+	noPoller     bool           // (tests) read every WebSocket on a goroutine
+	wg           sync.WaitGroup // goroutines serving sessions
 }
 
 // NewServer returns a server configured by cfg (nil means all defaults) that
@@ -37,6 +45,7 @@ func NewServer(cfg *Config, onConnect func(*Conn)) *Server {
 	c := cfg.withDefaults()
 	s := &Server{
 		cfg:       c,
+		epoch:     time.Now(),
 		onConnect: onConnect,
 		sessions:  make(map[string]*Conn),
 	}
@@ -51,6 +60,9 @@ func NewServer(cfg *Config, onConnect func(*Conn)) *Server {
 		CheckOrigin:       func(*http.Request) bool { return true },
 		Error:             func(http.ResponseWriter, *http.Request, int, error) {},
 	}
+	s.upgraderPolled = s.upgrader
+	s.upgraderPolled.ReadBufferSize = 1 // the library's minimum: 125 bytes
+	s.upgraderPolled.EnableCompression = false
 	upgrades := `[]`
 	if !c.DisableUpgrades && c.allows(WebSocket) {
 		upgrades = `["websocket"]`
@@ -65,6 +77,10 @@ func NewServer(cfg *Config, onConnect func(*Conn)) *Server {
 	s.handshakeWS = tail(`[]`)
 	return s
 }
+
+// now returns the time on the Server's monotonic clock, which sessions
+// keep their deadlines on: eight bytes rather than a time.Time's 24.
+func (s *Server) now() time.Duration { return time.Since(s.epoch) }
 
 // ClientsCount returns the number of open sessions.
 func (s *Server) ClientsCount() int {
@@ -93,6 +109,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.finish(ReasonForcedClose, ErrServerClosed)
+	}
+	s.mu.Lock()
+	p := s.poller
+	s.mu.Unlock()
+	if p != nil {
+		p.stop()
 	}
 	done := make(chan struct{})
 	go func() {
@@ -205,18 +227,21 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 	}
 
 	if transport == WebSocket {
-		ws, cork, err := s.upgrade(w, r, header)
+		c := newConn(s, id, r, WebSocket)
+		ws, err := s.upgrade(w, r, header, c)
 		if err != nil {
 			return
 		}
-		c := newConn(s, id, r, WebSocket)
 		if !s.register(c) {
-			ws.Close()
+			ws.close()
 			return
 		}
-		c.attachWebSocket(ws, cork)
+		if !c.attachWebSocket(ws) {
+			return
+		}
 		s.start(c, s.handshakeWS)
-		c.goReadWebSocket(ws)
+		c.writeHandshake(ws)
+		c.startReading(ws)
 		return
 	}
 

@@ -1,68 +1,66 @@
 package engineio
 
 import (
-	"errors"
 	"net/http"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-// typeBytes holds the one-byte prefix of each text packet type.
-var typeBytes = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
+// wsConn is a WebSocket carrying a session, or being probed for one. There
+// are two kinds. Where the Server has a poller (Linux), a pollWS reads the
+// client's frames as the poller reports them and writes its own frames: an
+// idle pollWS holds no goroutine and no buffer. Otherwise, and for
+// WebSockets the poller cannot read (TLS, permessage-deflate), a libWS
+// reads on a goroutine of its own and writes through the WebSocket library.
+type wsConn interface {
+	// writePackets writes q in order, one message each, in as few writes
+	// to the network as it can, failing past deadline.
+	writePackets(q []packet, deadline time.Time) error
+	// close stops reading, sends a close frame and closes the connection.
+	close()
+}
 
-// attachWebSocket makes ws the transport of a session opened over WebSocket.
-func (c *Conn) attachWebSocket(ws *websocket.Conn, cork *corkConn) {
-	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
+// attachWebSocket makes ws the transport of a session opened over
+// WebSocket. It reports false, closing ws, if the session has ended
+// meanwhile. The caller then writes what the handshake queues, with
+// writeHandshake.
+func (c *Conn) attachWebSocket(ws wsConn) bool {
 	c.mu.Lock()
-	c.ws, c.cork = ws, cork
-	c.mu.Unlock()
-}
-
-// goReadWebSocket reads ws on a goroutine of its own, so that the request's
-// goroutine returns and net/http releases the request and its buffers.
-func (c *Conn) goReadWebSocket(ws *websocket.Conn) {
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		ws.close()
+		return false
+	}
+	c.ws = ws
+	c.writing = true // by the caller
 	c.srv.wg.Add(1)
-	go func() {
-		defer c.srv.wg.Done()
-		c.readWebSocket(ws)
-	}()
+	c.mu.Unlock()
+	return true
 }
 
-// readWebSocket reads packets from ws until it fails, then ends the session.
-func (c *Conn) readWebSocket(ws *websocket.Conn) {
-	for {
-		mt, data, err := ws.ReadMessage()
-		if err != nil {
-			c.finish(wsCloseReason(err), err)
-			return
-		}
-		if mt == websocket.BinaryMessage {
-			c.onPacket(packet{typ: packetMessage, data: data, binary: true})
-			continue
-		}
-		p, err := decodeText(data)
-		if err != nil {
-			c.finish(ReasonParseError, err)
-			return
-		}
-		if p.typ == packetClose {
-			c.finish(ReasonTransportClose, errClientClose)
-			return
-		}
-		c.onPacket(p)
-		if c.isClosed() {
-			return
-		}
-	}
+// writeHandshake writes the packets queued so far to the WebSocket given to
+// attachWebSocket, on the request's goroutine: a session that then stays
+// idle never starts a writer goroutine.
+func (c *Conn) writeHandshake(ws wsConn) {
+	c.writeWebSocket(ws, nil)
 }
 
-func wsCloseReason(err error) CloseReason {
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) && ce.Code != websocket.CloseMessageTooBig {
-		return ReasonTransportClose
+// startReading starts reading the session's WebSocket, once the connect
+// callback has run.
+func (c *Conn) startReading(ws wsConn) {
+	switch ws := ws.(type) {
+	case *pollWS:
+		if err := ws.p.add(ws); err != nil {
+			c.finish(ReasonTransportError, err)
+		}
+	case *libWS:
+		// a goroutine of its own, so that the request's goroutine returns
+		// and net/http releases the request and its buffers
+		c.srv.wg.Add(1)
+		go func() {
+			defer c.srv.wg.Done()
+			c.readWebSocket(ws)
+		}()
 	}
-	return ReasonTransportError
 }
 
 // writerLinger is how long a WebSocket writer goroutine waits for more work
@@ -71,9 +69,10 @@ func wsCloseReason(err error) CloseReason {
 const writerLinger = time.Second
 
 // writeWebSocket writes the queue to ws until it has been empty for
-// writerLinger. One runs at a time per session, started by kickLocked.
-// Several queued packets go out in one write to the network.
-func (c *Conn) writeWebSocket(ws *websocket.Conn, cork *corkConn) {
+// writerLinger, or until it is empty if wake is nil. One runs at a time per
+// session, started by kickLocked, which made wake. Several queued packets
+// go out in one write to the network.
+func (c *Conn) writeWebSocket(ws wsConn, wake chan struct{}) {
 	defer c.srv.wg.Done()
 	cfg := c.srv.cfg
 	var idle *time.Timer
@@ -85,15 +84,20 @@ func (c *Conn) writeWebSocket(ws *websocket.Conn, cork *corkConn) {
 	for {
 		c.mu.Lock()
 		if c.state == stateClosed || c.ws != ws {
-			c.writing, c.writerIdle = false, false
+			c.stopWriterLocked()
 			c.mu.Unlock()
 			return
 		}
 		if len(c.queue) == 0 {
 			if c.state == stateClosing {
-				c.writing = false
+				c.stopWriterLocked()
 				c.mu.Unlock()
 				c.finish(ReasonForcedClose, nil)
+				return
+			}
+			if wake == nil {
+				c.stopWriterLocked()
+				c.mu.Unlock()
 				return
 			}
 			c.writerIdle = true
@@ -104,42 +108,26 @@ func (c *Conn) writeWebSocket(ws *websocket.Conn, cork *corkConn) {
 				idle.Reset(writerLinger)
 			}
 			select {
-			case <-c.writerWake:
+			case <-wake:
 				continue
 			case <-idle.C:
 			}
 			c.mu.Lock()
 			if c.writerIdle { // nobody woke it: exit
-				c.writing, c.writerIdle = false, false
+				c.stopWriterLocked()
 				c.mu.Unlock()
 				return
 			}
 			c.mu.Unlock()
-			<-c.writerWake // woken while the timer fired
+			<-wake // woken while the timer fired
 			continue
 		}
 		q := c.takeLocked()
 		c.mu.Unlock()
 
-		_ = ws.SetWriteDeadline(time.Now().Add(cfg.PingInterval + cfg.PingTimeout))
-		batch := len(q) > 1 && cork != nil
-		if batch {
-			cork.cork()
-		}
-		var err error
-		for i := range q {
-			if err = writeFrame(ws, &q[i], cfg.PerMessageDeflate); err != nil {
-				break
-			}
-		}
-		if batch {
-			if ferr := cork.uncork(); err == nil {
-				err = ferr
-			}
-		}
-		if err != nil {
+		if err := ws.writePackets(q, time.Now().Add(cfg.PingInterval+cfg.PingTimeout)); err != nil {
 			c.mu.Lock()
-			c.writing, c.writerIdle = false, false
+			c.stopWriterLocked()
 			c.mu.Unlock()
 			c.finish(ReasonTransportError, err)
 			return
@@ -147,121 +135,104 @@ func (c *Conn) writeWebSocket(ws *websocket.Conn, cork *corkConn) {
 	}
 }
 
-func writeFrame(ws *websocket.Conn, p *packet, deflate *PerMessageDeflate) error {
-	mt := websocket.TextMessage
-	if p.binary {
-		mt = websocket.BinaryMessage
-	}
-	if deflate != nil {
-		ws.EnableWriteCompression(len(p.data) >= deflate.Threshold)
-	}
-	w, err := ws.NextWriter(mt)
-	if err != nil {
-		return err
-	}
-	if !p.binary {
-		if _, err := w.Write(typeBytes[p.typ-'0']); err != nil {
-			return err
-		}
-	}
-	if _, err := w.Write(p.data); err != nil {
-		return err
-	}
-	return w.Close()
-}
-
-// closeWebSocket sends a close frame and closes the connection.
-func closeWebSocket(ws *websocket.Conn, code int) {
-	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
-	_ = ws.Close()
+// stopWriterLocked records that the writer goroutine exits. Its wake
+// channel goes with it: an idle session keeps none.
+func (c *Conn) stopWriterLocked() {
+	c.writing, c.writerIdle = false, false
+	c.writerWake = nil
 }
 
 // serveUpgrade runs the probe sequence on a WebSocket opened for a polling
 // session, then switches the session to it.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
-	ws, cork, err := c.srv.upgrade(w, r, nil)
+	ws, err := c.srv.upgrade(w, r, nil, c)
 	if err != nil {
+		return
+	}
+	pw, polled := ws.(*pollWS)
+	if polled {
+		pw.probe = true
+	}
+	if !c.startProbe(ws) {
+		ws.close()
+		return
+	}
+	c.debug("upgrade started")
+	if polled {
+		if err := pw.p.add(pw); err != nil {
+			c.abortProbe(ws)
+		}
 		return
 	}
 	c.srv.wg.Add(1)
 	go func() {
 		defer c.srv.wg.Done()
-		c.probe(ws, cork)
+		c.probe(ws.(*libWS))
 	}()
 }
 
-// probe runs the upgrade of the session to ws: "2probe" is answered with
-// "3probe", and "5" switches the session to ws.
-func (c *Conn) probe(ws *websocket.Conn, cork *corkConn) {
+// startProbe makes ws the WebSocket being probed, if the session can
+// upgrade.
+func (c *Conn) startProbe(ws wsConn) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.state != stateOpen || c.upgrading || c.upgraded || c.transport != Polling || c.srv.cfg.DisableUpgrades {
-		c.mu.Unlock()
-		closeWebSocket(ws, websocket.CloseNormalClosure)
-		return
+		return false
 	}
 	c.upgrading = true
 	c.probeWS = ws
-	c.mu.Unlock()
-	c.debug("upgrade started")
+	c.probeTimer = time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { c.abortProbe(ws) })
+	return true
+}
 
-	ws.SetReadLimit(int64(c.srv.cfg.MaxBufferSize))
-	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
-	abort := func() {
-		timer.Stop()
-		c.mu.Lock()
-		if c.probeWS == ws {
-			c.probeWS = nil
-			c.upgrading = false
-			c.probed = false
-		}
+// probeAnswered records that "3probe" was sent over the WebSocket being
+// probed.
+func (c *Conn) probeAnswered() {
+	c.mu.Lock()
+	c.probed = true
+	c.kickLocked() // a pending poll answers with a noop
+	c.mu.Unlock()
+}
+
+// abortProbe ends the upgrade to ws, if it is still under way, and closes
+// ws. The session goes on over polling.
+func (c *Conn) abortProbe(ws wsConn) {
+	c.mu.Lock()
+	if c.probeWS != ws {
 		c.mu.Unlock()
-		closeWebSocket(ws, websocket.CloseNormalClosure)
+		return // ended already, by whoever closes ws
 	}
-	for {
-		mt, data, err := ws.ReadMessage()
-		if err != nil || mt != websocket.TextMessage {
-			abort()
-			return
-		}
-		p, err := decodeText(data)
-		if err != nil {
-			abort()
-			return
-		}
-		switch {
-		case p.typ == packetPing && string(p.data) == "probe":
-			_ = ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.UpgradeTimeout))
-			if err := ws.WriteMessage(websocket.TextMessage, []byte("3probe")); err != nil {
-				abort()
-				return
-			}
-			c.mu.Lock()
-			c.probed = true
-			c.kickLocked() // a pending poll answers with a noop
-			c.mu.Unlock()
-		case p.typ == packetUpgrade:
-			timer.Stop()
-			c.mu.Lock()
-			if c.state == stateClosed || c.probeWS != ws {
-				c.mu.Unlock()
-				closeWebSocket(ws, websocket.CloseNormalClosure)
-				return
-			}
-			c.probeWS = nil
-			c.upgrading, c.probed, c.upgraded = false, false, true
-			c.transport = WebSocket
-			if c.poll != nil {
-				c.poll.signal()
-			}
-			c.ws, c.cork = ws, cork
-			c.kickLocked()
-			c.mu.Unlock()
-			c.debug("upgraded")
-			c.readWebSocket(ws)
-			return
-		default:
-			abort()
-			return
-		}
+	c.probeWS = nil
+	c.upgrading, c.probed = false, false
+	if c.probeTimer != nil {
+		c.probeTimer.Stop()
+		c.probeTimer = nil
 	}
+	c.mu.Unlock()
+	ws.close()
+}
+
+// switchTo makes ws the session's transport once the client sent "5" over
+// it. It reports false if the upgrade had ended meanwhile.
+func (c *Conn) switchTo(ws wsConn) bool {
+	c.mu.Lock()
+	if c.state == stateClosed || c.probeWS != ws {
+		c.mu.Unlock()
+		return false // ws is closed by whoever ended the upgrade
+	}
+	if c.probeTimer != nil {
+		c.probeTimer.Stop()
+		c.probeTimer = nil
+	}
+	c.probeWS = nil
+	c.upgrading, c.probed, c.upgraded = false, false, true
+	c.transport = WebSocket
+	if c.poll != nil {
+		c.poll.signal()
+	}
+	c.ws = ws
+	c.kickLocked()
+	c.mu.Unlock()
+	c.debug("upgraded")
+	return true
 }

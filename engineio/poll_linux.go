@@ -1,0 +1,297 @@
+//go:build linux
+
+package engineio
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// pollEvents are the events a WebSocket's socket is watched for: readable
+// or shut by the peer, reported once until the socket is re-armed, so that
+// one worker at a time serves a session.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// workerLinger is how long a worker waits for another session to serve
+// before it exits, so that a burst of messages does not start a goroutine
+// (and grow its stack) for each, while an idle server keeps none.
+const workerLinger = time.Second
+
+// readBufSize is the size of a worker's read buffer. Payloads that would
+// not fit are read straight into their message.
+const readBufSize = 8 << 10
+
+var errPollerClosed = errors.New("engineio: poller closed")
+
+// poller watches the sockets of a Server's WebSockets with one epoll
+// instance and hands the ready ones to workers, so that an idle WebSocket
+// holds no goroutine. The epoll instance is itself waited on through the
+// runtime's network poller: the goroutine watching it parks like any
+// goroutine blocked on a socket, without holding a thread. It runs only
+// while there are sockets to watch.
+type poller struct {
+	wg   *sync.WaitGroup // the Server's: counts the watching goroutine and the workers
+	file *os.File        // the epoll instance
+	raw  syscall.RawConn // file's
+	epfd int             // file's descriptor, valid while !closed
+	work chan *pollWS    // hands a ready session to an idle worker
+	quit chan struct{}   // closed by stop: idle workers exit
+
+	mu      sync.RWMutex
+	closed  bool
+	running bool               // the goroutine watching the epoll instance
+	readers map[uint64]*pollWS // by token
+	next    uint64             // the last token given
+}
+
+// newPoller returns a poller whose goroutines wg counts.
+func newPoller(wg *sync.WaitGroup) (*poller, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("setnonblock", err)
+	}
+	f := os.NewFile(uintptr(fd), "epoll")
+	// Deadlines work only on files the runtime polls: this checks that the
+	// epoll instance can be waited on without a thread.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p := &poller{
+		wg:      wg,
+		file:    f,
+		raw:     raw,
+		epfd:    fd,
+		work:    make(chan *pollWS),
+		quit:    make(chan struct{}),
+		readers: make(map[uint64]*pollWS),
+	}
+	return p, nil
+}
+
+// pastTime is a deadline in the past: it wakes the goroutine watching the
+// epoll instance.
+var pastTime = time.Unix(1, 0)
+
+// run waits for ready sockets and dispatches them until stop, or until it
+// is woken with no socket to watch.
+func (p *poller) run() {
+	defer p.wg.Done()
+	events := make([]syscall.EpollEvent, 128)
+	var n int
+	wait := func(fd uintptr) bool {
+		var err error
+		for {
+			n, err = syscall.EpollWait(int(fd), events, 0)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		return n > 0 || err != nil
+	}
+	for {
+		if err := p.raw.Read(wait); err != nil {
+			p.mu.Lock()
+			if errors.Is(err, os.ErrDeadlineExceeded) && !p.closed && len(p.readers) > 0 {
+				// woken as the last socket went, but another came
+				_ = p.file.SetReadDeadline(time.Time{})
+				p.mu.Unlock()
+				continue
+			}
+			p.running = false // no socket to watch, or stopped
+			p.mu.Unlock()
+			return
+		}
+		for i := range events[:max(n, 0)] {
+			token := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
+			p.mu.RLock()
+			r := p.readers[token]
+			p.mu.RUnlock()
+			if r != nil {
+				p.dispatch(r)
+			}
+		}
+		if n <= 0 {
+			// EpollWait failed with something other than EINTR: not
+			// expected on a valid epoll instance. Wait before retrying
+			// rather than spin.
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// dispatch hands r to an idle worker, or to a new one.
+func (p *poller) dispatch(r *pollWS) {
+	select {
+	case p.work <- r:
+		return
+	default:
+	}
+	p.wg.Add(1)
+	go p.worker(r)
+}
+
+// worker serves r, then the sessions dispatched to it, until it has been
+// idle for workerLinger.
+func (p *poller) worker(r *pollWS) {
+	defer p.wg.Done()
+	rb := &rawReader{buf: make([]byte, readBufSize)}
+	rb.fn = rb.read
+	var idle *time.Timer
+	for {
+		// The lock orders one worker's handling of r before the next one's;
+		// epoll alone gives no happens-before edge the race detector sees.
+		r.mu.Lock()
+		if r.serve(rb) {
+			p.rearm(r)
+		}
+		r.mu.Unlock()
+		if idle == nil {
+			idle = time.NewTimer(workerLinger)
+		} else {
+			idle.Reset(workerLinger)
+		}
+		select {
+		case r = <-p.work:
+		case <-idle.C:
+			return
+		case <-p.quit:
+			idle.Stop()
+			return
+		}
+	}
+}
+
+// rawReader reads a socket without waiting: its method value is made once
+// per worker rather than once per read.
+type rawReader struct {
+	buf []byte // the worker's read buffer
+	dst []byte // where the next read goes
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func (rb *rawReader) read(fd uintptr) bool {
+	for {
+		rb.n, rb.err = syscall.Read(int(fd), rb.dst)
+		if rb.err != syscall.EINTR {
+			break
+		}
+	}
+	if rb.n < 0 {
+		rb.n = 0
+	}
+	return true // never ask the runtime to wait: EAGAIN means drained
+}
+
+// readNow reads what the socket holds into dst. It returns errWouldBlock
+// when there is nothing, and n == 0 with a nil error at the end of the
+// stream.
+func (rb *rawReader) readNow(raw syscall.RawConn, dst []byte) (int, error) {
+	rb.dst = dst
+	err := raw.Read(rb.fn)
+	rb.dst = nil
+	if err != nil {
+		return 0, err
+	}
+	if rb.err == syscall.EAGAIN {
+		return rb.n, errWouldBlock
+	}
+	return rb.n, rb.err
+}
+
+// add starts watching r's socket. It fails once r was removed or the poller
+// stopped.
+func (p *poller) add(r *pollWS) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || r.removed {
+		return errPollerClosed
+	}
+	p.next++
+	token := p.next
+	var cerr error
+	err := r.raw.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
+		cerr = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	})
+	if err == nil && cerr != nil {
+		err = os.NewSyscallError("epoll_ctl", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	r.token, r.added = token, true
+	p.readers[token] = r
+	if !p.running {
+		p.running = true
+		_ = p.file.SetReadDeadline(time.Time{})
+		p.wg.Add(1)
+		go p.run()
+	}
+	return nil
+}
+
+// rearm watches r's socket again after a worker served it.
+func (p *poller) rearm(r *pollWS) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed || r.removed {
+		return
+	}
+	// Control keeps the descriptor from being closed, and so from being
+	// reused by another connection, while it runs.
+	_ = r.raw.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(r.token)), Pad: int32(uint32(r.token >> 32))}
+		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+}
+
+// remove stops watching r's socket for good. Call it before closing the
+// socket.
+func (p *poller) remove(r *pollWS) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r.removed = true
+	r.done.Store(true)
+	if !r.added {
+		return
+	}
+	r.added = false
+	delete(p.readers, r.token)
+	if p.closed {
+		return
+	}
+	_ = r.raw.Control(func(fd uintptr) {
+		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+	})
+	if len(p.readers) == 0 && p.running {
+		_ = p.file.SetReadDeadline(pastTime) // the watching goroutine exits
+	}
+}
+
+// stop closes the epoll instance; the goroutine watching it and the idle
+// workers exit. Sessions still open must have been removed first.
+func (p *poller) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	close(p.quit)
+	p.file.Close()
+}

@@ -1,0 +1,355 @@
+package engineio
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+var (
+	// errWouldBlock reports a non-blocking read that found nothing to read.
+	errWouldBlock   = errors.New("engineio: read would block")
+	errCloseSent    = errors.New("engineio: websocket: close sent")
+	errWriteTimeout = errors.New("engineio: websocket: write timeout")
+)
+
+// controlWait bounds writing a pong or a close frame.
+const controlWait = time.Second
+
+// pollWS is a WebSocket read through the Server's poller. A worker serves
+// it when its socket is readable: it reads what arrived, handles the
+// complete frames, keeps the rest in fr and re-arms the socket. Frames to
+// the client are written straight to the connection.
+type pollWS struct {
+	c   *Conn
+	nc  net.Conn
+	raw syscall.RawConn // nc's
+	p   *poller
+
+	mu  sync.Mutex  // held by the worker serving the WebSocket
+	fr  frameReader // (mu)
+	wmu sync.Mutex  // held while writing
+
+	token uint64 // (p.mu)
+
+	done      atomic.Bool // removed from the poller: stop reading
+	probe     bool        // being probed for an upgrade (mu)
+	closeSent bool        // (wmu)
+	added     bool        // (p.mu)
+	removed   bool        // (p.mu)
+}
+
+// pollerFor returns the poller that will read the WebSocket requested by r,
+// or nil if the WebSocket needs a goroutine of its own.
+func (s *Server) pollerFor(r *http.Request) *poller {
+	if s.noPoller || r.TLS != nil || (s.cfg.PerMessageDeflate != nil && offersDeflate(r.Header)) {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.pollerFailed {
+		return nil
+	}
+	if s.poller == nil {
+		p, err := newPoller(&s.wg)
+		if err != nil {
+			s.pollerFailed = true
+			s.cfg.Logger.Debug("WebSockets read by goroutines", "component", "engine", "error", err)
+			return nil
+		}
+		s.poller = p
+	}
+	return s.poller
+}
+
+// offersDeflate reports whether a handshake may negotiate permessage-deflate.
+// It errs on the side of yes: such WebSockets are read by the WebSocket
+// library, which decompresses.
+func offersDeflate(h http.Header) bool {
+	for _, v := range h.Values("Sec-Websocket-Extensions") {
+		if strings.Contains(strings.ToLower(v), "permessage-deflate") {
+			return true
+		}
+	}
+	return false
+}
+
+// newPollWS returns a WebSocket for c over nc read by p, or nil if nc is
+// not a plain TCP or Unix connection: a wrapper (TLS, a proxy protocol
+// reader) may transform or buffer what its descriptor holds.
+func newPollWS(p *poller, c *Conn, nc net.Conn) *pollWS {
+	var sc syscall.Conn
+	switch nc := nc.(type) {
+	case *net.TCPConn:
+		sc = nc
+	case *net.UnixConn:
+		sc = nc
+	default:
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return &pollWS{c: c, nc: nc, raw: raw, p: p, fr: frameReader{limit: c.srv.cfg.MaxBufferSize}}
+}
+
+// serve reads what the socket holds and handles the frames in it. It
+// reports whether the socket should be watched again.
+func (w *pollWS) serve(rb *rawReader) bool {
+	for !w.done.Load() {
+		buf := w.fr.direct(readBufSize)
+		direct := buf != nil
+		if !direct {
+			buf = rb.buf
+		}
+		n, err := rb.readNow(w.raw, buf)
+		if n > 0 {
+			in := buf[:n]
+			if direct {
+				w.fr.advance(n)
+				in = nil
+			}
+			if !w.handle(in) {
+				return false
+			}
+		}
+		switch {
+		case err == errWouldBlock:
+			return true
+		case err != nil:
+			w.fail(err)
+			return false
+		case n == 0:
+			w.fail(io.EOF)
+			return false
+		case n < len(buf):
+			// Most likely all there was. If more came meanwhile, the
+			// re-armed socket is reported ready again at once.
+			return true
+		}
+	}
+	return false
+}
+
+// handle parses p and handles the complete frames. It reports whether
+// reading goes on.
+func (w *pollWS) handle(p []byte) bool {
+	for {
+		n, ev, err := w.fr.next(p)
+		p = p[n:]
+		if err != nil {
+			code := websocket.CloseProtocolError
+			if fe, ok := err.(*frameError); ok {
+				code = fe.code
+			}
+			_ = w.writeControl(opClose, closeFramePayload(code), time.Now().Add(controlWait))
+			w.end(ReasonTransportError, err)
+			return false
+		}
+		if ev.kind == frameNone {
+			return true
+		}
+		if !w.event(ev) || w.done.Load() {
+			return false
+		}
+	}
+}
+
+// event handles a message or control frame. It reports whether reading
+// goes on.
+func (w *pollWS) event(ev frameEvent) bool {
+	c := w.c
+	switch ev.kind {
+	case framePing:
+		_ = w.writeControl(opPong, ev.data, time.Now().Add(controlWait))
+		return true
+	case framePong:
+		return true
+	case frameClose:
+		_ = w.writeControl(opClose, closeFramePayload(ev.code), time.Now().Add(controlWait))
+		w.end(ReasonTransportClose, &websocket.CloseError{Code: ev.code, Text: string(ev.data)})
+		return false
+	case frameBinary:
+		if w.probe {
+			c.abortProbe(w)
+			return false
+		}
+		c.onPacket(packet{typ: packetMessage, data: ev.data, binary: true})
+		return true
+	}
+	p, err := decodeText(ev.data)
+	if w.probe {
+		return w.probeText(p, err)
+	}
+	if err != nil {
+		c.finish(ReasonParseError, err)
+		return false
+	}
+	if p.typ == packetClose {
+		c.finish(ReasonTransportClose, errClientClose)
+		return false
+	}
+	c.onPacket(p)
+	return true
+}
+
+// fail ends reading after a read error or the end of the stream.
+func (w *pollWS) fail(err error) {
+	if w.done.Load() {
+		return // closed on this side
+	}
+	if err == io.EOF {
+		w.end(ReasonTransportClose, &websocket.CloseError{Code: websocket.CloseAbnormalClosure, Text: io.ErrUnexpectedEOF.Error()})
+		return
+	}
+	w.end(ReasonTransportError, err)
+}
+
+// end ends the session, or only the upgrade while probing.
+func (w *pollWS) end(reason CloseReason, err error) {
+	if w.probe {
+		w.c.abortProbe(w)
+		return
+	}
+	w.c.finish(reason, err)
+}
+
+var probeAnswer = []packet{{typ: packetPong, data: []byte("probe")}}
+
+// probeText handles a text packet on a WebSocket being probed: "2probe" is
+// answered with "3probe", and "5" switches the session to the WebSocket.
+func (w *pollWS) probeText(p packet, err error) bool {
+	c := w.c
+	switch {
+	case err != nil:
+	case p.typ == packetPing && string(p.data) == "probe":
+		if w.writePackets(probeAnswer, time.Now().Add(c.srv.cfg.UpgradeTimeout)) != nil {
+			break
+		}
+		c.probeAnswered()
+		return true
+	case p.typ == packetUpgrade:
+		if !c.switchTo(w) {
+			return false
+		}
+		w.probe = false
+		return true
+	}
+	c.abortProbe(w)
+	return false
+}
+
+// Writing.
+
+// largePayload is the size from which a payload is written as it is rather
+// than copied after its frame header.
+const largePayload = 32 << 10
+
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// appendFrameHeader appends the header of a server frame (final, unmasked)
+// with opcode op and a payload of n bytes.
+func appendFrameHeader(b []byte, op byte, n int) []byte {
+	b = append(b, 0x80|op)
+	switch {
+	case n <= 125:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+}
+
+func (w *pollWS) writePackets(q []packet, deadline time.Time) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if w.closeSent {
+		return errCloseSent
+	}
+	_ = w.nc.SetWriteDeadline(deadline)
+	bp := frameBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	var err error
+	for i := range q {
+		p := &q[i]
+		if p.binary {
+			b = appendFrameHeader(b, opBinary, len(p.data))
+		} else {
+			b = append(appendFrameHeader(b, opText, len(p.data)+1), byte(p.typ))
+		}
+		if len(p.data) >= largePayload {
+			if _, err = w.nc.Write(b); err != nil {
+				break
+			}
+			b = b[:0]
+			if _, err = w.nc.Write(p.data); err != nil {
+				break
+			}
+			continue
+		}
+		b = append(b, p.data...)
+		if len(b) >= maxCork {
+			if _, err = w.nc.Write(b); err != nil {
+				break
+			}
+			b = b[:0]
+		}
+	}
+	if err == nil && len(b) > 0 {
+		_, err = w.nc.Write(b)
+	}
+	if cap(b) <= 2*maxCork {
+		*bp = b[:0]
+		frameBufs.Put(bp)
+	}
+	return err
+}
+
+// writeControl writes a control frame, waiting until deadline at most for
+// a write under way to end.
+func (w *pollWS) writeControl(op byte, data []byte, deadline time.Time) error {
+	for !w.wmu.TryLock() {
+		if !time.Now().Before(deadline) {
+			return errWriteTimeout
+		}
+		time.Sleep(time.Millisecond)
+	}
+	defer w.wmu.Unlock()
+	if w.closeSent {
+		return errCloseSent
+	}
+	if op == opClose {
+		w.closeSent = true
+	}
+	var buf [4 + maxControlFrame]byte
+	b := append(appendFrameHeader(buf[:0], op, len(data)), data...)
+	_ = w.nc.SetWriteDeadline(deadline)
+	_, err := w.nc.Write(b)
+	return err
+}
+
+// closeFramePayload returns the payload of a close frame with code.
+func closeFramePayload(code int) []byte {
+	if code == websocket.CloseNoStatusReceived {
+		return nil
+	}
+	return binary.BigEndian.AppendUint16(nil, uint16(code))
+}
+
+var normalClosure = closeFramePayload(websocket.CloseNormalClosure)
+
+func (w *pollWS) close() {
+	w.p.remove(w)
+	_ = w.writeControl(opClose, normalClosure, time.Now().Add(controlWait))
+	_ = w.nc.Close()
+}
