@@ -21,13 +21,36 @@ type MemoryAdapter struct {
 	store *sessionStore // nil without connection state recovery
 
 	mu    sync.RWMutex
-	rooms map[string]map[string]*Socket // room → socket id → socket
+	rooms map[string]map[string]*Socket // room → socket id → socket, own-id rooms apart
 	sids  map[string]*member            // socket id → membership
 }
 
+// A socket's own-id room is kept as the member's self flag rather than as a
+// set of one in rooms: every socket has one, and a set costs a map.
 type member struct {
 	s     *Socket
 	rooms []string // in joining order, the socket's own id first
+	self  bool     // in the room named by its own id
+}
+
+// inRoom reports whether socket id is in room. The caller holds a.mu.
+func (a *MemoryAdapter) inRoom(room, id string) bool {
+	if room == id {
+		if m := a.sids[id]; m != nil && m.self {
+			return true
+		}
+	}
+	_, ok := a.rooms[room][id]
+	return ok
+}
+
+// selfMember returns the socket whose own-id room is room, if any. The
+// caller holds a.mu.
+func (a *MemoryAdapter) selfMember(room string) *member {
+	if m := a.sids[room]; m != nil && m.self {
+		return m
+	}
+	return nil
 }
 
 var (
@@ -63,11 +86,23 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 		if !slices.Contains(m.rooms, room) {
 			m.rooms = append(m.rooms, room)
 		}
+		if room == id {
+			if !m.self {
+				m.self = true
+				if hooked {
+					if len(a.rooms[room]) == 0 {
+						evs = append(evs, RoomEvent{Type: RoomCreated, Room: room})
+					}
+					evs = append(evs, RoomEvent{Type: RoomJoined, Room: room, SocketID: id})
+				}
+			}
+			continue
+		}
 		set := a.rooms[room]
 		if set == nil {
 			set = map[string]*Socket{}
 			a.rooms[room] = set
-			if hooked {
+			if hooked && a.selfMember(room) == nil {
 				evs = append(evs, RoomEvent{Type: RoomCreated, Room: room})
 			}
 		}
@@ -111,11 +146,25 @@ func (a *MemoryAdapter) DelAll(id string) {
 }
 
 func (a *MemoryAdapter) del(room, id string, evs []RoomEvent) []RoomEvent {
+	hooked := a.nsp.hooked.Load()
+	if room == id {
+		m := a.sids[id]
+		if m == nil || !m.self {
+			return evs
+		}
+		m.self = false
+		if hooked {
+			evs = append(evs, RoomEvent{Type: RoomLeft, Room: room, SocketID: id})
+			if len(a.rooms[room]) == 0 {
+				evs = append(evs, RoomEvent{Type: RoomDeleted, Room: room})
+			}
+		}
+		return evs
+	}
 	set := a.rooms[room]
 	if set == nil {
 		return evs
 	}
-	hooked := a.nsp.hooked.Load()
 	if _, ok := set[id]; ok {
 		delete(set, id)
 		if hooked {
@@ -124,7 +173,7 @@ func (a *MemoryAdapter) del(room, id string, evs []RoomEvent) []RoomEvent {
 	}
 	if len(set) == 0 {
 		delete(a.rooms, room)
-		if hooked {
+		if hooked && a.selfMember(room) == nil {
 			evs = append(evs, RoomEvent{Type: RoomDeleted, Room: room})
 		}
 	}
@@ -145,9 +194,14 @@ func (a *MemoryAdapter) SocketRooms(id string) []string {
 func (a *MemoryAdapter) Rooms() []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.rooms))
+	out := make([]string, 0, len(a.rooms)+len(a.sids))
 	for r := range a.rooms {
 		out = append(out, r)
+	}
+	for id, m := range a.sids {
+		if _, dup := a.rooms[id]; m.self && !dup {
+			out = append(out, id)
+		}
 	}
 	return out
 }
@@ -157,7 +211,7 @@ func (a *MemoryAdapter) Rooms() []string {
 func (a *MemoryAdapter) HasRoom(room string) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return len(a.rooms[room]) > 0
+	return len(a.rooms[room]) > 0 || a.selfMember(room) != nil
 }
 
 var recipientPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
@@ -170,7 +224,7 @@ func (a *MemoryAdapter) collect(dst []*Socket, opts *BroadcastOptions) []*Socket
 	defer a.mu.RUnlock()
 	excluded := func(id string) bool {
 		for _, r := range opts.Except {
-			if _, ok := a.rooms[r][id]; ok {
+			if a.inRoom(r, id) {
 				return true
 			}
 		}
@@ -184,18 +238,23 @@ func (a *MemoryAdapter) collect(dst []*Socket, opts *BroadcastOptions) []*Socket
 		}
 		return dst
 	}
+	take := func(i int, id string, s *Socket) {
+		if s == nil || excluded(id) {
+			return
+		}
+		for _, prev := range opts.Rooms[:i] {
+			if a.inRoom(prev, id) {
+				return // already taken
+			}
+		}
+		dst = append(dst, s)
+	}
 	for i, room := range opts.Rooms {
-	next:
+		if m := a.selfMember(room); m != nil {
+			take(i, room, m.s)
+		}
 		for id, s := range a.rooms[room] {
-			if s == nil || excluded(id) {
-				continue
-			}
-			for _, prev := range opts.Rooms[:i] {
-				if _, ok := a.rooms[prev][id]; ok {
-					continue next // already taken
-				}
-			}
-			dst = append(dst, s)
+			take(i, id, s)
 		}
 	}
 	return dst
