@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
@@ -33,12 +32,8 @@ type Adapter struct {
 	responseChannel  string
 	specificResponse string // responseChannel + uid + "#"
 
-	closed    atomic.Bool
 	closeOnce sync.Once
-
-	mu       sync.Mutex
-	requests map[string]*pending    // requests of this server awaiting responses
-	acks     map[string]*ackPending // broadcasts with acknowledgements of this server
+	requestTable
 }
 
 var (
@@ -49,14 +44,14 @@ var (
 func newAdapter(h *hub, cfg *Config, nsp *socketio.Namespace) *Adapter {
 	key := cfg.Key
 	a := &Adapter{
-		hub:      h,
-		cfg:      cfg,
-		mem:      socketio.NewMemoryAdapter(nsp),
-		nsp:      nsp,
-		nspName:  nsp.Name(),
-		uid:      newID(),
-		requests: map[string]*pending{},
-		acks:     map[string]*ackPending{},
+		hub:     h,
+		cfg:     cfg,
+		mem:     socketio.NewMemoryAdapter(nsp),
+		nsp:     nsp,
+		nspName: nsp.Name(),
+		uid:     newID(),
+
+		requestTable: newRequestTable(cfg.RequestsTimeout),
 	}
 	a.channel = key + "#" + a.nspName + "#"
 	a.pattern = a.channel + "*"
@@ -294,13 +289,8 @@ func (a *Adapter) remote(ctx context.Context, opts socketio.BroadcastOptions, r 
 // ErrClosed. The last adapter of a factory closes the subscriber connection.
 func (a *Adapter) Close() error {
 	a.closeOnce.Do(func() {
-		a.closed.Store(true)
 		a.mu.Lock()
-		for id, p := range a.requests {
-			p.finish(ErrClosed)
-			delete(a.requests, id)
-		}
-		clear(a.acks)
+		a.closeRequestsLocked()
 		a.mu.Unlock()
 		a.hub.release(a.subscription())
 		_ = a.mem.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sio-go/socketio"
@@ -37,6 +38,70 @@ func (p *pending) finish(err error) {
 	})
 }
 
+// requestTable holds the requests of one adapter waiting for the other
+// servers' responses, and its broadcasts waiting for acknowledgements. Both
+// adapters embed it; mu also guards their other maps.
+type requestTable struct {
+	timeout time.Duration // how long a request waits for its responses
+	closed  atomic.Bool
+
+	mu       sync.Mutex
+	requests map[string]*pending    // requests of this server awaiting responses
+	acks     map[string]*ackPending // broadcasts with acknowledgements of this server
+}
+
+func newRequestTable(timeout time.Duration) requestTable {
+	return requestTable{timeout: timeout, requests: map[string]*pending{}, acks: map[string]*ackPending{}}
+}
+
+// register adds request id, unless the adapter is closed.
+func (t *requestTable) register(id string, p *pending) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	t.requests[id] = p
+	return nil
+}
+
+func (t *requestTable) forget(id string) {
+	t.mu.Lock()
+	delete(t.requests, id)
+	t.mu.Unlock()
+}
+
+// wait waits for the responses of request id, for ctx and for the
+// requests' timeout.
+func (t *requestTable) wait(ctx context.Context, id, op string, p *pending) error {
+	timer := time.NewTimer(t.timeout)
+	defer timer.Stop()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		t.forget(id)
+		return fmt.Errorf("redisadapter: %s: %w", op, ctx.Err())
+	case <-timer.C:
+		t.forget(id)
+		t.mu.Lock()
+		got := p.got
+		t.mu.Unlock()
+		return fmt.Errorf("%w while waiting for %s response (%d of %d servers answered)", ErrTimeout, op, got, p.expected)
+	}
+}
+
+// closeRequestsLocked marks the table closed and fails its pending requests with
+// ErrClosed. The caller holds t.mu.
+func (t *requestTable) closeRequestsLocked() {
+	t.closed.Store(true)
+	for id, p := range t.requests {
+		p.finish(ErrClosed)
+		delete(t.requests, id)
+	}
+	clear(t.acks)
+}
+
 // start registers a request under a new id and publishes it.
 func (a *Adapter) start(ctx context.Context, p *pending, r *wire.Request) error {
 	r.UID = a.uid
@@ -45,44 +110,14 @@ func (a *Adapter) start(ctx context.Context, p *pending, r *wire.Request) error 
 	if err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
 	}
-	a.mu.Lock()
-	if a.closed.Load() {
-		a.mu.Unlock()
-		return ErrClosed
+	if err := a.register(r.RequestID, p); err != nil {
+		return err
 	}
-	a.requests[r.RequestID] = p
-	a.mu.Unlock()
 	if err := a.publish(ctx, a.requestChannel, msg); err != nil {
 		a.forget(r.RequestID)
 		return err
 	}
 	return nil
-}
-
-func (a *Adapter) forget(id string) {
-	a.mu.Lock()
-	delete(a.requests, id)
-	a.mu.Unlock()
-}
-
-// wait waits for the responses of request id, for ctx and for
-// RequestsTimeout.
-func (a *Adapter) wait(ctx context.Context, id, op string, p *pending) error {
-	t := time.NewTimer(a.cfg.RequestsTimeout)
-	defer t.Stop()
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
-		a.forget(id)
-		return fmt.Errorf("redisadapter: %s: %w", op, ctx.Err())
-	case <-t.C:
-		a.forget(id)
-		a.mu.Lock()
-		got := p.got
-		a.mu.Unlock()
-		return fmt.Errorf("%w while waiting for %s response (%d of %d servers answered)", ErrTimeout, op, got, p.expected)
-	}
 }
 
 // FetchSockets returns the sockets opts selects on every server (only on

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -69,15 +68,15 @@ func NewSharded(client redis.UniversalClient, cfg *ShardedConfig) socketio.Adapt
 	h := &hub{client: client, log: c.Logger}
 	return func(nsp *socketio.Namespace) socketio.Adapter {
 		a := &ShardedAdapter{
-			hub:      h,
-			cfg:      &c,
-			mem:      socketio.NewMemoryAdapter(nsp),
-			nsp:      nsp,
-			nspName:  nsp.Name(),
-			uid:      randomHex(),
-			requests: map[string]*pending{},
-			acks:     map[string]*ackPending{},
-			dynamic:  map[string]bool{},
+			hub:     h,
+			cfg:     &c,
+			mem:     socketio.NewMemoryAdapter(nsp),
+			nsp:     nsp,
+			nspName: nsp.Name(),
+			uid:     randomHex(),
+			dynamic: map[string]bool{},
+
+			requestTable: newRequestTable(c.RequestsTimeout),
 		}
 		a.channel = c.ChannelPrefix + "#" + a.nspName + "#"
 		a.responseChannel = a.channel + a.uid + "#"
@@ -111,13 +110,9 @@ type ShardedAdapter struct {
 	channel         string // "<prefix>#<nsp>#"
 	responseChannel string // channel + uid + "#"
 
-	closed    atomic.Bool
 	closeOnce sync.Once
-
-	mu       sync.Mutex
-	requests map[string]*pending
-	acks     map[string]*ackPending
-	dynamic  map[string]bool // room channels subscribed to
+	requestTable
+	dynamic map[string]bool // room channels subscribed to, guarded by mu
 }
 
 var (
@@ -337,40 +332,6 @@ func (a *ShardedAdapter) FetchSockets(ctx context.Context, opts socketio.Broadca
 	return p.sockets, nil
 }
 
-func (a *ShardedAdapter) register(id string, p *pending) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed.Load() {
-		return ErrClosed
-	}
-	a.requests[id] = p
-	return nil
-}
-
-func (a *ShardedAdapter) forget(id string) {
-	a.mu.Lock()
-	delete(a.requests, id)
-	a.mu.Unlock()
-}
-
-func (a *ShardedAdapter) wait(ctx context.Context, id, op string, p *pending) error {
-	t := time.NewTimer(a.cfg.RequestsTimeout)
-	defer t.Stop()
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
-		a.forget(id)
-		return fmt.Errorf("redisadapter: %s: %w", op, ctx.Err())
-	case <-t.C:
-		a.forget(id)
-		a.mu.Lock()
-		got := p.got
-		a.mu.Unlock()
-		return fmt.Errorf("%w while waiting for %s response (%d of %d servers answered)", ErrTimeout, op, got, p.expected)
-	}
-}
-
 // ServerSideEmit publishes the event for the other servers; see
 // Adapter.ServerSideEmit. Binary arguments travel as binary (MessagePack).
 func (a *ShardedAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
@@ -404,13 +365,8 @@ func (a *ShardedAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet,
 // Close unsubscribes the adapter and fails its pending requests.
 func (a *ShardedAdapter) Close() error {
 	a.closeOnce.Do(func() {
-		a.closed.Store(true)
 		a.mu.Lock()
-		for id, p := range a.requests {
-			p.finish(ErrClosed)
-			delete(a.requests, id)
-		}
-		clear(a.acks)
+		a.closeRequestsLocked()
 		shard := []string{a.channel, a.responseChannel}
 		for room := range a.dynamic {
 			shard = append(shard, a.dynamicChannel(room))
