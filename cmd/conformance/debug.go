@@ -3,13 +3,13 @@ package main
 import (
 	"log/slog"
 	"os"
+
+	"github.com/sio-go/socketio/internal/debugenv"
 )
 
-// debugLogger logs at debug level to stderr when DEBUG is set, and nothing
-// otherwise.
-func debugLogger() *slog.Logger {
-	if os.Getenv("DEBUG") == "" {
-		return nil
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// debugLoggers returns the loggers of the Socket.IO and Engine.IO layers
+// that the DEBUG environment variable enables, as socket.io users know it
+// (DEBUG='socket.io:*,engine.io:*'); the others discard everything.
+func debugLoggers() (sio, eio *slog.Logger) {
+	return debugenv.Parse(os.Getenv("DEBUG")).Loggers(os.Stderr)
 }

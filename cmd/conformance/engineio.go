@@ -11,11 +11,12 @@ import (
 // engineIOServer echoes every message on /engine.io/, text as text and
 // binary as binary.
 func engineIOServer() (http.Handler, func(context.Context) error) {
+	_, eioLog := debugLoggers()
 	srv := engineio.NewServer(&engineio.Config{
 		PingInterval: 300 * time.Millisecond,
 		PingTimeout:  200 * time.Millisecond,
 		CORS:         &engineio.CORS{AllowOrigins: []string{"*"}},
-		Logger:       debugLogger(),
+		Logger:       eioLog,
 	}, func(c *engineio.Conn) {
 		c.OnMessage(func(data []byte, binary bool) {
 			_ = c.Send(engineio.Message{Data: data, Binary: binary})

@@ -18,14 +18,16 @@ const authDelay = 25 * time.Millisecond
 // echoed as "message-back" and "message-with-ack" is acknowledged with its
 // own arguments, binary attachments included.
 func socketIOServer() (http.Handler, func(context.Context) error) {
+	sioLog, eioLog := debugLoggers()
 	srv := socketio.NewServer(&socketio.Config{
 		Engine: engineio.Config{
+			Logger:       eioLog,
 			PingInterval: 300 * time.Millisecond,
 			PingTimeout:  200 * time.Millisecond,
 			CORS:         &engineio.CORS{AllowOrigins: []string{"*"}},
 		},
 		ConnectTimeout: time.Second,
-		Logger:         debugLogger(),
+		Logger:         sioLog,
 	})
 	sendAuth := func(s *socketio.Socket) {
 		auth := s.Handshake().Auth

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/engineio"
-	"github.com/sio-go/socketio/examples/internal/debugenv"
+	"github.com/sio-go/socketio/internal/debugenv"
 	"github.com/sio-go/socketio/metrics"
 )
 
