@@ -288,3 +288,22 @@ func TestClientDialContext(t *testing.T) {
 		}
 	}
 }
+
+func TestClientQueueBound(t *testing.T) {
+	ts := newTestServer(t, nil, true)
+	c := dialT(t, ts.http.URL, &DialConfig{Transports: []Transport{WebSocket}, MaxQueueBytes: 64})
+	if err := c.Send(Message{Data: make([]byte, 100)}); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("Send over the bound: %v, want ErrQueueFull", err)
+	}
+	// nothing was queued: the connection still works
+	if err := c.Send(Message{Data: []byte("ok")}); err != nil {
+		t.Fatal(err)
+	}
+	if m := readT(t, c); string(m.Data) != "ok" {
+		t.Errorf("echo %q", m.Data)
+	}
+	_ = c.Close()
+	if err := c.Send(Message{Data: []byte("late")}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Close: %v, want ErrClosed", err)
+	}
+}
