@@ -230,6 +230,55 @@ func (c *Conn) SendVolatile(msgs ...Message) error {
 	return c.send(msgs, true)
 }
 
+// SendNow is Send for a reply to one client: when nothing is queued ahead
+// of the messages and the session's WebSocket is a plain one read by the
+// server's poller (Linux), the calling goroutine writes them to the
+// socket, as far as the socket takes them without waiting, instead of
+// waking a writer goroutine; the rest, and what is queued meanwhile, is
+// left to the writer. It never blocks on the network. Use Send for the
+// same messages to many sessions: a session's queued messages go out in
+// one write.
+func (c *Conn) SendNow(msgs ...Message) error {
+	c.mu.Lock()
+	ws, ok := c.ws.(*pollWS)
+	if !ok || c.state != stateOpen || c.transport != WebSocket || c.writing || len(c.queue) > 0 || len(msgs) > len(directBatch{}) {
+		c.mu.Unlock()
+		return c.send(msgs, false)
+	}
+	var batch directBatch
+	q := batch[:len(msgs)]
+	for i, m := range msgs {
+		if len(m.Data) >= largePayload {
+			c.mu.Unlock()
+			return c.send(msgs, false)
+		}
+		q[i] = packet{typ: packetMessage, data: m.Data, binary: m.Binary}
+	}
+	c.writing = true // what is sent meanwhile queues behind these
+	c.mu.Unlock()
+
+	tail, err := ws.writeNow(q)
+
+	c.mu.Lock()
+	if err != nil {
+		c.stopWriterLocked()
+		c.mu.Unlock()
+		c.finish(ReasonTransportError, err)
+		return nil // reported to OnClose, as a queued message's failure is
+	}
+	if tail || len(c.queue) > 0 || c.state != stateOpen {
+		// The writer sends the rest, or finishes a session closed meanwhile.
+		c.startWriterLocked()
+	} else {
+		c.stopWriterLocked()
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// directBatch holds the packets of one SendNow call without allocating.
+type directBatch [4]packet
+
 func (c *Conn) send(msgs []Message, volatile bool) error {
 	c.mu.Lock()
 	if c.state != stateOpen {
@@ -284,15 +333,21 @@ func (c *Conn) kickLocked() {
 			}
 			return
 		}
-		c.writing = true
-		c.writerWake = make(chan struct{}, 1)
-		c.srv.wg.Add(1)
-		go c.writeWebSocket(c.ws, c.writerWake)
+		c.startWriterLocked()
 		return
 	}
 	if c.poll != nil {
 		c.poll.signal()
 	}
+}
+
+// startWriterLocked starts the goroutine that writes the queue to the
+// WebSocket.
+func (c *Conn) startWriterLocked() {
+	c.writing, c.writerIdle = true, false
+	c.writerWake = make(chan struct{}, 1)
+	c.srv.wg.Add(1)
+	go c.writeWebSocket(c.ws, c.writerWake)
 }
 
 // takeLocked removes and returns the queued packets.

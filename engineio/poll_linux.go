@@ -295,3 +295,49 @@ func (p *poller) stop() {
 	close(p.quit)
 	p.file.Close()
 }
+
+// rawWriter writes to a socket without waiting; its method value is made
+// once per pooled writer rather than once per write.
+type rawWriter struct {
+	src []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+// writeNonblock writes as much of b as the socket takes without waiting.
+func writeNonblock(raw syscall.RawConn, b []byte) (int, error) {
+	rw := rawWriters.Get().(*rawWriter)
+	rw.src = b
+	err := raw.Write(rw.fn)
+	if err == nil {
+		err = rw.err
+	}
+	n := rw.n
+	*rw = rawWriter{fn: rw.fn}
+	rawWriters.Put(rw)
+	return n, err
+}
+
+var rawWriters = sync.Pool{New: func() any {
+	rw := new(rawWriter)
+	rw.fn = rw.write
+	return rw
+}}
+
+func (rw *rawWriter) write(fd uintptr) bool {
+	for rw.n < len(rw.src) {
+		m, err := syscall.Write(int(fd), rw.src[rw.n:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return true // full: the rest is the tail
+		case err != nil:
+			rw.err = os.NewSyscallError("write", err)
+			return true
+		}
+		rw.n += m
+	}
+	return true // never ask the runtime to wait
+}

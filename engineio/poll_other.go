@@ -28,3 +28,5 @@ func (p *poller) stop() {}
 type rawReader struct{ buf []byte }
 
 func (rb *rawReader) readNow(syscall.RawConn, []byte) (int, error) { return 0, errNoPoller }
+
+func writeNonblock(syscall.RawConn, []byte) (int, error) { return 0, errNoPoller }

@@ -44,6 +44,7 @@ type pollWS struct {
 	done      atomic.Bool // removed from the poller: stop reading
 	probe     bool        // being probed for an upgrade (mu)
 	closeSent bool        // (wmu)
+	tail      []byte      // written by writeNow, not yet taken by the socket (wmu)
 	added     bool        // (p.mu)
 	removed   bool        // (p.mu)
 }
@@ -270,6 +271,15 @@ func appendFrameHeader(b []byte, op byte, n int) []byte {
 	return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
 }
 
+// appendPacketHeader appends the frame header of p, and the packet type of
+// a text packet.
+func appendPacketHeader(b []byte, p *packet) []byte {
+	if p.binary {
+		return appendFrameHeader(b, opBinary, len(p.data))
+	}
+	return append(appendFrameHeader(b, opText, len(p.data)+1), byte(p.typ))
+}
+
 func (w *pollWS) writePackets(q []packet, deadline time.Time) error {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
@@ -277,16 +287,15 @@ func (w *pollWS) writePackets(q []packet, deadline time.Time) error {
 		return errCloseSent
 	}
 	_ = w.nc.SetWriteDeadline(deadline)
+	if err := w.flushTail(); err != nil {
+		return err
+	}
 	bp := frameBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	var err error
 	for i := range q {
 		p := &q[i]
-		if p.binary {
-			b = appendFrameHeader(b, opBinary, len(p.data))
-		} else {
-			b = append(appendFrameHeader(b, opText, len(p.data)+1), byte(p.typ))
-		}
+		b = appendPacketHeader(b, p)
 		if len(p.data) >= largePayload {
 			if _, err = w.nc.Write(b); err != nil {
 				break
@@ -315,6 +324,49 @@ func (w *pollWS) writePackets(q []packet, deadline time.Time) error {
 	return err
 }
 
+// flushTail writes what writeNow left; wmu is held and the deadline set.
+func (w *pollWS) flushTail() error {
+	if len(w.tail) == 0 {
+		return nil
+	}
+	_, err := w.nc.Write(w.tail)
+	w.tail = nil
+	return err
+}
+
+// writeNow writes q (small packets) without waiting for the socket. What
+// the socket does not take at once is kept, to go first in the next write:
+// it reports whether some was.
+// tailsLeft counts the writeNow calls that left a tail, for the tests.
+var tailsLeft atomic.Int64
+
+func (w *pollWS) writeNow(q []packet) (tail bool, err error) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if w.closeSent {
+		return false, errCloseSent
+	}
+	bp := frameBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	for i := range q {
+		b = append(appendPacketHeader(b, &q[i]), q[i].data...)
+	}
+	if len(w.tail) > 0 {
+		w.tail = append(w.tail, b...)
+	} else {
+		var n int
+		if n, err = writeNonblock(w.raw, b); err == nil && n < len(b) {
+			w.tail = append([]byte(nil), b[n:]...)
+			tailsLeft.Add(1)
+		}
+	}
+	if cap(b) <= 2*maxCork {
+		*bp = b[:0]
+		frameBufs.Put(bp)
+	}
+	return len(w.tail) > 0, err
+}
+
 // writeControl writes a control frame, waiting until deadline at most for
 // a write under way to end.
 func (w *pollWS) writeControl(op byte, data []byte, deadline time.Time) error {
@@ -334,6 +386,9 @@ func (w *pollWS) writeControl(op byte, data []byte, deadline time.Time) error {
 	var buf [4 + maxControlFrame]byte
 	b := append(appendFrameHeader(buf[:0], op, len(data)), data...)
 	_ = w.nc.SetWriteDeadline(deadline)
+	if err := w.flushTail(); err != nil {
+		return err
+	}
 	_, err := w.nc.Write(b)
 	return err
 }

@@ -36,6 +36,7 @@ func TestGoroutineReaders(t *testing.T) {
 	t.Run("ClientClose", TestWebSocketClientClose)
 	t.Run("LargeMessages", TestWebSocketLargeMessages)
 	t.Run("MessageOrder", TestWebSocketMessageOrder)
+	t.Run("SendNow", TestSendNow)
 }
 
 // TestPolledReaders checks that the tests above use the poller where there
@@ -456,5 +457,97 @@ func TestWrappedConnReadByLibrary(t *testing.T) {
 	write(t, ws, "4over a wrapper")
 	if got := readText(t, ws); got != "4over a wrapper" {
 		t.Errorf("echo %q", got)
+	}
+}
+
+// TestSendNow writes with SendNow while the client does not read, until a
+// write is cut short by the full socket (a tail left for the writer
+// goroutine), then mixes SendNow and Send from several goroutines, and
+// checks every message arrives whole, once, and in each sender's order.
+func TestSendNow(t *testing.T) {
+	ts := newTestServer(t, &Config{MaxQueueBytes: 256 << 20}, false)
+	ws := ts.dial(t, "")
+	readText(t, ws)
+	conn := ts.nextConn(t)
+	conn.mu.Lock()
+	_, polled := conn.ws.(*pollWS)
+	conn.mu.Unlock()
+
+	payload := strings.Repeat("y", 2000)
+	msg := func(g, i int) Message { return Message{Data: fmt.Appendf(nil, "%d %d %s", g, i, payload)} }
+	const senders = 4
+	sent := make([]int, senders)
+
+	// Phase 1: sender 0 alone, SendNow only, the client not reading.
+	tails := tailsLeft.Load()
+	limit := 50000
+	if !polled {
+		limit = 1000 // SendNow is Send there
+	}
+	for sent[0] < limit && (!polled || tailsLeft.Load() == tails || sent[0]%1000 != 0) {
+		if err := conn.SendNow(msg(0, sent[0])); err != nil {
+			t.Fatal(err)
+		}
+		sent[0]++
+	}
+	if polled && tailsLeft.Load() == tails {
+		t.Fatalf("%d messages written and none cut short by a full socket", sent[0])
+	}
+
+	// Phase 2: every sender, Send and SendNow mixed.
+	const perSender = 2000
+	total := sent[0] + senders*perSender
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range perSender {
+				m := msg(g, sent[g])
+				var err error
+				if sent[g]%3 == 0 {
+					err = conn.Send(m)
+				} else {
+					err = conn.SendNow(m)
+				}
+				if err != nil {
+					t.Errorf("sender %d, message %d: %v", g, sent[g], err)
+					return
+				}
+				sent[g]++
+			}
+		}()
+	}
+	next := make([]int, senders)
+	for n := 0; n < total; n++ {
+		got := readText(t, ws)
+		var g, i int
+		if _, err := fmt.Sscanf(got, "4%d %d ", &g, &i); err != nil || g < 0 || g >= senders {
+			t.Fatalf("message %d: %.40q", n, got)
+		}
+		if i != next[g] || !strings.HasSuffix(got, payload) {
+			t.Fatalf("sender %d: got message %d (%d bytes), want %d", g, i, len(got), next[g])
+		}
+		next[g]++
+	}
+	wg.Wait()
+}
+
+// TestSendNowClosed checks SendNow after the session ended.
+func TestSendNowClosed(t *testing.T) {
+	ts := newTestServer(t, nil, false)
+	ws := ts.dial(t, "")
+	readText(t, ws)
+	conn := ts.nextConn(t)
+	if err := conn.SendNow(Message{Data: []byte("hello")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, ws); got != "4hello" {
+		t.Fatalf("got %q", got)
+	}
+	_ = conn.Close()
+	ts.waitReason(t, ReasonForcedClose)
+	if err := conn.SendNow(Message{Data: []byte("late")}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SendNow after Close: %v, want ErrClosed", err)
 	}
 }
