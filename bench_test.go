@@ -27,6 +27,7 @@ func (n *nopConn) Send(msgs ...engineio.Message) error {
 	return nil
 }
 func (n *nopConn) SendVolatile(msgs ...engineio.Message) error { return n.Send(msgs...) }
+func (n *nopConn) SendNow(msgs ...engineio.Message) error      { return n.Send(msgs...) }
 
 // roomOf connects n sockets that all join room.
 func roomOf(b *testing.B, srv *Server, n int, room string) []*nopConn {

@@ -18,6 +18,7 @@ type engineConn interface {
 	RemoteAddr() string
 	Send(msgs ...engineio.Message) error
 	SendVolatile(msgs ...engineio.Message) error
+	SendNow(msgs ...engineio.Message) error
 	Close() error
 }
 
@@ -29,18 +30,17 @@ type conn struct {
 	dec protocol.Decoder // used by the read goroutine only
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace, connected
-	pending map[string]*Socket // by namespace, connecting (nil while resolving)
+	sockets nspSockets // by namespace, connected
+	pending nspSockets // by namespace, connecting (nil while resolving)
 	closed  bool
-	timer   *time.Timer
+	timer   *time.Timer // until the first socket connects
 }
 
 func newConn(srv *Server, ec engineConn) *conn {
 	c := &conn{
-		srv:     srv,
-		ec:      ec,
-		dec:     protocol.Decoder{MaxAttachments: 10},
-		sockets: map[string]*Socket{},
+		srv: srv,
+		ec:  ec,
+		dec: protocol.Decoder{MaxAttachments: 10},
 	}
 	c.mu.Lock()
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
@@ -50,7 +50,7 @@ func newConn(srv *Server, ec engineConn) *conn {
 
 func (c *conn) connectTimeout() {
 	c.mu.Lock()
-	idle := len(c.sockets) == 0 && !c.closed
+	idle := c.sockets.len() == 0 && !c.closed
 	c.mu.Unlock()
 	if idle {
 		c.srv.cfg.Logger.Debug("socketio: no namespace joined in time, closing", "sid", c.ec.ID())
@@ -72,6 +72,11 @@ func (c *conn) send(msgs []engineio.Message, volatile bool) error {
 
 func (c *conn) sendPacket(p *protocol.Packet) error { return c.send(encode(p), false) }
 
+// sendNow hands a packet for this connection alone to the engine, which
+// may write it at once from the calling goroutine (broadcasts use send:
+// queued, they go out in fewer writes).
+func (c *conn) sendNow(msgs []engineio.Message) error { return c.ec.SendNow(msgs...) }
+
 // onMessage handles an Engine.IO message, on the engine's read goroutine.
 func (c *conn) onMessage(data []byte, binary bool) {
 	p, err := c.dec.Decode(data, binary)
@@ -91,18 +96,15 @@ func (c *conn) onMessage(data []byte, binary bool) {
 		c.mu.Unlock()
 		return
 	}
-	s := c.sockets[name]
-	_, connecting := c.pending[name]
+	s, _ := c.sockets.get(name)
+	_, connecting := c.pending.get(name)
 	if p.Type == protocol.Connect {
 		if s != nil || connecting {
 			c.mu.Unlock()
 			c.fail(ReasonForcedServerClose, errors.New("socketio: CONNECT to a namespace already joined"))
 			return
 		}
-		if c.pending == nil {
-			c.pending = map[string]*Socket{}
-		}
-		c.pending[name] = nil
+		c.pending.put(name, nil)
 		c.mu.Unlock()
 		auth := p.Data
 		c.srv.track.goFunc(func() { c.connect(name, auth) })
@@ -138,7 +140,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		nsp.remove(s)
 		return
 	}
-	c.pending[name] = s
+	c.pending.put(name, s)
 	c.mu.Unlock()
 
 	mws, onConnect := nsp.handlersForConnect()
@@ -179,11 +181,11 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	}
 	nsp.adapter.AddAll(s.id, rooms)
 	c.mu.Lock()
-	delete(c.pending, name)
+	c.pending.del(name)
 	closed := c.closed
 	if !closed {
-		c.sockets[name] = s
-		c.timer.Stop()
+		c.sockets.put(name, s)
+		c.stopTimer()
 	}
 	c.mu.Unlock()
 	if closed {
@@ -205,8 +207,16 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 
 func (c *conn) endConnect(name string) {
 	c.mu.Lock()
-	delete(c.pending, name)
+	c.pending.del(name)
 	c.mu.Unlock()
+}
+
+// stopTimer stops and drops the connect timeout; c.mu is held.
+func (c *conn) stopTimer() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 }
 
 func runMiddlewares(s *Socket, mws []Middleware) (err error) {
@@ -273,8 +283,8 @@ func (c *conn) restore(nsp *Namespace, auth json.RawMessage) *Session {
 // remove forgets a socket that left.
 func (c *conn) remove(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if cur, _ := c.sockets.get(s.nsp.name); cur == s {
+		c.sockets.del(s.nsp.name)
 	}
 	c.mu.Unlock()
 }
@@ -282,11 +292,7 @@ func (c *conn) remove(s *Socket) {
 func (c *conn) snapshot() []*Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		out = append(out, s)
-	}
-	return out
+	return c.sockets.appendTo(make([]*Socket, 0, c.sockets.len()))
 }
 
 // disconnectAll disconnects every socket, then closes the connection
@@ -325,13 +331,8 @@ func (c *conn) shut(reason DisconnectReason, err error) bool {
 		return false
 	}
 	c.closed = true
-	c.timer.Stop()
-	var pending []*Socket
-	for _, s := range c.pending {
-		if s != nil {
-			pending = append(pending, s)
-		}
-	}
+	c.stopTimer()
+	pending := c.pending.appendTo(nil)
 	c.mu.Unlock()
 	for _, s := range pending {
 		s.cancel(ErrDisconnected) // unblocks middlewares

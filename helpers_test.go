@@ -81,6 +81,8 @@ func (f *fakeConn) Send(msgs ...engineio.Message) error {
 	return nil
 }
 
+func (f *fakeConn) SendNow(msgs ...engineio.Message) error { return f.Send(msgs...) }
+
 func (f *fakeConn) SendVolatile(msgs ...engineio.Message) error {
 	if f.busy {
 		return engineio.ErrDropped

@@ -42,7 +42,7 @@ type Socket struct {
 
 	mu              sync.Mutex
 	data            any
-	handlers        map[string]RawHandler
+	handlers        handlerSet
 	anyIn           []func(ctx context.Context, event string, args Args)
 	anyOut          []func(event string, args Args)
 	middlewares     []PacketMiddleware
@@ -57,11 +57,13 @@ func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
 		nsp:       nsp,
 		conn:      c,
 		handshake: hs,
-		handlers:  map[string]RawHandler{},
 		// The connecting goroutine runs the queue first (see conn.connect).
 		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true),
 	}
-	s.ctx, s.cancel = context.WithCancelCause(nsp.srv.ctx)
+	// Not derived from the server's context: Shutdown ends every socket
+	// itself, and a child of one shared context would register in its
+	// children map, under its lock, for every socket.
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	if prev != nil {
 		s.id, s.pid, s.data, s.recovered = prev.SID, prev.PID, prev.Data, true
 	} else {
@@ -138,14 +140,14 @@ func (s *Socket) OnRaw(ev string, h RawHandler) {
 		panic(fmt.Sprintf("socketio: %q is a reserved event name", ev))
 	}
 	s.mu.Lock()
-	s.handlers[ev] = h
+	s.handlers.set(ev, h)
 	s.mu.Unlock()
 }
 
 // Off removes the handler of ev.
 func (s *Socket) Off(ev string) {
 	s.mu.Lock()
-	delete(s.handlers, ev)
+	s.handlers.del(ev)
 	s.mu.Unlock()
 }
 
@@ -340,7 +342,10 @@ func (e Emitter) EmitWithAck(ctx context.Context, ev string, args ...any) (Args,
 
 // writePacket sends a packet to the client.
 func (s *Socket) writePacket(p *protocol.Packet, volatile bool) error {
-	return s.conn.send(encode(p), volatile)
+	if volatile {
+		return s.conn.send(encode(p), true)
+	}
+	return s.conn.sendNow(encode(p))
 }
 
 // deliver sends an encoded broadcast to the client, if connected.
@@ -455,7 +460,7 @@ func (s *Socket) dispatch(name string, args Args, ack AckFunc) {
 	}
 	defer s.recoverHandler(name)
 	s.mu.Lock()
-	mws, anys, h := s.middlewares, s.anyIn, s.handlers[name]
+	mws, anys, h := s.middlewares, s.anyIn, s.handlers.get(name)
 	s.mu.Unlock()
 	// As in the official server, catch-all listeners see every event, also
 	// those a middleware then refuses.
