@@ -52,38 +52,26 @@ func newFakeCluster(t *testing.T, n int, mode relay) *fakeCluster {
 	fc := &fakeCluster{conns: make([]atomic.Int32, n), held: map[*fakeSocket][]byte{}, mode: mode}
 	for node := range n {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-			if err != nil {
-				return
+			var s *fakeSocket
+			serveFake(w, r, func(c *websocket.Conn) {
+				s = &fakeSocket{node: node, c: c}
+				fc.mu.Lock()
+				fc.socks = append(fc.socks, s)
+				fc.mu.Unlock()
+				fc.conns[node].Add(1)
+			}, func(_ *websocket.Conn, b []byte) {
+				if s != nil && strings.HasPrefix(string(b), `42["bcast"`) {
+					fc.broadcast(s, b)
+				}
+			})
+			if s != nil {
+				fc.leave(s)
 			}
-			defer c.Close()
-			fc.serve(&fakeSocket{node: node, c: c})
 		}))
 		t.Cleanup(srv.Close)
 		fc.urls = append(fc.urls, srv.URL)
 	}
 	return fc
-}
-
-func (fc *fakeCluster) serve(s *fakeSocket) {
-	s.write([]byte(`0{"sid":"fake","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))
-	defer fc.leave(s)
-	for {
-		_, b, err := s.c.ReadMessage()
-		if err != nil {
-			return
-		}
-		switch {
-		case string(b) == "40":
-			fc.mu.Lock()
-			fc.socks = append(fc.socks, s)
-			fc.mu.Unlock()
-			fc.conns[s.node].Add(1)
-			s.write([]byte(`40{"sid":"s"}`))
-		case strings.HasPrefix(string(b), `42["bcast"`):
-			fc.broadcast(s, b)
-		}
-	}
 }
 
 func (fc *fakeCluster) leave(s *fakeSocket) {
