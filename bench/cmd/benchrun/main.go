@@ -6,7 +6,7 @@
 //
 // Run it from the bench directory:
 //
-//	go run ./cmd/benchrun                  # full run, both servers (about 20 minutes)
+//	go run ./cmd/benchrun                  # full run, both servers (about 25 minutes)
 //	go run ./cmd/benchrun -servers node    # the Node reference only
 //	go run ./cmd/benchrun -quick           # smoke run, report to stdout
 //
