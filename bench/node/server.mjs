@@ -5,14 +5,33 @@
 //   "echo" with an ack  -> ack with the same arguments
 //   "bcast"             -> "bcast" with the same arguments to every other socket
 //
-// It listens on 127.0.0.1:$PORT (default 3000).
+// It listens on 127.0.0.1:$PORT (default 3000). With $REDIS_URL (e.g.
+// redis://127.0.0.1:6390) it joins a cluster through the official Redis
+// adapter (@socket.io/redis-adapter with the redis client): "bcast" then
+// reaches every other socket of every server on that Redis.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
 const port = Number.parseInt(process.env.PORT || "3000", 10);
 
+const options = { perMessageDeflate: false };
+if (process.env.REDIS_URL) {
+  const { createClient } = await import("redis");
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) {
+    c.on("error", (err) => {
+      console.error("redis:", err.message);
+      process.exit(1);
+    });
+  }
+  await Promise.all([pub.connect(), sub.connect()]);
+  options.adapter = createAdapter(pub, sub);
+}
+
 const httpServer = createServer();
-const io = new Server(httpServer, { perMessageDeflate: false });
+const io = new Server(httpServer, options);
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -30,6 +30,11 @@ type machine struct {
 	// over the last minute) at the start and the end.
 	PressureStart string `json:"cpu_pressure_start,omitempty"`
 	PressureEnd   string `json:"cpu_pressure_end,omitempty"`
+	// For the cluster scenarios: how their processes were pinned, the
+	// redis-server version and the Node Redis adapter's.
+	ClusterPinning string `json:"cluster_pinning,omitempty"`
+	Redis          string `json:"redis,omitempty"`
+	RedisAdapter   string `json:"redis_adapter,omitempty"`
 }
 
 func describeMachine() machine {
@@ -44,13 +49,34 @@ func describeMachine() machine {
 		LoadStart:     loadavg(),
 		PressureStart: cpuPressure(),
 	}
-	if b, err := os.ReadFile(filepath.Join("node", "node_modules", "socket.io", "package.json")); err == nil {
-		var p struct{ Version string }
-		if json.Unmarshal(b, &p) == nil {
-			m.SocketIO = p.Version
+	m.SocketIO = npmVersion("socket.io")
+	m.RedisAdapter = npmVersion("@socket.io/redis-adapter")
+	return m
+}
+
+// npmVersion returns the version of an installed package of the Node
+// reference, or "".
+func npmVersion(pkg string) string {
+	b, err := os.ReadFile(filepath.Join("node", "node_modules", filepath.FromSlash(pkg), "package.json"))
+	if err != nil {
+		return ""
+	}
+	var p struct{ Version string }
+	if json.Unmarshal(b, &p) != nil {
+		return ""
+	}
+	return p.Version
+}
+
+// redisVersion returns the version redis-server reports ("v=7.0.15"), or
+// "unknown".
+func redisVersion(bin string) string {
+	for f := range strings.FieldsSeq(command(bin, "--version")) {
+		if v, ok := strings.CutPrefix(f, "v="); ok {
+			return v
 		}
 	}
-	return m
+	return "unknown"
 }
 
 func readTrim(path string) string {
@@ -139,7 +165,15 @@ type resultsFile struct {
 	Sizes   sizes    `json:"sizes"`
 	Servers []string `json:"servers"`
 	Reps    int      `json:"reps"`
+	Parts   []part   `json:"parts,omitempty"` // scenarios merged from other runs
 	Records []record `json:"-"`
+}
+
+// part names the scenarios of a merged report that come from another run,
+// and where and when that run was made.
+type part struct {
+	Scenarios []string `json:"scenarios"`
+	Machine   machine  `json:"machine"`
 }
 
 func encodeRecords(w io.Writer, f resultsFile) error {

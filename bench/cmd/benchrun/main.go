@@ -6,9 +6,15 @@
 //
 // Run it from the bench directory:
 //
-//	go run ./cmd/benchrun                  # full run, both servers (about 20 minutes)
+//	go run ./cmd/benchrun                  # full run, both servers (about 25 minutes)
 //	go run ./cmd/benchrun -servers node    # the Node reference only
 //	go run ./cmd/benchrun -quick           # smoke run, report to stdout
+//
+// The cross-node scenarios (cluster-broadcast, cluster-broadcast-rate) run
+// three servers of one kind on a private redis-server. They can be run on
+// their own and merged into an earlier report:
+//
+//	go run ./cmd/benchrun -scenarios cluster-broadcast,cluster-broadcast-rate -merge ../docs/benchmarks.md
 package main
 
 import (
@@ -45,7 +51,9 @@ type options struct {
 	serverCPU   string
 	loadgenCPU  string
 	resultsOut  string
-	from        string
+	from        []string
+	merge       string
+	redisServer string
 	hold        time.Duration
 	echoRate    int
 	noTaskset   bool
@@ -63,12 +71,12 @@ func main() {
 
 func run() error {
 	var o options
-	var servers, only string
+	var servers, only, from string
 	flag.StringVar(&servers, "servers", "go,node", "servers to compare, in order: go, node or both")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of each scenario per server")
 	flag.BoolVar(&o.quick, "quick", false, "short smoke run (small sizes, one repetition, report to stdout unless -out)")
 	flag.StringVar(&o.out, "out", "", "markdown report (default ../docs/benchmarks.md; with -quick, stdout)")
-	flag.StringVar(&only, "scenarios", "", "comma-separated subset of scenarios (conns, echo, echo-rate, echo-polling, broadcast, broadcast-rate, churn)")
+	flag.StringVar(&only, "scenarios", "", "comma-separated subset of scenarios (conns, echo, echo-rate, echo-polling, broadcast, broadcast-rate, cluster-broadcast, cluster-broadcast-rate, churn)")
 	flag.StringVar(&o.goBuild, "go-build", "go build -o {bin} ./cmd/benchserver", "command that builds the Go server ({bin}: its path); empty to skip")
 	flag.StringVar(&o.goCmd, "go-cmd", "{bin}", "command that starts the Go server; it must exec the server itself so its pid is the server's")
 	flag.StringVar(&o.goStats, "go-stats-path", "/debug/stats", `path on the Go server answering {"goroutines":N}, e.g. /debug/stats (empty: none)`)
@@ -79,7 +87,9 @@ func run() error {
 	flag.StringVar(&o.svg, "svg", "", "write the chart to this file and link it from the page instead of inlining it (GitHub does not render inline SVG)")
 	flag.IntVar(&o.nice, "nice", 0, "run the server and the load generator at this nice value (negative needs root; for a shared machine)")
 	flag.StringVar(&o.resultsOut, "results", "", "raw results (JSONL), rewritten after every run (default: a file in the temp directory)")
-	flag.StringVar(&o.from, "from", "", "make the report from a JSONL file of an earlier run instead of running")
+	flag.StringVar(&from, "from", "", "make the report from earlier results instead of running: a JSONL file or a generated page, or several separated by commas, merged in order (a later file's scenarios replace an earlier one's)")
+	flag.StringVar(&o.merge, "merge", "", "merge this run's results into the results of an earlier run (a JSONL file or a generated page, e.g. ../docs/benchmarks.md): its other scenarios are kept")
+	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary for the cluster scenarios")
 	flag.DurationVar(&o.hold, "hold", 0, "hold time of the idle connections (default 30s, quick 3s)")
 	flag.IntVar(&o.echoRate, "echo-rate", 0, "offered load of echo-rate in acks/s (default 10000, quick 2000)")
 	flag.Parse()
@@ -106,6 +116,17 @@ func run() error {
 	}
 	if only != "" {
 		o.only = strings.Split(only, ",")
+		for _, name := range o.only {
+			if !slices.ContainsFunc(scenarios(fullSizes()), func(sc scenario) bool { return sc.Name == name }) {
+				return fmt.Errorf("unknown scenario %q", name)
+			}
+		}
+	}
+	if from != "" {
+		o.from = strings.Split(from, ",")
+		if o.merge != "" {
+			return errors.New("-from and -merge do not go together: list every file in -from")
+		}
 	}
 	sz := fullSizes()
 	if o.quick {
@@ -129,14 +150,26 @@ func run() error {
 
 	var recs []record
 	var mach machine
-	if o.from != "" {
-		f, err := readRecords(o.from)
+	var parts []part
+	if len(o.from) > 0 {
+		f, err := readAll(o.from)
 		if err != nil {
 			return err
 		}
-		recs, mach, sz = f.Records, f.Machine, f.Sizes
+		recs, mach, sz, parts = f.Records, f.Machine, f.Sizes, f.Parts
 		o.servers, o.reps = f.Servers, f.Reps
 	} else {
+		var earlier resultsFile
+		if o.merge != "" {
+			// Read it first: a run is not started only to fail at the end.
+			var err error
+			if earlier, err = readRecords(o.merge); err != nil {
+				return err
+			}
+			if err := compatible(earlier, resultsFile{Sizes: sz, Reps: o.reps}); err != nil {
+				return fmt.Errorf("-merge %s: %w", o.merge, err)
+			}
+		}
 		var err error
 		mach = describeMachine()
 		mach.Pinning = "not pinned"
@@ -145,6 +178,13 @@ func run() error {
 		}
 		if o.nice != 0 {
 			mach.Pinning += fmt.Sprintf(", both at nice %d", o.nice)
+		}
+		if o.selectsCluster(sz) {
+			mach.Redis = redisVersion(o.redisServer)
+			mach.ClusterPinning = "not pinned"
+			if !o.noTaskset {
+				mach.ClusterPinning = fmt.Sprintf("the %s servers and `redis-server` are pinned to CPU %s and the load generator to CPU %s with `taskset`", numberWord(clusterNodes), o.serverCPU, o.loadgenCPU)
+			}
 		}
 		if o.resultsOut == "" {
 			o.resultsOut = filepath.Join(os.TempDir(), "benchrun-"+mach.Date.Format("20060102-150405")+".jsonl")
@@ -159,13 +199,20 @@ func run() error {
 		}
 		mach.LoadEnd = loadavg()
 		mach.PressureEnd = cpuPressure()
-	}
-	rep := buildReport(recs, o.servers, o.reps, sz, mach)
-	if o.from == "" {
 		if err := writeRecords(o.resultsOut, resultsFile{Machine: mach, Sizes: sz, Servers: o.servers, Reps: o.reps, Records: recs}); err != nil {
 			return err
 		}
+		if o.merge != "" {
+			f, err := merge([]resultsFile{earlier, {Machine: mach, Sizes: sz, Servers: o.servers, Reps: o.reps, Records: recs}})
+			if err != nil {
+				return fmt.Errorf("%w (this run's results are in %s)", err, o.resultsOut)
+			}
+			recs, mach, sz, parts = f.Records, f.Machine, f.Sizes, f.Parts
+			o.servers, o.reps = f.Servers, f.Reps
+		}
 	}
+	rep := buildReport(recs, o.servers, o.reps, sz, mach)
+	rep.parts = parts
 	if o.svg != "" {
 		if err := os.WriteFile(o.svg, []byte(rep.svg()+"\n"), 0o644); err != nil {
 			return err
@@ -190,6 +237,16 @@ func run() error {
 	}
 	fmt.Fprintf(os.Stderr, "benchrun: wrote %s\n", o.out)
 	return nil
+}
+
+// selectsCluster reports whether the run includes a cluster scenario.
+func (o options) selectsCluster(sz sizes) bool {
+	for _, sc := range scenarios(sz) {
+		if sc.Nodes > 1 && (len(o.only) == 0 || slices.Contains(o.only, sc.Name)) {
+			return true
+		}
+	}
+	return false
 }
 
 func flagSet(name string) bool {
@@ -221,6 +278,16 @@ func runAll(ctx context.Context, o options, sz sizes, save func([]record) error)
 	if slices.Contains(o.servers, "node") {
 		if _, err := os.Stat(filepath.Join("node", "node_modules", "socket.io")); err != nil {
 			return nil, errors.New("node/node_modules is missing: run (cd node && npm ci)")
+		}
+	}
+	if o.selectsCluster(sz) {
+		if _, err := exec.LookPath(o.redisServer); err != nil {
+			return nil, fmt.Errorf("the cluster scenarios need %s (Debian package redis-server; or -redis-server PATH, or leave them out with -scenarios)", o.redisServer)
+		}
+		if slices.Contains(o.servers, "node") {
+			if _, err := os.Stat(filepath.Join("node", "node_modules", "@socket.io", "redis-adapter")); err != nil {
+				return nil, errors.New("node/node_modules lacks @socket.io/redis-adapter: run (cd node && npm ci)")
+			}
 		}
 	}
 	if !o.noTaskset {
@@ -301,24 +368,16 @@ func runQuiet(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// runOne starts a fresh server, runs the load generator against it and
-// stops the server.
+// runOne starts a fresh server (or cluster), runs the load generator
+// against it and stops it.
 func runOne(ctx context.Context, o options, loadgen string, serverCmd []string, label, statsPath string, sc scenario) (*load.Result, error) {
-	port, err := freePort()
+	d, err := deploy(ctx, o, serverCmd, sc.Nodes)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServer(ctx, o, serverCmd, port)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
+	defer d.stop()
 
-	lgArgs := []string{"-url", fmt.Sprintf("http://127.0.0.1:%d", port), "-pid", fmt.Sprint(srv.pid()), "-label", label}
-	if statsPath != "" {
-		lgArgs = append(lgArgs, "-stats-url", fmt.Sprintf("http://127.0.0.1:%d%s", port, statsPath))
-	}
-	lgArgs = append(lgArgs, sc.Args...)
+	lgArgs := append(d.loadgenArgs(label, statsPath), sc.Args...)
 	name, args := wrap(o, o.loadgenCPU, loadgen, lgArgs)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
@@ -335,10 +394,10 @@ func runOne(ctx context.Context, o options, loadgen string, serverCmd []string, 
 	}
 	copyPrefixed(os.Stderr, stderr, "   ")
 	if err := cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("load generator: %w%s", err, srv.tail())
+		return nil, fmt.Errorf("load generator: %w%s", err, d.tail())
 	}
-	if !srv.alive() {
-		return nil, fmt.Errorf("the server exited during the run%s", srv.tail())
+	if s := d.exited(); s != nil {
+		return nil, fmt.Errorf("the %s exited during the run%s", s.name, d.tail())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var res load.Result

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,7 @@ type report struct {
 	scen    []scenario
 	rows    []row
 	recs    []record
+	parts   []part // scenarios merged from other runs
 	svgPath string // when set, the chart is linked from this path instead of inlined
 }
 
@@ -131,42 +133,12 @@ func (r *report) markdown() string {
 	p("Servers: %s. Medians of %d run(s) per server; the ratio is the median of the per-repetition ratios Go/Node.\n\n",
 		r.serverList(), r.reps)
 
-	hasGo, hasNode := r.has("go"), r.has("node")
-	p("## Summary\n\n")
-	p("| Metric | Unit |")
-	for _, s := range r.servers {
-		p(" %s |", serverTitle[s])
+	hasGo := r.has("go")
+	if r.hasSection(sectionSummary) {
+		p("## Summary\n\n")
+		r.table(&b, sectionSummary)
 	}
-	if hasGo && hasNode {
-		p(" Go/Node |")
-	}
-	p(" Target | Met |\n|---|---|")
-	for range r.servers {
-		p("---:|")
-	}
-	if hasGo && hasNode {
-		p("---:|")
-	}
-	p("---|---|\n")
-	for _, rw := range r.rows {
-		p("| %s | %s |", rw.m.Name, rw.m.Unit)
-		for _, s := range r.servers {
-			p(" %s |", formatNum(rw.med[s], rw.m.Digits))
-		}
-		if hasGo && hasNode {
-			p(" %s |", formatRatio(rw.ratio))
-		}
-		goal, met := rw.target()
-		p(" %s | %s |\n", orDash(goal), orDash(met))
-	}
-	if r.mach.busy() {
-		pressure := ""
-		if r.mach.PressureStart != "" {
-			pressure = fmt.Sprintf(", CPU pressure %s%% at the start and %s%% at the end", r.mach.PressureStart, orDash(r.mach.PressureEnd))
-		}
-		p("\n> **Caution:** the machine was shared with other work during this run (load average %s at the start%s). Throughput and latency depend on the CPU time the two processes got and are not comparable with a quiet machine; CPU per operation and RSS are less affected, and the paired ratios compare both servers under the same conditions.\n",
-			r.mach.LoadStart, pressure)
-	}
+	r.caution(&b, r.mach)
 	if !hasGo {
 		p("\nThe Go server was not part of this run; its columns, ratios and targets are filled by a run with `-servers go,node`.\n")
 	}
@@ -176,6 +148,8 @@ func (r *report) markdown() string {
 			p("- %s\n", f)
 		}
 	}
+
+	r.clusterSection(&b)
 
 	p("\n## Chart\n\n")
 	p("Each row has its own scale; the longer bar is the larger value (see the arrow for which way is better).\n\n")
@@ -234,14 +208,125 @@ func (r *report) markdown() string {
 	if m.PressureStart != "" {
 		p("| CPU pressure (some, avg60) at start / end | %s%% / %s%% |\n", m.PressureStart, orDash(m.PressureEnd))
 	}
+	for _, pt := range r.parts {
+		p("| %s run separately | %s (UTC), load average %s / %s |\n", codeList(pt.Scenarios), pt.Machine.Date.Format("2006-01-02 15:04"), pt.Machine.LoadStart, orDash(pt.Machine.LoadEnd))
+	}
 
 	p("\n## Raw results\n\n<details><summary>One JSON line per run (regenerate this page with <code>go run ./cmd/benchrun -from ../docs/benchmarks.md</code>)</summary>\n\n")
 	p("```jsonl\n")
 	var raw strings.Builder
-	_ = encodeRecords(&raw, resultsFile{Machine: r.mach, Sizes: r.sz, Servers: r.servers, Reps: r.reps, Records: r.recs})
+	_ = encodeRecords(&raw, resultsFile{Machine: r.mach, Sizes: r.sz, Servers: r.servers, Reps: r.reps, Parts: r.parts, Records: r.recs})
 	b.WriteString(raw.String())
 	p("```\n\n</details>\n")
 	return b.String()
+}
+
+// table writes the summary table of one section's rows.
+func (r *report) table(b *strings.Builder, section string) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	ratio := r.has("go") && r.has("node")
+	p("| Metric | Unit |")
+	for _, s := range r.servers {
+		p(" %s |", serverTitle[s])
+	}
+	if ratio {
+		p(" Go/Node |")
+	}
+	p(" Target | Met |\n|---|---|")
+	for range r.servers {
+		p("---:|")
+	}
+	if ratio {
+		p("---:|")
+	}
+	p("---|---|\n")
+	for _, rw := range r.rows {
+		if rw.m.Section != section {
+			continue
+		}
+		p("| %s | %s |", rw.m.Name, rw.m.Unit)
+		for _, s := range r.servers {
+			p(" %s |", formatNum(rw.med[s], rw.m.Digits))
+		}
+		if ratio {
+			p(" %s |", formatRatio(rw.ratio))
+		}
+		goal, met := rw.target()
+		p(" %s | %s |\n", orDash(goal), orDash(met))
+	}
+}
+
+func (r *report) hasSection(section string) bool {
+	return slices.ContainsFunc(r.rows, func(rw row) bool { return rw.m.Section == section })
+}
+
+// caution warns when the machine m was visibly shared.
+func (r *report) caution(b *strings.Builder, m machine) {
+	if !m.busy() {
+		return
+	}
+	pressure := ""
+	if m.PressureStart != "" {
+		pressure = fmt.Sprintf(", CPU pressure %s%% at the start and %s%% at the end", m.PressureStart, orDash(m.PressureEnd))
+	}
+	fmt.Fprintf(b, "\n> **Caution:** the machine was shared with other work during this run (load average %s at the start%s). Throughput and latency depend on the CPU time the processes got and are not comparable with a quiet machine; CPU per operation and RSS are less affected, and the paired ratios compare both servers under the same conditions.\n",
+		m.LoadStart, pressure)
+}
+
+// clusterSection writes the cross-node broadcast section when a cluster
+// scenario ran.
+func (r *report) clusterSection(b *strings.Builder) {
+	if !r.hasSection(sectionCluster) {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	m, part := r.mach, (*part)(nil)
+	for i, pt := range r.parts {
+		if slices.ContainsFunc(pt.Scenarios, func(s string) bool { return isCluster(s, r.sz) }) {
+			m, part = pt.Machine, &r.parts[i]
+			break
+		}
+	}
+	p("\n## Cross-node broadcast (%d nodes, Redis)\n\n", clusterNodes)
+	p("%s server processes of one kind, each with its Redis adapter (Go: `redisadapter`; Node: `@socket.io/redis-adapter`%s with the `redis` client), share one private `redis-server`%s on loopback, without persistence, started for each run. ",
+		strings.ToUpper(numberWord(clusterNodes)[:1])+numberWord(clusterNodes)[1:], prefixed(" ", m.RedisAdapter), prefixed(" ", m.Redis))
+	p("The receivers are spread evenly over the %s servers and the sender is on the first, so about %s in %s deliveries reach their receiver through Redis; every receiver checks every message in order, and the sender gets none. ",
+		numberWord(clusterNodes), numberWord(clusterNodes-1), numberWord(clusterNodes))
+	p("Server CPU is summed over the %s server processes; Redis CPU is the `redis-server` process's over the same window. Deliveries count every receiver's, on the sender's server too.", numberWord(clusterNodes))
+	if m.ClusterPinning != "" {
+		p(" Pinning: %s.", m.ClusterPinning)
+	}
+	p("\n")
+	if part != nil {
+		p("\nThese results come from a separate run on %s (UTC), load average %s at the start and %s at the end.\n",
+			m.Date.Format("2006-01-02 15:04"), m.LoadStart, orDash(m.LoadEnd))
+		r.caution(b, m)
+	}
+	p("\n")
+	r.table(b, sectionCluster)
+}
+
+// numberWord spells small counts as words.
+func numberWord(n int) string {
+	if w := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}; n >= 0 && n < len(w) {
+		return w[n]
+	}
+	return strconv.Itoa(n)
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" || s == "unknown" {
+		return ""
+	}
+	return prefix + s
+}
+
+func codeList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "`" + n + "`"
+	}
+	return strings.Join(q, ", ")
 }
 
 func (r *report) serverList() string {

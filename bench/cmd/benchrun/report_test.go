@@ -195,3 +195,49 @@ func TestBusyMachineCaution(t *testing.T) {
 		t.Fatal("caution for a quiet machine")
 	}
 }
+
+func TestClusterSection(t *testing.T) {
+	r := buildReport(append(sampleRecords(), clusterRecords()...), []string{"go", "node"}, 3, fullSizes(), machine{})
+	md := r.markdown()
+	section, after, ok := strings.Cut(md, "## Cross-node broadcast (3 nodes, Redis)\n")
+	if !ok {
+		t.Fatal("no cross-node section")
+	}
+	section, _, _ = strings.Cut(after, "\n## ")
+	for _, want := range []string{
+		// Medians 300,000 and 60,000; ratios 5, 5, 5.
+		"| Cross-node deliveries/s (1,000 receivers, 3 nodes) | deliveries/s | 300,000 | 60,000 | 5.00 | — | — |",
+		"| Server CPU per cross-node delivery (3 servers) | µs | 2.00 | 10.00 | 0.20 | — | — |",
+		"| Redis CPU per cross-node delivery | µs | 0.40 | 0.20 | 2.00 | — | — |",
+		"| Cross-node delivery p50 at 20 msg/s | µs | 3,000 | 6,000 | 0.50 | — | — |",
+		// Node p99 15,000, 16,000, 17,000: ratios 7/15, 7/16, 7/17, median 7/16.
+		"| Cross-node delivery p99 at 20 msg/s | µs | 7,000 | 16,000 | 0.44 | — | — |",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("cross-node section lacks %q:\n%s", want, section)
+		}
+	}
+	summary, _, _ := strings.Cut(md, "## Cross-node")
+	if strings.Contains(summary, "Cross-node deliveries") || !strings.Contains(summary, "Server CPU per echo ack") {
+		t.Error("cluster rows in the summary table, or echo rows missing from it")
+	}
+	if strings.Contains(section, "separate run") {
+		t.Error("a separate-run note on a page from one run")
+	}
+	if !strings.Contains(md, "`cluster-broadcast-rate`: the same cluster and receivers") {
+		t.Error("the cluster scenarios are not described in the method")
+	}
+	if strings.Contains(buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), machine{}).markdown(), "Cross-node") {
+		t.Error("a cross-node section without cluster runs")
+	}
+}
+
+func TestClusterOnlyPage(t *testing.T) {
+	md := buildReport(clusterRecords(), []string{"go", "node"}, 3, quickSizes(), machine{}).markdown()
+	if strings.Contains(md, "## Summary") {
+		t.Error("an empty summary table")
+	}
+	if !strings.Contains(md, "| Cross-node deliveries/s (200 receivers, 3 nodes) |") {
+		t.Error("the cross-node table is missing")
+	}
+}

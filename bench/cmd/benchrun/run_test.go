@@ -35,6 +35,39 @@ func TestRunOneAgainstNode(t *testing.T) {
 	}
 }
 
+// TestClusterAgainstGo drives a short cross-node run through the same path
+// as a benchmark: a private redis-server, three fresh Go servers joined to
+// it, the load generator binary, the result line read back.
+func TestClusterAgainstGo(t *testing.T) {
+	redis, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("the cluster scenarios need redis-server (Debian package redis-server): %v", err)
+	}
+	dir := t.TempDir()
+	loadgen, server := filepath.Join(dir, "loadgen"), filepath.Join(dir, "benchserver")
+	for bin, pkg := range map[string]string{loadgen: "../loadgen", server: "../benchserver"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", pkg, err, out)
+		}
+	}
+	_, err = exec.LookPath("taskset")
+	o := options{noTaskset: err != nil, serverCPU: "0", loadgenCPU: "1", redisServer: redis}
+	sc := scenario{Name: "cluster-broadcast", Nodes: clusterNodes, Args: []string{
+		"-scenario", "cluster-broadcast", "-r", "30", "-window", "16", "-warmup", "200ms", "-duration", "1s", "-quiet"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := runOne(ctx, o, loadgen, []string{server}, "go", "", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK || res.Nodes != clusterNodes || res.Connected != 30 || res.Sent == 0 || res.Delivered != res.Sent*30 {
+		t.Fatalf("unexpected result: %+v", res)
+	}
+	if res.ServerCPUS <= 0 || res.RSSKiB <= 0 {
+		t.Fatalf("no figures of the three servers: %+v", res)
+	}
+}
+
 func TestStartServerFailsClearly(t *testing.T) {
 	port, err := freePort()
 	if err != nil {

@@ -11,9 +11,20 @@ import (
 
 // scenario is one kind of run, as loadgen arguments.
 type scenario struct {
-	Name string
-	What string // one line for the method section
-	Args []string
+	Name  string
+	What  string // one line for the method section
+	Args  []string
+	Nodes int // servers of a cluster on one private Redis (0: a single server)
+}
+
+// isCluster reports whether the named scenario runs on a cluster.
+func isCluster(name string, s sizes) bool {
+	for _, sc := range scenarios(s) {
+		if sc.Name == name {
+			return sc.Nodes > 1
+		}
+	}
+	return false
 }
 
 // sizes holds the knobs that differ between a full and a quick run.
@@ -85,6 +96,19 @@ func scenarios(s sizes) []scenario {
 			Args: []string{"-scenario", "broadcast", "-r", itoa(s.Receivers), "-rate", itoa(s.BcastRate), "-warmup", w, "-duration", d},
 		},
 		{
+			Name:  "cluster-broadcast",
+			Nodes: clusterNodes,
+			What: fmt.Sprintf("%d servers of one kind sharing one private `redis-server` (no persistence) through their Redis adapter; %s WebSocket receivers spread evenly over them, the sender on the first, emitting `bcast` as fast as a window of 64 undelivered messages allows; every receiver checks every message in order",
+				clusterNodes, formatNum(float64(s.Receivers), 0)),
+			Args: []string{"-scenario", "cluster-broadcast", "-r", itoa(s.Receivers), "-window", "64", "-warmup", w, "-duration", d},
+		},
+		{
+			Name:  "cluster-broadcast-rate",
+			Nodes: clusterNodes,
+			What:  fmt.Sprintf("the same cluster and receivers with the sender at a fixed %d messages/s (%s deliveries/s)", s.BcastRate, formatNum(float64(s.BcastRate*s.Receivers), 0)),
+			Args:  []string{"-scenario", "cluster-broadcast", "-r", itoa(s.Receivers), "-rate", itoa(s.BcastRate), "-warmup", w, "-duration", d},
+		},
+		{
 			Name: "churn",
 			What: fmt.Sprintf("%d workers connecting (joining `/`) and disconnecting in loops for %v after a %v warm-up; then up to %v for the server to return to its baseline", s.ChurnWorkers, s.Duration, s.Warmup, s.Settle),
 			Args: []string{"-scenario", "churn", "-c", itoa(s.ChurnWorkers), "-warmup", w, "-duration", d, "-settle", s.Settle.String()},
@@ -92,9 +116,16 @@ func scenarios(s sizes) []scenario {
 	}
 }
 
-// metric is one row of the summary table.
+// Report sections of a metric.
+const (
+	sectionSummary = ""        // the summary table
+	sectionCluster = "cluster" // the cross-node broadcast table
+)
+
+// metric is one row of a summary table.
 type metric struct {
 	Scenario string
+	Section  string
 	Name     string
 	Unit     string
 	Lower    bool                       // lower is better
@@ -134,6 +165,16 @@ func metrics(s sizes) []metric {
 		{Scenario: "broadcast", Name: "Server CPU per broadcast delivery", Unit: "µs", Lower: true, Target: 1.0 / 3, Chart: true, Digits: 2,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
 		{Scenario: "broadcast-rate", Name: fmt.Sprintf("Broadcast delivery p99 at %d msg/s", s.BcastRate), Unit: "µs", Lower: true, Chart: true,
+			Value: func(r *load.Result) float64 { return r.P99us }},
+		{Scenario: "cluster-broadcast", Section: sectionCluster, Name: fmt.Sprintf("Cross-node deliveries/s (%s receivers, %d nodes)", formatNum(float64(s.Receivers), 0), clusterNodes), Unit: "deliveries/s", Chart: true,
+			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
+		{Scenario: "cluster-broadcast", Section: sectionCluster, Name: fmt.Sprintf("Server CPU per cross-node delivery (%d servers)", clusterNodes), Unit: "µs", Lower: true, Chart: true, Digits: 2,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
+		{Scenario: "cluster-broadcast", Section: sectionCluster, Name: "Redis CPU per cross-node delivery", Unit: "µs", Lower: true, Digits: 2,
+			Value: func(r *load.Result) float64 { return nonZero(r.RedisCPUusPerOp) }},
+		{Scenario: "cluster-broadcast-rate", Section: sectionCluster, Name: fmt.Sprintf("Cross-node delivery p50 at %d msg/s", s.BcastRate), Unit: "µs", Lower: true,
+			Value: func(r *load.Result) float64 { return r.P50us }},
+		{Scenario: "cluster-broadcast-rate", Section: sectionCluster, Name: fmt.Sprintf("Cross-node delivery p99 at %d msg/s", s.BcastRate), Unit: "µs", Lower: true, Chart: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
 		{Scenario: "churn", Name: "Connect/disconnect cycles/s", Unit: "cycles/s", Chart: true,
 			Value: func(r *load.Result) float64 { return r.OpsPerSec }},

@@ -3,6 +3,10 @@
 // acknowledged with its own arguments and event "bcast" is broadcast with its
 // arguments to every other socket. It listens on 127.0.0.1:$PORT (default
 // 3000) and answers {"goroutines":N} on /debug/stats.
+//
+// With $REDIS_URL (e.g. redis://127.0.0.1:6390) it joins a cluster through
+// the Redis adapter (redisadapter, compatible with @socket.io/redis-adapter):
+// "bcast" then reaches every other socket of every server on that Redis.
 package main
 
 import (
@@ -17,7 +21,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/redisadapter"
 )
 
 func main() {
@@ -25,7 +31,16 @@ func main() {
 	if port == "" {
 		port = "3000"
 	}
-	io := socketio.NewServer(nil)
+	cfg := &socketio.Config{}
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		rdb, err := redisClient(u)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer rdb.Close()
+		cfg.Adapter = redisadapter.New(rdb, nil)
+	}
+	io := socketio.NewServer(cfg)
 	io.OnConnect(func(s *socketio.Socket) {
 		s.OnRaw("echo", func(ctx context.Context, args socketio.Args, ack socketio.AckFunc) {
 			if ack != nil {
@@ -57,4 +72,20 @@ func main() {
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
+}
+
+// redisClient connects to the Redis at url and checks that it answers.
+func redisClient(url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis at %s: %w", opt.Addr, err)
+	}
+	return rdb, nil
 }

@@ -6,9 +6,12 @@
 // Scenarios: conns (open -n connections at -connect-rate, hold them for
 // -duration), echo (-c clients emitting with acks, closed loops or -rate acks/s
 // in total), broadcast (-r receivers and one sender, as fast as -window allows
-// or -rate messages/s), churn (-c workers connecting and disconnecting).
-// With -pid, the server's CPU time and RSS are read from /proc; with
-// -stats-url, its goroutine count. Progress goes to stderr.
+// or -rate messages/s), cluster-broadcast (the same over the servers -url and
+// -peers of a cluster, receivers spread evenly, the sender on -url), churn (-c
+// workers connecting and disconnecting). With -pid, the server's CPU time and
+// RSS are read from /proc (with -peer-pids, summed over the cluster; with
+// -redis-pid, the Redis CPU on its own); with -stats-url, its goroutine
+// count. Progress goes to stderr.
 package main
 
 import (
@@ -19,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,9 +42,10 @@ func run() error {
 	var cfg load.Config
 	var transport string
 	var quiet, failExit bool
-	var cpuProfile string
+	var cpuProfile, peers, peerPIDs string
 	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:3000", "server URL (loopback only); path defaults to /socket.io/")
-	flag.StringVar(&cfg.Scenario, "scenario", "echo", "conns, echo, broadcast or churn")
+	flag.StringVar(&cfg.Scenario, "scenario", "echo", "conns, echo, broadcast, cluster-broadcast or churn")
+	flag.StringVar(&peers, "peers", "", "cluster-broadcast: comma-separated URLs of the cluster's other servers")
 	flag.StringVar(&transport, "transport", "websocket", "websocket or polling")
 	flag.StringVar(&cfg.Label, "label", "", "label copied into the result line (e.g. go, node)")
 	flag.IntVar(&cfg.Conns, "n", 1000, "conns: connections to open and hold")
@@ -54,6 +60,8 @@ func run() error {
 	flag.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "warm-up before the measured window (churn: warm-up cycles)")
 	flag.DurationVar(&cfg.Settle, "settle", 15*time.Second, "churn: longest wait for the server to return to baseline")
 	flag.IntVar(&cfg.PID, "pid", 0, "server pid, for CPU and RSS from /proc")
+	flag.StringVar(&peerPIDs, "peer-pids", "", "cluster-broadcast: comma-separated pids of the -peers servers, added to -pid's CPU and RSS")
+	flag.IntVar(&cfg.RedisPID, "redis-pid", 0, "cluster-broadcast: pid of the cluster's Redis, for its CPU on its own")
 	flag.StringVar(&cfg.StatsURL, "stats-url", "", `optional server URL answering {"goroutines":N} or N`)
 	flag.IntVar(&cfg.SourceIPs, "source-ips", 32, "rotate over this many 127.0.x.y source addresses")
 	flag.DurationVar(&cfg.ProgressEvery, "progress", 2*time.Second, "progress interval on stderr")
@@ -63,6 +71,14 @@ func run() error {
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	cfg.Peers = splitList(peers)
+	for _, p := range splitList(peerPIDs) {
+		pid, err := strconv.Atoi(p)
+		if err != nil {
+			return fmt.Errorf("-peer-pids: %w", err)
+		}
+		cfg.PeerPIDs = append(cfg.PeerPIDs, pid)
 	}
 	t, err := wire.ParseTransport(transport)
 	if err != nil {
@@ -106,4 +122,15 @@ func run() error {
 		os.Exit(1)
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -1,5 +1,6 @@
 // Package load runs the benchmark scenarios against a Socket.IO server on
-// this machine: idle connections, echo with acks, broadcast and churn. Every
+// this machine: idle connections, echo with acks, broadcast, broadcast
+// across the servers of a cluster, and churn. Every
 // reply is checked byte for byte, and the server's CPU time and memory are
 // read from /proc when its pid is known.
 package load
@@ -19,6 +20,10 @@ const (
 	Echo      = "echo"
 	Broadcast = "broadcast"
 	Churn     = "churn"
+	// ClusterBroadcast is broadcast over the servers of a cluster (URL and
+	// Peers, sharing an adapter such as Redis): the receivers are spread
+	// evenly over the servers and the sender is on the first.
+	ClusterBroadcast = "cluster-broadcast"
 )
 
 // Limits that keep a run inside the machine's file descriptor limit (20,000
@@ -35,7 +40,7 @@ const (
 // noted beside it.
 type Config struct {
 	URL       string         // server, e.g. http://127.0.0.1:3000
-	Scenario  string         // conns, echo, broadcast or churn
+	Scenario  string         // conns, echo, broadcast, cluster-broadcast or churn
 	Transport wire.Transport // websocket (default) or polling
 	Label     string         // free text copied to the result, e.g. "go" or "node"
 
@@ -63,7 +68,14 @@ type Config struct {
 	Warmup   time.Duration // before the measured window (default 2s; churn: the warm-up cycles)
 	Settle   time.Duration // churn: how long to wait for the server to return to baseline (default 15s)
 
+	// Peers are, for cluster-broadcast, the URLs of the cluster's other
+	// servers; receiver i connects to server i mod (1+len(Peers)), URL
+	// being server 0, which also has the sender.
+	Peers []string
+
 	PID       int    // server pid for /proc readings (0: none)
+	PeerPIDs  []int  // pids of the Peers' servers; their CPU and RSS are added to PID's
+	RedisPID  int    // pid of the cluster's Redis, whose CPU is reported on its own (0: none)
 	StatsURL  string // optional URL answering the server's goroutine count
 	SourceIPs int    // rotate over this many 127.x source addresses (default 32)
 
@@ -119,7 +131,7 @@ func (c *Config) connections() int {
 		n = c.Conns
 	case Echo, Churn:
 		n = c.Clients
-	case Broadcast:
+	case Broadcast, ClusterBroadcast:
 		n = c.Receivers + 1
 	}
 	if c.Transport == wire.Polling {
@@ -130,12 +142,20 @@ func (c *Config) connections() int {
 
 func (c *Config) validate() error {
 	switch c.Scenario {
-	case Conns, Echo, Broadcast, Churn:
+	case Conns, Echo, Broadcast, ClusterBroadcast, Churn:
 	default:
-		return fmt.Errorf("load: unknown scenario %q (want conns, echo, broadcast or churn)", c.Scenario)
+		return fmt.Errorf("load: unknown scenario %q (want conns, echo, broadcast, cluster-broadcast or churn)", c.Scenario)
 	}
 	if c.URL == "" {
 		return errors.New("load: no server url")
+	}
+	switch {
+	case c.Scenario == ClusterBroadcast && len(c.Peers) == 0:
+		return errors.New("load: cluster-broadcast needs the URLs of the other servers (peers)")
+	case c.Scenario != ClusterBroadcast && (len(c.Peers) > 0 || len(c.PeerPIDs) > 0):
+		return fmt.Errorf("load: peers are for cluster-broadcast, not %s", c.Scenario)
+	case len(c.PeerPIDs) > 0 && (len(c.PeerPIDs) != len(c.Peers) || c.PID <= 0):
+		return fmt.Errorf("load: %d peer pids for %d peers (and the first server's pid %d)", len(c.PeerPIDs), len(c.Peers), c.PID)
 	}
 	if n := c.connections(); n > MaxConnections {
 		return fmt.Errorf("load: %d TCP connections asked, the limit is %d", n, MaxConnections)
@@ -164,7 +184,8 @@ type Result struct {
 	Conns     int     `json:"conns,omitempty"`
 	Clients   int     `json:"clients,omitempty"`
 	Receivers int     `json:"receivers,omitempty"`
-	Rate      float64 `json:"rate"` // offered rate, 0 for saturation
+	Nodes     int     `json:"nodes,omitempty"` // cluster-broadcast: servers in the cluster
+	Rate      float64 `json:"rate"`            // offered rate, 0 for saturation
 	Window    int     `json:"window,omitempty"`
 	Payload   int     `json:"payload_bytes"`
 
@@ -194,6 +215,11 @@ type Result struct {
 	ServerCPUS  float64 `json:"server_cpu_s,omitempty"`
 	CPUusPerOp  float64 `json:"cpu_us_per_op,omitempty"`
 	ServerCPUPc float64 `json:"server_cpu_pct,omitempty"` // of one core, over the window
+	// The cluster's Redis over the same window (with RedisPID); the server
+	// figures above are summed over every server of the cluster.
+	RedisCPUS       float64 `json:"redis_cpu_s,omitempty"`
+	RedisCPUusPerOp float64 `json:"redis_cpu_us_per_op,omitempty"`
+	RedisCPUPc      float64 `json:"redis_cpu_pct,omitempty"`
 	// LoadgenCPUPc is the load generator's own CPU over the window, in % of
 	// one core: near 100 with the load generator on one core, the figures
 	// are bounded by the load generator rather than the server.

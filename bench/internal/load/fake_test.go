@@ -12,36 +12,45 @@ import (
 	"github.com/sio-go/socketio/bench/internal/wire"
 )
 
+// serveFake speaks the server side of a WebSocket session with the default
+// handshake: it answers the namespace connect, calls joined, then hands
+// every event frame to onEvent until the client goes away.
+func serveFake(w http.ResponseWriter, r *http.Request, joined func(*websocket.Conn), onEvent func(c *websocket.Conn, frame []byte)) {
+	c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.WriteMessage(websocket.TextMessage, []byte(`0{"sid":"brk","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))
+	for {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		switch s := string(b); {
+		case s == "40":
+			c.WriteMessage(websocket.TextMessage, []byte(`40{"sid":"s"}`))
+			joined(c)
+		case strings.HasPrefix(s, "42"):
+			onEvent(c, b)
+		}
+	}
+}
+
 // newBrokenServer answers the handshake correctly and then acks every echo
 // with the given rewrite of the event frame.
 func newBrokenServer(t *testing.T, ack func(id int64) string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.WriteMessage(websocket.TextMessage, []byte(`0{"sid":"brk","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))
-		for {
-			_, b, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			s := string(b)
-			switch {
-			case s == "40":
-				c.WriteMessage(websocket.TextMessage, []byte(`40{"sid":"s"}`))
-			case strings.HasPrefix(s, "42"):
-				var id int64
-				for _, ch := range s[2:] {
-					if ch < '0' || ch > '9' {
-						break
-					}
-					id = id*10 + int64(ch-'0')
+		serveFake(w, r, func(*websocket.Conn) {}, func(c *websocket.Conn, b []byte) {
+			var id int64
+			for _, ch := range string(b[2:]) {
+				if ch < '0' || ch > '9' {
+					break
 				}
-				c.WriteMessage(websocket.TextMessage, []byte(ack(id)))
+				id = id*10 + int64(ch-'0')
 			}
-		}
+			c.WriteMessage(websocket.TextMessage, []byte(ack(id)))
+		})
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -26,6 +26,12 @@ func TestConfigLimits(t *testing.T) {
 		{Config{URL: "http://127.0.0.1:1", Scenario: Churn, Rate: 1e6}, "limited to"},
 		{Config{URL: "http://127.0.0.1:1", Scenario: Conns, ConnectRate: 1e6}, "limited to"},
 		{Config{URL: "http://10.1.2.3:3000", Scenario: Echo}, "not a loopback address"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast}, "needs the URLs of the other servers"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: Echo, Peers: []string{"http://127.0.0.1:2"}}, "peers are for cluster-broadcast"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast, Peers: []string{"http://127.0.0.1:2"}, PID: 1, PeerPIDs: []int{2, 3}}, "2 peer pids for 1 peers"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast, Peers: []string{"http://127.0.0.1:2"}, PeerPIDs: []int{2}}, "first server's pid 0"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast, Peers: []string{"http://192.168.1.2:3000"}}, "not a loopback address"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast, Peers: []string{"http://127.0.0.1:2"}, Receivers: 19_000}, "limit is 19000"},
 	}
 	for _, c := range cases {
 		_, err := Run(context.Background(), c.cfg)

@@ -22,16 +22,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	ep, err := wire.ParseEndpoint(cfg.URL)
-	if err != nil {
-		return nil, err
-	}
-	if !ep.SupportsSourceIPs() {
-		cfg.SourceIPs = 0
+	var eps []*wire.Endpoint
+	for _, u := range append([]string{cfg.URL}, cfg.Peers...) {
+		ep, err := wire.ParseEndpoint(u)
+		if err != nil {
+			return nil, err
+		}
+		if !ep.SupportsSourceIPs() {
+			cfg.SourceIPs = 0
+		}
+		eps = append(eps, ep)
 	}
 	r := &runner{
 		cfg: cfg,
-		ep:  ep,
+		eps: eps,
 		res: &Result{
 			Label:     cfg.Label,
 			Scenario:  cfg.Scenario,
@@ -44,12 +48,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.hist.Store(new(stats.Histogram))
 	stop := r.startProgress()
+	var err error
 	switch cfg.Scenario {
 	case Conns:
 		err = r.conns(ctx)
 	case Echo:
 		err = r.echo(ctx)
-	case Broadcast:
+	case Broadcast, ClusterBroadcast:
 		err = r.broadcast(ctx)
 	case Churn:
 		err = r.churn(ctx)
@@ -64,7 +69,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 type runner struct {
 	cfg  Config
-	ep   *wire.Endpoint
+	eps  []*wire.Endpoint // the server, or the servers of a cluster (the first has the sender)
 	res  *Result
 	base time.Time // origin of the nanosecond clock below
 
@@ -75,7 +80,8 @@ type runner struct {
 	firstMu    sync.Mutex
 	first      string
 
-	self0 procstat.Sample // the load generator itself at the start of the window
+	self0  procstat.Sample // the load generator itself at the start of the window
+	redis0 procstat.Sample // the cluster's Redis at the start of the window
 
 	statusMu sync.Mutex
 	status   func() string
@@ -150,10 +156,15 @@ func (r *runner) startProgress() (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-// dialOptions returns the options of the next connection.
+// dialOptions returns the options of the next connection to the first
+// server.
 func (r *runner) dialOptions(h wire.Handler) wire.DialOptions {
+	return r.dialOptionsTo(r.eps[0], h)
+}
+
+func (r *runner) dialOptionsTo(ep *wire.Endpoint, h wire.Handler) wire.DialOptions {
 	o := wire.DialOptions{
-		Endpoint:  r.ep,
+		Endpoint:  ep,
 		Transport: r.cfg.Transport,
 		Handler:   h,
 		Pings:     &r.pings,
@@ -164,8 +175,8 @@ func (r *runner) dialOptions(h wire.Handler) wire.DialOptions {
 	return o
 }
 
-// dialMany opens n connections at the configured rate; handler(i) gives the
-// handler of the i-th. Failed connections are counted as errors and left
+// dialMany opens n connections at the configured rate, the i-th to server
+// i mod servers; handler(i) gives the handler of the i-th. Failed connections are counted as errors and left
 // nil. It returns the connections and the achieved connect rate.
 func (r *runner) dialMany(ctx context.Context, n int, handler func(i int) wire.Handler) ([]*wire.Conn, float64) {
 	conns := make([]*wire.Conn, n)
@@ -189,7 +200,7 @@ loop:
 		case <-ctx.Done():
 			break loop
 		}
-		o := r.dialOptions(handler(i))
+		o := r.dialOptionsTo(r.eps[i%len(r.eps)], handler(i))
 		wg.Go(func() {
 			defer func() { <-sem }()
 			t0 := r.now()
@@ -240,12 +251,13 @@ func countAlive(conns []*wire.Conn) int {
 	return n
 }
 
-// sample reads the server process, if its pid is known.
+// sample reads the server process, if its pid is known; for a cluster,
+// the sum of its servers' CPU time and RSS.
 func (r *runner) sample() (procstat.Sample, bool) {
 	if r.cfg.PID <= 0 {
 		return procstat.Sample{}, false
 	}
-	s, err := procstat.Read(r.cfg.PID)
+	s, err := procstat.ReadSum(append([]int{r.cfg.PID}, r.cfg.PeerPIDs...))
 	if err != nil {
 		r.fail(err)
 		return s, false
@@ -270,6 +282,12 @@ func (r *runner) goroutines(ctx context.Context) *int {
 // measured window.
 func (r *runner) markWindow() {
 	r.self0, _ = procstat.Read(os.Getpid())
+	if r.cfg.RedisPID > 0 {
+		var err error
+		if r.redis0, err = procstat.Read(r.cfg.RedisPID); err != nil {
+			r.fail(err)
+		}
+	}
 }
 
 // window fills the throughput and CPU figures of a measured window.
@@ -293,6 +311,21 @@ func (r *runner) window(ops int64, start, end time.Time, s0, s1 procstat.Sample,
 		}
 		if wall := s1.At.Sub(s0.At).Seconds(); wall > 0 {
 			r.res.ServerCPUPc = round(100*cpu/wall, 1)
+		}
+	}
+	if r.cfg.RedisPID > 0 && !r.redis0.At.IsZero() {
+		s, err := procstat.Read(r.cfg.RedisPID)
+		if err != nil {
+			r.fail(err)
+			return
+		}
+		cpu := (s.CPU - r.redis0.CPU).Seconds()
+		r.res.RedisCPUS = round(cpu, 2)
+		if ops > 0 {
+			r.res.RedisCPUusPerOp = round(cpu*1e6/float64(ops), 2)
+		}
+		if wall := s.At.Sub(r.redis0.At).Seconds(); wall > 0 {
+			r.res.RedisCPUPc = round(100*cpu/wall, 1)
 		}
 	}
 }

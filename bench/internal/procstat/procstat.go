@@ -47,6 +47,26 @@ func Read(pid int) (Sample, error) {
 	return s, nil
 }
 
+// ReadSum samples several processes, such as the servers of a cluster, as
+// one: their CPU times and RSS are added up, and At is the last reading's
+// time. It fails when any of them cannot be read.
+func ReadSum(pids []int) (Sample, error) {
+	var sum Sample
+	if len(pids) == 0 {
+		return sum, errors.New("procstat: no pid")
+	}
+	for _, pid := range pids {
+		s, err := Read(pid)
+		if err != nil {
+			return sum, err
+		}
+		sum.At = s.At
+		sum.CPU += s.CPU
+		sum.RSSKiB += s.RSSKiB
+	}
+	return sum, nil
+}
+
 // ParseStatCPU returns utime+stime from the content of /proc/<pid>/stat.
 func ParseStatCPU(stat []byte) (time.Duration, error) {
 	// The command name (field 2) is in parentheses and may contain spaces,

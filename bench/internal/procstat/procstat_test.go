@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -66,6 +67,38 @@ func TestReadSelf(t *testing.T) {
 	}
 	if _, err := Read(1 << 30); err == nil {
 		t.Error("read a process that cannot exist")
+	}
+}
+
+func TestReadSum(t *testing.T) {
+	// Two sleeping processes: their CPU time and RSS stay put between reads.
+	var pids []int
+	for range 2 {
+		cmd := exec.Command("sleep", "30")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		pids = append(pids, cmd.Process.Pid)
+	}
+	time.Sleep(50 * time.Millisecond) // let both exec
+	a, errA := Read(pids[0])
+	b, errB := Read(pids[1])
+	sum, err := ReadSum(pids)
+	if errA != nil || errB != nil || err != nil {
+		t.Fatal(errA, errB, err)
+	}
+	if sum.RSSKiB != a.RSSKiB+b.RSSKiB || sum.CPU != a.CPU+b.CPU || a.RSSKiB <= 0 {
+		t.Fatalf("sum %+v of %+v and %+v", sum, a, b)
+	}
+	if sum.At.Before(b.At) {
+		t.Fatalf("sum read at %v, before its parts (%v)", sum.At, b.At)
+	}
+	if _, err := ReadSum([]int{pids[0], 1 << 30}); err == nil {
+		t.Error("summed a process that cannot exist")
+	}
+	if _, err := ReadSum(nil); err == nil {
+		t.Error("summed no process")
 	}
 }
 
