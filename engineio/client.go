@@ -304,6 +304,11 @@ func (c *ClientConn) fail(reason CloseReason, err error) {
 		return
 	}
 	c.closed = true
+	if c.closing {
+		// Closed by Close: what fails while the close is under way (a poll
+		// answered 400 once the server dropped the session) is its effect.
+		reason, err = ReasonForcedClose, ErrClosed
+	}
 	c.closeErr = &CloseError{Reason: reason, Err: err}
 	ws, probe := c.ws, c.probe
 	if c.pingTimer != nil {

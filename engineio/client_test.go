@@ -248,12 +248,12 @@ func TestClientClose(t *testing.T) {
 		t.Run(string(tr), func(t *testing.T) {
 			ts := newTestServer(t, nil, false)
 			c := dialT(t, ts.http.URL, &DialConfig{Transports: []Transport{tr}})
-			if err := c.Send(Message{Data: []byte("last words")}); err != nil {
-				t.Fatal(err)
-			}
 			got := make(chan string, 1)
 			conn := ts.nextConn(t)
 			conn.OnMessage(func(data []byte, _ bool) { got <- string(data) })
+			if err := c.Send(Message{Data: []byte("last words")}); err != nil {
+				t.Fatal(err)
+			}
 			c.Close()
 			select {
 			case s := <-got:

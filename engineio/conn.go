@@ -46,6 +46,8 @@ type Conn struct {
 	writing    bool          // a writer goroutine runs for ws
 	writerIdle bool          // it waits for work (see writeWebSocket)
 	writerWake chan struct{} // wakes it, capacity 1; nil without a writer
+	direct     bool          // SendNow is writing to ws (see SendNow)
+	tailQueued bool          // ws holds bytes SendNow could not write yet
 
 	upgrading  bool
 	probeWS    wsConn      // the WebSocket being probed during an upgrade
@@ -241,7 +243,8 @@ func (c *Conn) SendVolatile(msgs ...Message) error {
 func (c *Conn) SendNow(msgs ...Message) error {
 	c.mu.Lock()
 	ws, ok := c.ws.(*pollWS)
-	if !ok || c.state != stateOpen || c.transport != WebSocket || c.writing || len(c.queue) > 0 || len(msgs) > len(directBatch{}) {
+	if !ok || c.state != stateOpen || c.transport != WebSocket || c.direct ||
+		(c.writing && !c.writerIdle) || len(c.queue) > 0 || c.tailQueued || len(msgs) > len(directBatch{}) {
 		c.mu.Unlock()
 		return c.send(msgs, false)
 	}
@@ -254,23 +257,27 @@ func (c *Conn) SendNow(msgs ...Message) error {
 		}
 		q[i] = packet{typ: packetMessage, data: m.Data, binary: m.Binary}
 	}
-	c.writing = true // what is sent meanwhile queues behind these
+	// What is sent meanwhile queues behind these; an idle writer goroutine
+	// stays idle.
+	c.direct = true
 	c.mu.Unlock()
 
 	tail, err := ws.writeNow(q)
 
 	c.mu.Lock()
+	c.direct = false
 	if err != nil {
-		c.stopWriterLocked()
 		c.mu.Unlock()
 		c.finish(ReasonTransportError, err)
 		return nil // reported to OnClose, as a queued message's failure is
 	}
-	if tail || len(c.queue) > 0 || c.state != stateOpen {
+	switch {
+	case tail || c.state == stateClosing:
 		// The writer sends the rest, or finishes a session closed meanwhile.
-		c.startWriterLocked()
-	} else {
-		c.stopWriterLocked()
+		c.tailQueued = c.tailQueued || tail
+		c.wakeWriterLocked()
+	default:
+		c.kickLocked()
 	}
 	c.mu.Unlock()
 	return nil
@@ -308,7 +315,7 @@ func (c *Conn) send(msgs []Message, volatile bool) error {
 // writableLocked reports whether the transport can take a packet now.
 func (c *Conn) writableLocked() bool {
 	if c.transport == WebSocket {
-		return c.ws != nil && (!c.writing || c.writerIdle) && len(c.queue) == 0
+		return c.ws != nil && (!c.writing || c.writerIdle) && !c.direct && !c.tailQueued && len(c.queue) == 0
 	}
 	return c.poll != nil && len(c.queue) == 0
 }
@@ -323,22 +330,31 @@ func (c *Conn) enqueueLocked(p packet) {
 // kickLocked makes the current transport write the queue.
 func (c *Conn) kickLocked() {
 	if c.transport == WebSocket {
-		if c.ws == nil || len(c.queue) == 0 {
+		// During a SendNow write, the queue waits for it to end.
+		if c.ws == nil || len(c.queue) == 0 || c.direct {
 			return
 		}
-		if c.writing {
-			if c.writerIdle {
-				c.writerIdle = false
-				c.writerWake <- struct{}{} // cannot block: only the idle writer receives
-			}
-			return
-		}
-		c.startWriterLocked()
+		c.wakeWriterLocked()
 		return
 	}
 	if c.poll != nil {
 		c.poll.signal()
 	}
+}
+
+// wakeWriterLocked wakes the WebSocket writer goroutine, or starts one.
+func (c *Conn) wakeWriterLocked() {
+	if c.ws == nil || c.state == stateClosed {
+		return
+	}
+	if c.writing {
+		if c.writerIdle {
+			c.writerIdle = false
+			c.writerWake <- struct{}{} // cannot block: only the idle writer receives
+		}
+		return
+	}
+	c.startWriterLocked()
 }
 
 // startWriterLocked starts the goroutine that writes the queue to the
@@ -380,7 +396,7 @@ func (c *Conn) Close() error {
 		c.mu.Unlock()
 		return nil
 	}
-	idle := !c.writing || c.writerIdle
+	idle := (!c.writing || c.writerIdle) && !c.direct && !c.tailQueued
 	c.mu.Unlock()
 	if idle {
 		c.finish(ReasonForcedClose, nil)
@@ -523,7 +539,7 @@ func (c *Conn) heartbeat() {
 		c.mu.Unlock()
 		return
 	}
-	if c.transport != WebSocket || c.ws == nil || c.writing {
+	if c.transport != WebSocket || c.ws == nil || c.writing || c.direct || c.tailQueued {
 		c.enqueueLocked(packet{typ: packetPing})
 		c.mu.Unlock()
 		return

@@ -88,7 +88,7 @@ func (c *Conn) writeWebSocket(ws wsConn, wake chan struct{}) {
 			c.mu.Unlock()
 			return
 		}
-		if len(c.queue) == 0 {
+		if len(c.queue) == 0 && !c.tailQueued {
 			if c.state == stateClosing {
 				c.stopWriterLocked()
 				c.mu.Unlock()
@@ -123,6 +123,7 @@ func (c *Conn) writeWebSocket(ws wsConn, wake chan struct{}) {
 			continue
 		}
 		q := c.takeLocked()
+		c.tailQueued = false // writePackets sends the tail first
 		c.mu.Unlock()
 
 		if err := ws.writePackets(q, time.Now().Add(cfg.PingInterval+cfg.PingTimeout)); err != nil {
