@@ -107,8 +107,8 @@ func (a *Adapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id)
 func (a *Adapter) PersistSession(s *socketio.Session) { a.mem.PersistSession(s) }
 
 // RestoreSession restores a session stored on this server.
-func (a *Adapter) RestoreSession(pid, offset string) (*socketio.Session, error) {
-	return a.mem.RestoreSession(pid, offset)
+func (a *Adapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
+	return a.mem.RestoreSession(ctx, pid, offset)
 }
 
 func toWire(o socketio.BroadcastOptions) wire.Opts {

@@ -188,8 +188,8 @@ func (a *ShardedAdapter) SocketRooms(id string) []string { return a.mem.SocketRo
 func (a *ShardedAdapter) PersistSession(s *socketio.Session) { a.mem.PersistSession(s) }
 
 // RestoreSession restores a session stored on this server.
-func (a *ShardedAdapter) RestoreSession(pid, offset string) (*socketio.Session, error) {
-	return a.mem.RestoreSession(pid, offset)
+func (a *ShardedAdapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
+	return a.mem.RestoreSession(ctx, pid, offset)
 }
 
 // publish publishes m on channel with SPUBLISH.
