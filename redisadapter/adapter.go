@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/wire"
@@ -229,26 +228,7 @@ func ptr[T any](v T) *T { return &v }
 // ServerCount returns the number of servers subscribed to the namespace's
 // request channel (PUBSUB NUMSUB, summed over the masters of a cluster).
 func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
-	var n int64
-	if cc, ok := a.hub.client.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			m, err := c.PubSubNumSub(ctx, a.requestChannel).Result()
-			mu.Lock()
-			n += m[a.requestChannel]
-			mu.Unlock()
-			return err
-		})
-		if err != nil {
-			return 0, fmt.Errorf("redisadapter: server count: %w", err)
-		}
-		return int(n), nil
-	}
-	m, err := a.hub.client.PubSubNumSub(ctx, a.requestChannel).Result()
-	if err != nil {
-		return 0, fmt.Errorf("redisadapter: server count: %w", err)
-	}
-	return int(m[a.requestChannel]), nil
+	return numSub(ctx, a.hub.client, a.requestChannel, false)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here at once and on
