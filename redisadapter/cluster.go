@@ -151,17 +151,20 @@ func (c *clusterNode) serverSideEmit(ctx context.Context, p *protocol.Packet, re
 	}
 	id := randomHex()
 	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
+	// The timers are set first: an answer may come before post returns.
+	t := time.AfterFunc(c.timeout, func() { c.forget(id) })
+	stopCtx := context.AfterFunc(ctx, func() { c.forget(id) })
+	pd.stop = func() { t.Stop(); stopCtx() }
 	if err := c.register(id, pd); err != nil {
+		pd.stop()
 		return 0, err
 	}
 	m.RequestID = id
 	if err := c.post(ctx, m); err != nil {
 		c.forget(id)
+		pd.stop()
 		return 0, err
 	}
-	t := time.AfterFunc(c.timeout, func() { c.forget(id) })
-	stopCtx := context.AfterFunc(ctx, func() { c.forget(id) })
-	pd.stop = func() { t.Stop(); stopCtx() }
 	return n, nil
 }
 
