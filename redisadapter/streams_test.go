@@ -367,3 +367,26 @@ func TestStreamsCloseLeavesNoGoroutine(t *testing.T) {
 		t.Error("the session persisted just before Close was not written")
 	}
 }
+
+// Every entry the Node adapter wrote decodes, binary values included.
+func TestStreamsDecodeNodeEntries(t *testing.T) {
+	rec := loadStreamsRecording(t)
+	for _, s := range rec.Steps {
+		for _, e := range s.Entries {
+			f := e.Fields
+			m, err := wire.DecodeStreamEntry(f["uid"], f["nsp"], f["type"], f["data"])
+			if err != nil {
+				t.Errorf("%s: %v", s.Name, err)
+				continue
+			}
+			if s.Name == "emit-binary" {
+				equal(t, "binary attachments", m.Packet.Attachments, [][]byte{{1, 2, 3}})
+				jsonEqual(t, "binary packet", m.Packet.Data, `["bin",{"_placeholder":true,"num":0},{"x":1}]`)
+			}
+			if s.Name == "sockets-join" {
+				equal(t, "rooms to join", m.Rooms, []string{"room2", "room4"})
+				equal(t, "except", m.Opts.Except, []string{"room3"})
+			}
+		}
+	}
+}
