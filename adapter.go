@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/sio-go/socketio/protocol"
@@ -62,13 +63,21 @@ type Adapter interface {
 
 // A SessionStore is an Adapter that supports connection state recovery. The
 // server requires it when Config.ConnectionStateRecovery is set.
+//
+// The store assigns the offsets: an adapter that keeps the sessions
+// elsewhere than its MemoryAdapter (in Redis, for a cluster) delivers its
+// broadcasts with MemoryAdapter.BroadcastWithOffset.
 type SessionStore interface {
-	// PersistSession stores the state of a socket that disconnected.
+	// PersistSession stores the state of a socket that disconnected. Like
+	// the other methods without a context it must not block on the
+	// network: a remote store writes in the background.
 	PersistSession(s *Session)
 	// RestoreSession returns the session pid and the packets broadcast
 	// after offset that it missed, or nil when the session is unknown,
-	// expired, or offset too old. The session is consumed.
-	RestoreSession(pid, offset string) (*Session, error)
+	// expired, or offset too old. The session is consumed. The server
+	// bounds ctx by RecoveryConfig.RestoreTimeout; a remote store must
+	// give up when ctx ends.
+	RestoreSession(ctx context.Context, pid, offset string) (*Session, error)
 }
 
 // AdapterFactory creates the adapter of a namespace.
@@ -82,6 +91,23 @@ type BroadcastOptions struct {
 	Except []string `json:"except"`
 	// Flags modify the delivery.
 	Flags BroadcastFlags `json:"flags"`
+}
+
+// Includes reports whether a socket in rooms is a recipient of a broadcast
+// with these options: it is in one of the target rooms (or there are none)
+// and in none of the excluded ones. A store uses it to select the packets a
+// session missed.
+func (o *BroadcastOptions) Includes(rooms []string) bool {
+	in := len(o.Rooms) == 0
+	for _, r := range rooms {
+		if slices.Contains(o.Except, r) {
+			return false
+		}
+		if !in && slices.Contains(o.Rooms, r) {
+			in = true
+		}
+	}
+	return in
 }
 
 // BroadcastFlags modify the delivery of a broadcast. Their JSON form is that

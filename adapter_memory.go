@@ -278,14 +278,38 @@ func (a *MemoryAdapter) each(opts *BroadcastOptions, f func(*Socket)) {
 // With connection state recovery, events without ack id that are not
 // volatile get an offset as last argument and are stored for replay.
 func (a *MemoryAdapter) Broadcast(_ context.Context, p *protocol.Packet, opts BroadcastOptions) error {
-	if a.store != nil && !p.HasID && !opts.Flags.Volatile &&
-		(p.Type == protocol.Event || p.Type == protocol.BinaryEvent) {
+	if a.store != nil && recoverable(p, &opts) {
 		p = a.store.append(p, opts)
 	}
+	a.deliver(p, &opts)
+	return nil
+}
+
+// BroadcastWithOffset is Broadcast for an adapter that keeps the packets
+// for connection state recovery itself, in a shared log whose position is
+// offset: when recovery is enabled and offset is not empty, an event
+// without ack id that is not volatile gets offset as its last argument.
+// The packet is not stored in the adapter's own session store.
+func (a *MemoryAdapter) BroadcastWithOffset(_ context.Context, p *protocol.Packet, opts BroadcastOptions, offset string) error {
+	if offset != "" && a.nsp.srv.cfg.ConnectionStateRecovery != nil && recoverable(p, &opts) {
+		p = WithOffset(p, offset)
+	}
+	a.deliver(p, &opts)
+	return nil
+}
+
+// recoverable reports whether a broadcast is kept for connection state
+// recovery: an event without ack id (an acknowledgement cannot be
+// replayed), not volatile.
+func recoverable(p *protocol.Packet, opts *BroadcastOptions) bool {
+	return !p.HasID && !opts.Flags.Volatile && (p.Type == protocol.Event || p.Type == protocol.BinaryEvent)
+}
+
+// deliver writes p to the local sockets opts selects.
+func (a *MemoryAdapter) deliver(p *protocol.Packet, opts *BroadcastOptions) {
 	msgs := encode(p)
 	volatile := opts.Flags.Volatile
-	a.each(&opts, func(s *Socket) { s.deliver(p, msgs, volatile) })
-	return nil
+	a.each(opts, func(s *Socket) { s.deliver(p, msgs, volatile) })
 }
 
 // BroadcastWithAck gives the packet an ack id of the namespace, registers ack
@@ -375,8 +399,9 @@ func (a *MemoryAdapter) PersistSession(s *Session) {
 	}
 }
 
-// RestoreSession returns a stored session and the packets it missed.
-func (a *MemoryAdapter) RestoreSession(pid, offset string) (*Session, error) {
+// RestoreSession returns a stored session and the packets it missed. It does
+// not block.
+func (a *MemoryAdapter) RestoreSession(_ context.Context, pid, offset string) (*Session, error) {
 	if a.store == nil {
 		return nil, nil
 	}

@@ -53,6 +53,11 @@ type RecoveryConfig struct {
 	// a socket can still be recovered. Defaults to 2m.
 	MaxDisconnectionDuration time.Duration
 
+	// RestoreTimeout bounds the adapter's RestoreSession, which may read a
+	// remote store; a connection whose session cannot be restored in
+	// time is handled as a new one. Defaults to 5s.
+	RestoreTimeout time.Duration
+
 	// RunMiddlewares makes the namespace middlewares run for recovered
 	// sockets too. Defaults to false: recovered sockets skip them (Node's
 	// skipMiddlewares: true).
@@ -81,6 +86,9 @@ func (c *Config) withDefaults() *Config {
 		r := *cfg.ConnectionStateRecovery
 		if r.MaxDisconnectionDuration <= 0 {
 			r.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		if r.RestoreTimeout <= 0 {
+			r.RestoreTimeout = 5 * time.Second
 		}
 		cfg.ConnectionStateRecovery = &r
 	}

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -272,7 +273,9 @@ func (c *conn) restore(nsp *Namespace, auth json.RawMessage) *Session {
 	if !ok1 || !ok2 {
 		return nil
 	}
-	sess, err := store.RestoreSession(pid, offset)
+	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectionStateRecovery.RestoreTimeout)
+	defer cancel()
+	sess, err := store.RestoreSession(ctx, pid, offset)
 	if err != nil {
 		c.srv.cfg.Logger.Debug("socketio: restoring session failed", "err", err)
 		return nil

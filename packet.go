@@ -61,9 +61,10 @@ func encode(p *protocol.Packet) []engineio.Message {
 	return msgs
 }
 
-// withOffset returns a copy of an EVENT packet whose argument array ends with
-// the recovery offset.
-func withOffset(p *protocol.Packet, offset string) *protocol.Packet {
+// WithOffset returns a copy of an EVENT packet whose argument array ends
+// with the recovery offset, as the client expects it: a session store uses
+// it for the packets it replays.
+func WithOffset(p *protocol.Packet, offset string) *protocol.Packet {
 	q := *p
 	data := make([]byte, 0, len(p.Data)+len(offset)+3)
 	data = append(data, p.Data[:len(p.Data)-1]...) // drop ']'

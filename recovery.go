@@ -58,7 +58,7 @@ func (st *sessionStore) append(p *protocol.Packet, opts BroadcastOptions) *proto
 	defer st.mu.Unlock()
 	seq := st.nextSeq
 	st.nextSeq++
-	q := withOffset(p, st.prefix+"."+strconv.FormatUint(seq, 36))
+	q := WithOffset(p, st.prefix+"."+strconv.FormatUint(seq, 36))
 	opts.Rooms = slices.Clone(opts.Rooms)
 	opts.Except = slices.Clone(opts.Except)
 	st.expirePackets(now)
@@ -131,23 +131,9 @@ func (st *sessionStore) restore(pid, offset string) *Session {
 	s := *ss.s
 	s.MissedPackets = nil
 	for _, sp := range st.packets[seq-first+1:] {
-		if includes(s.Rooms, &sp.opts) {
+		if sp.opts.Includes(s.Rooms) {
 			s.MissedPackets = append(s.MissedPackets, sp.p)
 		}
 	}
 	return &s
-}
-
-// includes reports whether a socket in rooms was a recipient of a broadcast.
-func includes(rooms []string, opts *BroadcastOptions) bool {
-	in := len(opts.Rooms) == 0
-	for _, r := range rooms {
-		if slices.Contains(opts.Except, r) {
-			return false
-		}
-		if !in && slices.Contains(opts.Rooms, r) {
-			in = true
-		}
-	}
-	return in
 }

@@ -172,7 +172,7 @@ func TestIncludes(t *testing.T) {
 		{[]string{"id", "a"}, nil, []string{"a"}, false},
 		{[]string{"id", "a", "b"}, []string{"a"}, []string{"b"}, false},
 	} {
-		got := includes(tc.rooms, &BroadcastOptions{Rooms: tc.target, Except: tc.excl})
+		got := (&BroadcastOptions{Rooms: tc.target, Except: tc.excl}).Includes(tc.rooms)
 		equal(t, strings.Join(tc.rooms, ","), got, tc.want)
 	}
 }

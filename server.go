@@ -92,6 +92,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Engine returns the Engine.IO server under the Socket.IO one.
 func (s *Server) Engine() *engineio.Server { return s.eio }
 
+// ConnectionStateRecovery returns a copy of the server's recovery settings,
+// with defaults applied, or nil when recovery is off. Adapters that store
+// sessions read MaxDisconnectionDuration from it.
+func (s *Server) ConnectionStateRecovery() *RecoveryConfig {
+	if s.cfg.ConnectionStateRecovery == nil {
+		return nil
+	}
+	r := *s.cfg.ConnectionStateRecovery
+	return &r
+}
+
 // Of returns the namespace name, creating it if needed. A name without a
 // leading slash gets one. A new name that matches a parent namespace
 // registered with OfRegexp becomes a child of it.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/wire"
@@ -107,8 +106,8 @@ func (a *Adapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id)
 func (a *Adapter) PersistSession(s *socketio.Session) { a.mem.PersistSession(s) }
 
 // RestoreSession restores a session stored on this server.
-func (a *Adapter) RestoreSession(pid, offset string) (*socketio.Session, error) {
-	return a.mem.RestoreSession(pid, offset)
+func (a *Adapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
+	return a.mem.RestoreSession(ctx, pid, offset)
 }
 
 func toWire(o socketio.BroadcastOptions) wire.Opts {
@@ -229,26 +228,7 @@ func ptr[T any](v T) *T { return &v }
 // ServerCount returns the number of servers subscribed to the namespace's
 // request channel (PUBSUB NUMSUB, summed over the masters of a cluster).
 func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
-	var n int64
-	if cc, ok := a.hub.client.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			m, err := c.PubSubNumSub(ctx, a.requestChannel).Result()
-			mu.Lock()
-			n += m[a.requestChannel]
-			mu.Unlock()
-			return err
-		})
-		if err != nil {
-			return 0, fmt.Errorf("redisadapter: server count: %w", err)
-		}
-		return int(n), nil
-	}
-	m, err := a.hub.client.PubSubNumSub(ctx, a.requestChannel).Result()
-	if err != nil {
-		return 0, fmt.Errorf("redisadapter: server count: %w", err)
-	}
-	return int(m[a.requestChannel]), nil
+	return numSub(ctx, a.hub.client, a.requestChannel, false)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here at once and on

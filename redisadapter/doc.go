@@ -28,7 +28,16 @@
 // standalone Redis; on a Redis Cluster every channel of one factory would
 // have to live on one node.
 //
-// The adapter keeps its rooms in a socketio.MemoryAdapter. Connection state
-// recovery, which the Node classic adapter does not offer, works here for a
-// client that reconnects to the same server.
+// NewStreams is the counterpart of @socket.io/redis-streams-adapter 0.3:
+// broadcasts, joins, leaves and disconnections go through a Redis stream
+// that every server reads, requests and responses through pub/sub. With
+// connection state recovery, sessions are kept in Redis in the form the
+// Node package writes, and broadcasts carry their stream entry id as
+// offset, so that a client recovers its session and the events it missed
+// on any server of the cluster, Go or Node. See the README for where it
+// differs from the Node package on purpose.
+//
+// The adapters keep their rooms in a socketio.MemoryAdapter. With New and
+// NewSharded, connection state recovery, which the Node classic adapter
+// does not offer, works for a client that reconnects to the same server.
 package redisadapter

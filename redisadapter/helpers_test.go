@@ -45,8 +45,16 @@ func startGo(t *testing.T, addr, name string, cfg *Config) *goServer {
 
 func startGoWith(t *testing.T, addr, name string, factory func(*redis.Client) socketio.AdapterFactory) *goServer {
 	t.Helper()
+	return startGoRecovering(t, addr, name, factory, nil)
+}
+
+// startGoRecovering is startGoWith with connection state recovery when rc
+// is not nil.
+func startGoRecovering(t *testing.T, addr, name string, factory func(*redis.Client) socketio.AdapterFactory,
+	rc *socketio.RecoveryConfig) *goServer {
+	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
-	srv := socketio.NewServer(&socketio.Config{Adapter: factory(rdb)})
+	srv := socketio.NewServer(&socketio.Config{Adapter: factory(rdb), ConnectionStateRecovery: rc})
 	setup := func(nsp *socketio.Namespace) {
 		nsp.OnConnect(func(s *socketio.Socket) {
 			var auth struct {

@@ -105,7 +105,9 @@ func (t *requestTable) closeRequestsLocked() {
 // start registers a request under a new id and publishes it.
 func (a *Adapter) start(ctx context.Context, p *pending, r *wire.Request) error {
 	r.UID = a.uid
-	r.RequestID = newID()
+	if r.RequestID == "" {
+		r.RequestID = newID()
+	}
 	msg, err := wire.AppendRequest(nil, r)
 	if err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
@@ -194,13 +196,16 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply 
 		return 0, nil
 	}
 	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
-	if err := a.start(ctx, pd, r); err != nil {
-		return 0, err
-	}
-	id := r.RequestID
+	// The timers are set first: an answer may come before start returns.
+	id := newID()
+	r.RequestID = id
 	t := time.AfterFunc(a.cfg.RequestsTimeout, func() { a.forget(id) })
 	stopCtx := context.AfterFunc(ctx, func() { a.forget(id) })
 	pd.stop = func() { t.Stop(); stopCtx() }
+	if err := a.start(ctx, pd, r); err != nil {
+		pd.stop()
+		return 0, err
+	}
 	return n, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -68,18 +67,16 @@ func NewSharded(client redis.UniversalClient, cfg *ShardedConfig) socketio.Adapt
 	h := &hub{client: client, log: c.Logger}
 	return func(nsp *socketio.Namespace) socketio.Adapter {
 		a := &ShardedAdapter{
-			hub:     h,
-			cfg:     &c,
-			mem:     socketio.NewMemoryAdapter(nsp),
-			nsp:     nsp,
-			nspName: nsp.Name(),
-			uid:     randomHex(),
-			dynamic: map[string]bool{},
-
-			requestTable: newRequestTable(c.RequestsTimeout),
+			hub:         h,
+			cfg:         &c,
+			dynamic:     map[string]bool{},
+			clusterNode: newClusterNode(nsp, c.RequestsTimeout, c.Logger),
 		}
 		a.channel = c.ChannelPrefix + "#" + a.nspName + "#"
 		a.responseChannel = a.channel + a.uid + "#"
+		a.post = func(ctx context.Context, m *wire.ClusterMessage) error { return a.publish(ctx, a.channel, m) }
+		a.respond = a.respondSharded
+		a.serverCount = a.ServerCount
 		a.sub = h.acquire()
 		a.sub.add(subscription{shard: []string{a.channel, a.responseChannel}}, a.onMessage)
 		if c.SubscriptionMode != Static {
@@ -99,19 +96,15 @@ func randomHex() string {
 
 // ShardedAdapter is the sharded adapter of one namespace.
 type ShardedAdapter struct {
-	hub     *hub
-	cfg     *ShardedConfig
-	sub     *subscriber
-	mem     *socketio.MemoryAdapter
-	nsp     *socketio.Namespace
-	nspName string
-	uid     string
+	hub *hub
+	cfg *ShardedConfig
+	sub *subscriber
 
 	channel         string // "<prefix>#<nsp>#"
 	responseChannel string // channel + uid + "#"
 
 	closeOnce sync.Once
-	requestTable
+	clusterNode
 	dynamic map[string]bool // room channels subscribed to, guarded by mu
 }
 
@@ -119,9 +112,6 @@ var (
 	_ socketio.Adapter      = (*ShardedAdapter)(nil)
 	_ socketio.SessionStore = (*ShardedAdapter)(nil)
 )
-
-// UID returns the random id of the adapter.
-func (a *ShardedAdapter) UID() string { return a.uid }
 
 // Ready waits until Redis confirmed the subscriptions to the namespace's
 // channel and to the adapter's response channel.
@@ -172,24 +162,12 @@ func (a *ShardedAdapter) onRoomEvent(ev socketio.RoomEvent) {
 	}
 }
 
-// AddAll adds socket id to rooms.
-func (a *ShardedAdapter) AddAll(id string, rooms []string) { a.mem.AddAll(id, rooms) }
-
-// Del removes socket id from room.
-func (a *ShardedAdapter) Del(id, room string) { a.mem.Del(id, room) }
-
-// DelAll removes socket id from every room.
-func (a *ShardedAdapter) DelAll(id string) { a.mem.DelAll(id) }
-
-// SocketRooms returns the rooms of local socket id.
-func (a *ShardedAdapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id) }
-
 // PersistSession stores the state of a disconnected socket on this server.
 func (a *ShardedAdapter) PersistSession(s *socketio.Session) { a.mem.PersistSession(s) }
 
 // RestoreSession restores a session stored on this server.
-func (a *ShardedAdapter) RestoreSession(pid, offset string) (*socketio.Session, error) {
-	return a.mem.RestoreSession(pid, offset)
+func (a *ShardedAdapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
+	return a.mem.RestoreSession(ctx, pid, offset)
 }
 
 // publish publishes m on channel with SPUBLISH.
@@ -208,8 +186,8 @@ func (a *ShardedAdapter) publish(ctx context.Context, channel string, m *wire.Cl
 	return nil
 }
 
-// respond queues a response for the server whose uid is to.
-func (a *ShardedAdapter) respond(to string, m *wire.ClusterMessage) {
+// respondSharded queues a response for the server whose uid is to.
+func (a *ShardedAdapter) respondSharded(to string, m *wire.ClusterMessage) {
 	m.UID, m.Nsp = a.uid, a.nspName
 	msg, err := wire.AppendClusterMessage(nil, m)
 	if err != nil {
@@ -241,125 +219,43 @@ func (a *ShardedAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 // namespace's channel, then delivers it locally.
 func (a *ShardedAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
 	clientCount func(int), ack func(socketio.Args)) error {
-	var perr error
-	if !opts.Flags.Local {
-		id := randomHex()
-		a.mu.Lock()
-		a.acks[id] = &ackPending{clientCount: clientCount, ack: ack}
-		a.mu.Unlock()
-		context.AfterFunc(ctx, func() {
-			a.mu.Lock()
-			delete(a.acks, id)
-			a.mu.Unlock()
-		})
-		q := *p
-		q.HasID = false
-		o := toWire(opts)
-		perr = a.publish(ctx, a.channel, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: &q, RequestID: id, Opts: &o})
-	}
-	if err := a.mem.BroadcastWithAck(ctx, p, opts, clientCount, ack); err != nil {
-		return err
-	}
-	return perr
+	return a.broadcastWithAck(ctx, p, opts, clientCount, ack)
 }
 
 // ServerCount returns the number of servers subscribed to the namespace's
 // channel (PUBSUB SHARDNUMSUB).
 func (a *ShardedAdapter) ServerCount(ctx context.Context) (int, error) {
-	m, err := a.hub.client.PubSubShardNumSub(ctx, a.channel).Result()
-	if err != nil {
-		return 0, fmt.Errorf("redisadapter: server count: %w", err)
-	}
-	return int(m[a.channel]), nil
+	return numSub(ctx, a.hub.client, a.channel, true)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here and on the
 // other servers.
 func (a *ShardedAdapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
 	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
-		func() error { return a.mem.AddSockets(ctx, opts, rooms) })
+		func() error { return a.mem.AddSockets(ctx, opts, rooms) }, a.post)
 }
 
 // DelSockets makes the sockets opts selects leave rooms.
 func (a *ShardedAdapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
 	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
-		func() error { return a.mem.DelSockets(ctx, opts, rooms) })
+		func() error { return a.mem.DelSockets(ctx, opts, rooms) }, a.post)
 }
 
 // DisconnectSockets disconnects the sockets opts selects.
 func (a *ShardedAdapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
 	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
-		func() error { return a.mem.DisconnectSockets(ctx, opts, close) })
-}
-
-func (a *ShardedAdapter) remote(ctx context.Context, opts socketio.BroadcastOptions, m *wire.ClusterMessage, local func() error) error {
-	if err := local(); err != nil || opts.Flags.Local {
-		return err
-	}
-	o := toWire(opts)
-	o.Rooms, o.Except = nonNil(o.Rooms), nonNil(o.Except)
-	m.Opts = &o
-	return a.publish(ctx, a.channel, m)
+		func() error { return a.mem.DisconnectSockets(ctx, opts, close) }, a.post)
 }
 
 // FetchSockets returns the sockets opts selects on every server.
 func (a *ShardedAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
-	local, err := a.mem.FetchSockets(ctx, opts)
-	if err != nil || opts.Flags.Local {
-		return local, err
-	}
-	n, err := a.ServerCount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n <= 1 {
-		return local, nil
-	}
-	id := randomHex()
-	p := &pending{typ: wire.RemoteFetch, expected: n - 1, sockets: local, done: make(chan error, 1)}
-	if err := a.register(id, p); err != nil {
-		return nil, err
-	}
-	o := toWire(opts)
-	o.Rooms, o.Except = nonNil(o.Rooms), nonNil(o.Except)
-	if err := a.publish(ctx, a.channel, &wire.ClusterMessage{Type: wire.FetchSockets, Opts: &o, RequestID: id}); err != nil {
-		a.forget(id)
-		return nil, err
-	}
-	if err := a.wait(ctx, id, "fetchSockets", p); err != nil {
-		return nil, err
-	}
-	return p.sockets, nil
+	return a.fetchSockets(ctx, opts)
 }
 
 // ServerSideEmit publishes the event for the other servers; see
 // Adapter.ServerSideEmit. Binary arguments travel as binary (MessagePack).
 func (a *ShardedAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
-	m := &wire.ClusterMessage{Type: wire.ClusterServerSideEmit, Value: p.Data, Attachments: p.Attachments}
-	if reply == nil {
-		return 0, a.publish(ctx, a.channel, m)
-	}
-	n, err := a.ServerCount(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if n--; n <= 0 {
-		return 0, nil
-	}
-	id := randomHex()
-	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
-	if err := a.register(id, pd); err != nil {
-		return 0, err
-	}
-	m.RequestID = id
-	if err := a.publish(ctx, a.channel, m); err != nil {
-		a.forget(id)
-		return 0, err
-	}
-	t := time.AfterFunc(a.cfg.RequestsTimeout, func() { a.forget(id) })
-	stopCtx := context.AfterFunc(ctx, func() { a.forget(id) })
-	pd.stop = func() { t.Stop(); stopCtx() }
-	return n, nil
+	return a.serverSideEmit(ctx, p, reply)
 }
 
 // Close unsubscribes the adapter and fails its pending requests.
@@ -390,109 +286,7 @@ func (a *ShardedAdapter) onMessage(channel string, payload []byte) {
 		a.cfg.Logger.Debug("redisadapter: malformed message ignored", "nsp", a.nspName, "err", err)
 		return
 	}
-	if m.UID == a.uid || m.Nsp != a.nspName {
-		return
-	}
-	ctx := a.sub.ctx
-	switch m.Type {
-	case wire.ClusterBroadcast:
-		p := m.Packet
-		p.HasID = false
-		opts := fromWire(m.Opts)
-		if m.RequestID == "" {
-			_ = a.mem.Broadcast(ctx, p, opts)
-			return
-		}
-		timeout := a.cfg.RequestsTimeout
-		if m.Opts != nil && m.Opts.Flags.Timeout > 0 {
-			timeout = m.Opts.Flags.Timeout
-		}
-		bctx, cancel := context.WithTimeout(ctx, timeout)
-		context.AfterFunc(bctx, cancel)
-		from, id := m.UID, m.RequestID
-		_ = a.mem.BroadcastWithAck(bctx, p, opts,
-			func(n int) {
-				a.respond(from, &wire.ClusterMessage{Type: wire.ClusterClientCount, RequestID: id, ClientCount: n})
-			},
-			func(args socketio.Args) {
-				a.respond(from, &wire.ClusterMessage{Type: wire.ClusterBroadcastAck, RequestID: id,
-					Value: args.Raw(0), Attachments: args.Attachments()})
-			})
-	case wire.SocketsJoin:
-		_ = a.mem.AddSockets(ctx, fromWire(m.Opts), m.Rooms)
-	case wire.SocketsLeave:
-		_ = a.mem.DelSockets(ctx, fromWire(m.Opts), m.Rooms)
-	case wire.DisconnectSockets:
-		_ = a.mem.DisconnectSockets(ctx, fromWire(m.Opts), m.Close)
-	case wire.FetchSockets:
-		local, _ := a.mem.FetchSockets(ctx, fromWire(m.Opts))
-		sockets := make([]json.RawMessage, 0, len(local))
-		for _, s := range local {
-			if b, err := socketJSON(s); err == nil {
-				sockets = append(sockets, b)
-			}
-		}
-		a.respond(m.UID, &wire.ClusterMessage{Type: wire.FetchSocketsResponse, RequestID: m.RequestID,
-			Sockets: protocol.AppendArray(nil, sockets...)})
-	case wire.ClusterServerSideEmit:
-		ev, args, err := protocol.EventName(m.Value)
-		if err != nil {
-			return
-		}
-		var reply func(socketio.Args)
-		if m.RequestID != "" {
-			from, id := m.UID, m.RequestID
-			reply = func(args socketio.Args) {
-				a.respond(from, &wire.ClusterMessage{Type: wire.ServerSideEmitResponse, RequestID: id,
-					Value: args.Raw(0), Attachments: args.Attachments()})
-			}
-		}
-		a.nsp.HandleServerSideEmit(ev, socketio.NewArgs(args, m.Attachments), reply)
-	case wire.FetchSocketsResponse, wire.ServerSideEmitResponse, wire.ClusterClientCount, wire.ClusterBroadcastAck:
-		a.onResponse(m)
-	}
-}
-
-func (a *ShardedAdapter) onResponse(m *wire.ClusterMessage) {
-	a.mu.Lock()
-	if ap := a.acks[m.RequestID]; ap != nil {
-		a.mu.Unlock()
-		switch m.Type {
-		case wire.ClusterClientCount:
-			ap.clientCount(m.ClientCount)
-		case wire.ClusterBroadcastAck:
-			ap.ack(argsOf(m.Value, m.Attachments))
-		}
-		return
-	}
-	p := a.requests[m.RequestID]
-	if p == nil {
-		a.mu.Unlock()
-		return
-	}
-	var call func()
-	switch {
-	case m.Type == wire.FetchSocketsResponse && p.typ == wire.RemoteFetch:
-		var sockets []*socketio.RemoteSocket
-		if err := json.Unmarshal(m.Sockets, &sockets); err != nil {
-			break
-		}
-		p.sockets = append(p.sockets, sockets...)
-		p.got++
-	case m.Type == wire.ServerSideEmitResponse && p.typ == wire.ServerSideEmit:
-		args := argsOf(m.Value, m.Attachments)
-		reply := p.reply
-		call = func() { reply(args) }
-		p.got++
-	}
-	if p.got >= p.expected {
-		delete(a.requests, m.RequestID)
-		defer p.finish(nil)
-	}
-	a.mu.Unlock()
-	if call != nil {
-		call()
-	}
+	a.apply(a.sub.ctx, m, "")
 }
 
 // rooms returns the rooms with a channel of their own, for tests.

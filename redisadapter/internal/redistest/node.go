@@ -25,6 +25,9 @@ type Event struct {
 	Reason string          `json:"reason"`
 	Args   json.RawMessage `json:"args"`
 	Error  string          `json:"error"`
+	// Recovered and ID describe a client's connection ("connect").
+	Recovered bool   `json:"recovered"`
+	ID        string `json:"id"`
 }
 
 // Peer is a Node.js process running testdata/capture/peer.js: a Socket.IO

@@ -76,51 +76,57 @@ func AppendClusterMessage(dst []byte, m *ClusterMessage) ([]byte, error) {
 	dst = append(dst, `{"type":`...)
 	dst = strconv.AppendInt(dst, int64(m.Type), 10)
 	if hasData(m.Type) {
-		dst = append(dst, `,"data":{`...)
-		first := true
-		key := func(k string) {
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = append(dst, '"')
-			dst = append(dst, k...)
-			dst = append(dst, `":`...)
-		}
-		for _, f := range clusterFields(m) {
-			key(f)
-			switch f {
-			case "packet":
-				if m.Type == ClusterBroadcast {
-					dst = append(dst, `{"type":`...)
-					dst = strconv.AppendInt(dst, int64(plainType(m.Packet.Type)), 10)
-					dst = append(dst, `,"data":`...)
-					dst = appendRaw(dst, m.Packet.Data, "[]")
-					dst = append(dst, '}')
-				} else {
-					dst = appendRaw(dst, m.Value, "null")
-				}
-			case "requestId":
-				dst = AppendString(dst, m.RequestID)
-			case "opts":
-				dst = appendOptsJSON(dst, m.Opts)
-			case "rooms":
-				dst = appendStrings(dst, m.Rooms)
-			case "close":
-				dst = strconv.AppendBool(dst, m.Close)
-			case "sockets":
-				dst = appendRaw(dst, m.Sockets, "[]")
-			case "clientCount":
-				dst = strconv.AppendInt(dst, int64(m.ClientCount), 10)
-			}
-		}
-		dst = append(dst, '}')
+		dst = append(dst, `,"data":`...)
+		dst = appendClusterDataJSON(dst, m)
 	}
 	dst = append(dst, `,"uid":`...)
 	dst = AppendString(dst, m.UID)
 	dst = append(dst, `,"nsp":`...)
 	dst = AppendString(dst, m.Nsp)
 	return append(dst, '}'), nil
+}
+
+// appendClusterDataJSON appends the JSON of the message's data object.
+func appendClusterDataJSON(dst []byte, m *ClusterMessage) []byte {
+	dst = append(dst, '{')
+	first := true
+	key := func(k string) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		dst = append(dst, `":`...)
+	}
+	for _, f := range clusterFields(m) {
+		key(f)
+		switch f {
+		case "packet":
+			if m.Type == ClusterBroadcast {
+				dst = append(dst, `{"type":`...)
+				dst = strconv.AppendInt(dst, int64(plainType(m.Packet.Type)), 10)
+				dst = append(dst, `,"data":`...)
+				dst = appendRaw(dst, m.Packet.Data, "[]")
+				dst = append(dst, '}')
+			} else {
+				dst = appendRaw(dst, m.Value, "null")
+			}
+		case "requestId":
+			dst = AppendString(dst, m.RequestID)
+		case "opts":
+			dst = appendOptsJSON(dst, m.Opts)
+		case "rooms":
+			dst = appendStrings(dst, m.Rooms)
+		case "close":
+			dst = strconv.AppendBool(dst, m.Close)
+		case "sockets":
+			dst = appendRaw(dst, m.Sockets, "[]")
+		case "clientCount":
+			dst = strconv.AppendInt(dst, int64(m.ClientCount), 10)
+		}
+	}
+	return append(dst, '}')
 }
 
 func hasData(t ClusterType) bool {
@@ -223,41 +229,58 @@ func appendClusterMsgpack(dst []byte, m *ClusterMessage) ([]byte, error) {
 		if err := enc.EncodeString("data"); err != nil {
 			return err
 		}
-		fields := clusterFields(m)
-		if err := enc.EncodeMapLen(len(fields)); err != nil {
+		if err := encodeClusterData(enc, m); err != nil {
 			return err
-		}
-		for _, f := range fields {
-			if err := enc.EncodeString(f); err != nil {
-				return err
-			}
-			var err error
-			switch f {
-			case "packet":
-				if m.Type == ClusterBroadcast {
-					err = encodeClusterPacket(enc, m.Packet)
-				} else {
-					ve := valueEncoder{enc: enc, atts: m.Attachments}
-					err = ve.encode(nonEmpty(m.Value, "null"))
-				}
-			case "requestId":
-				err = enc.EncodeString(m.RequestID)
-			case "opts":
-				o := m.Opts
-				if o == nil {
-					o = &Opts{}
-				}
-				err = encodeOpts(enc, o, true, false)
-			}
-			if err != nil {
-				return err
-			}
 		}
 		if err := encodeKeyString(enc, "uid", m.UID); err != nil {
 			return err
 		}
 		return encodeKeyString(enc, "nsp", m.Nsp)
 	})
+}
+
+// encodeClusterData writes the message's data object.
+func encodeClusterData(enc *msgpack.Encoder, m *ClusterMessage) error {
+	fields := clusterFields(m)
+	if err := enc.EncodeMapLen(len(fields)); err != nil {
+		return err
+	}
+	for _, f := range fields {
+		if err := enc.EncodeString(f); err != nil {
+			return err
+		}
+		var err error
+		switch f {
+		case "packet":
+			if m.Type == ClusterBroadcast {
+				err = encodeClusterPacket(enc, m.Packet)
+			} else {
+				ve := valueEncoder{enc: enc, atts: m.Attachments}
+				err = ve.encode(nonEmpty(m.Value, "null"))
+			}
+		case "requestId":
+			err = enc.EncodeString(m.RequestID)
+		case "opts":
+			o := m.Opts
+			if o == nil {
+				o = &Opts{}
+			}
+			err = encodeOpts(enc, o, true, false)
+		case "rooms":
+			err = encodeStrings(enc, m.Rooms)
+		case "close":
+			err = enc.EncodeBool(m.Close)
+		case "sockets":
+			ve := valueEncoder{enc: enc}
+			err = ve.encode(nonEmpty(m.Sockets, "[]"))
+		case "clientCount":
+			err = enc.EncodeInt(int64(m.ClientCount))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // encodeClusterPacket writes {type, data}: the ClusterAdapter publishes the
@@ -327,13 +350,18 @@ func DecodeClusterMessage(msg []byte) (*ClusterMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	setPacketNamespace(m)
+	return m, nil
+}
+
+// setPacketNamespace gives a broadcast packet the message's namespace.
+func setPacketNamespace(m *ClusterMessage) {
 	if m.Packet != nil {
 		m.Packet.Namespace = m.Nsp
 		if m.Packet.Namespace == "" {
 			m.Packet.Namespace = "/"
 		}
 	}
-	return m, nil
 }
 
 func decodeClusterJSON(msg []byte) (*ClusterMessage, error) {

@@ -9,7 +9,12 @@
 // adapter (SSUBSCRIBE/SPUBLISH) is recorded the same way into
 // ../sharded.json, through SSUBSCRIBE to its channels.
 //
-//   npm ci && node capture.js
+// "node capture.js streams" records @socket.io/redis-streams-adapter
+// instead, into ../streams.json: the stream entries each operation adds
+// (read back with XRANGE), the messages it publishes, and the value of a
+// persisted session.
+//
+//   npm ci && node capture.js [streams]
 "use strict";
 
 const { spawn } = require("node:child_process");
@@ -396,7 +401,134 @@ function versions(names) {
   return out;
 }
 
-main().catch((err) => {
+// The Redis Streams adapter: two servers with connection state recovery.
+async function captureStreams() {
+  const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
+  const redis = await startRedis();
+  const clients = [];
+  const newClient = async () => {
+    const c = createClient({ url: redis.url });
+    c.on("error", () => {});
+    await c.connect();
+    clients.push(c);
+    return c;
+  };
+  let recorded = [];
+  const spy = await newClient();
+  const listener = await newClient();
+  await listener.pSubscribe("*", (message, channel) => {
+    recorded.push({ channel: channel.toString(), hex: message.toString("hex"), decoded: view(msgpack.decode(message)) });
+  }, true);
+
+  const servers = [];
+  const make = async () => {
+    const client = await newClient();
+    const io = new Server({
+      adapter: createStreamsAdapter(client),
+      connectionStateRecovery: { maxDisconnectionDuration: 60000 },
+    });
+    const port = await freePort();
+    io.listen(port);
+    servers.push(io);
+    io.on("connection", (socket) => {
+      const room = socket.handshake.query.room;
+      if (room) socket.join(room);
+      socket.data = { user: "ada", n: 1, tags: ["x"] };
+    });
+    io.of("/chat");
+    return { io, port };
+  };
+  const a = await make();
+  const b = await make();
+  b.io.on("ping", (n, cb) => cb({ pong: n }));
+  b.io.on("hello", () => {});
+  const sockets = [];
+  const connect = (port, room) =>
+    new Promise((resolve) => {
+      const s = connectClient(`http://127.0.0.1:${port}`, { transports: ["websocket"], query: { room }, reconnection: false });
+      s.on("ack-me", (n, cb) => cb({ ok: true, n: n + 0.5 }));
+      s.on("connect", () => resolve(s));
+      sockets.push(s);
+    });
+  const clientB = await connect(b.port, "room1");
+  const clientA = await connect(a.port, "room3");
+  await sleep(300);
+
+  const stream = "socket.io";
+  let lastId = "0-0";
+  const newEntries = async () => {
+    const entries = await spy.xRange(stream, "(" + lastId, "+");
+    if (entries.length) lastId = entries[entries.length - 1].id;
+    return entries.map((e) => ({ id: e.id, fields: { ...e.message } }));
+  };
+  const steps = [];
+  async function step(name, op, fn) {
+    await sleep(100);
+    await newEntries();
+    recorded = [];
+    await fn();
+    await sleep(300);
+    steps.push({ name, op, entries: await newEntries(), messages: recorded });
+    recorded = [];
+  }
+  const ioA = a.io;
+  await step("emit", 'io.emit("hello", "world", 1)', () => ioA.emit("hello", "world", 1));
+  await step("emit-room", 'io.to("room1").emit("hello", {a: [1.5, null]})', () => ioA.to("room1").emit("hello", { a: [1.5, null] }));
+  await step("emit-rooms-except", 'io.to(["room1", "room2"]).except("room3").emit("multi")', () =>
+    ioA.to(["room1", "room2"]).except("room3").emit("multi"));
+  await step("emit-volatile", 'io.volatile.emit("v", 1)', () => ioA.volatile.emit("v", 1));
+  await step("emit-compress-false", 'io.compress(false).emit("c", 1)', () => ioA.compress(false).emit("c", 1));
+  await step("emit-binary", 'io.emit("bin", Buffer[1,2,3], {x: 1})', () => ioA.emit("bin", Buffer.from([1, 2, 3]), { x: 1 }));
+  await step("emit-namespace", 'io.of("/chat").emit("chat", "hi")', () => ioA.of("/chat").emit("chat", "hi"));
+  await step("broadcast-ack", 'await io.to("room1").timeout(1000).emitWithAck("ack-me", 42)', async () => {
+    const replies = await ioA.to("room1").timeout(1000).emitWithAck("ack-me", 42);
+    if (replies.length !== 1) throw new Error("expected one ack");
+  });
+  await step("sockets-join", 'io.in("room1").except("room3").socketsJoin(["room2", "room4"])', () =>
+    ioA.in("room1").except("room3").socketsJoin(["room2", "room4"]));
+  await step("sockets-leave", 'io.in("room2").socketsLeave("room4")', () => ioA.in("room2").socketsLeave("room4"));
+  await step("disconnect-sockets", 'io.in("nobody").disconnectSockets(true)', () => ioA.in("nobody").disconnectSockets(true));
+  await step("fetch-sockets", 'await io.in("room1").fetchSockets()', async () => {
+    const found = await ioA.in("room1").fetchSockets();
+    if (found.length !== 1) throw new Error("expected one socket");
+  });
+  await step("server-side-emit", 'io.serverSideEmit("hello", "world", {x: 1})', () => ioA.serverSideEmit("hello", "world", { x: 1 }));
+  await step("server-side-emit-binary", 'io.serverSideEmit("hello", Buffer[7])', () => ioA.serverSideEmit("hello", Buffer.from([7])));
+  await step("server-side-emit-ack", 'await io.serverSideEmitWithAck("ping", 7)', async () => {
+    const replies = await ioA.serverSideEmitWithAck("ping", 7);
+    if (replies.length !== 1) throw new Error("expected one reply");
+  });
+
+  // A session persisted when the connection of clientA (room3, with data) is lost.
+  const pid = clientA._pid;
+  const offset = clientA._lastOffset;
+  const sid = clientA.id;
+  clientA.io.engine.close();
+  await sleep(300);
+  const value = await spy.get("sio:session:" + pid);
+  const ttl = await spy.pTTL("sio:session:" + pid);
+  const session = { key: "sio:session:" + pid, value, decoded: view(msgpack.decode(Buffer.from(value, "base64"))), pid, sid, offset, ttlAtMost: 60000, ttlSeen: ttl };
+
+  const out = {
+    comment: "Stream entries and messages of @socket.io/redis-streams-adapter, recorded by testdata/capture/capture.js streams.",
+    packages: versions(["@socket.io/redis-streams-adapter", "@msgpack/msgpack", "socket.io-adapter", "socket.io", "redis"]),
+    uid: ioA.of("/").adapter.uid,
+    chatUid: ioA.of("/chat").adapter.uid,
+    peerUid: b.io.of("/").adapter.uid,
+    clientId: clientB.id,
+    steps,
+    session,
+  };
+  const file = path.join(__dirname, "..", "streams.json");
+  fs.writeFileSync(file, JSON.stringify(out, null, 1) + "\n");
+  console.log(`wrote ${steps.length} steps to ${file}`);
+  for (const s of sockets) s.close();
+  for (const io of servers) await new Promise((r) => io.close(() => r()));
+  for (const cl of clients) await cl.quit().catch(() => {});
+  redis.proc.kill();
+}
+
+(process.argv[2] === "streams" ? captureStreams() : main()).catch((err) => {
   console.error(err);
   if (redisProc) redisProc.kill();
   process.exit(1);

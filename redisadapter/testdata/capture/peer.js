@@ -9,8 +9,10 @@
 //
 // Binary values are written {"$bin": "<hex>"} in both directions.
 //
-// Environment: REDIS_URL (required), ADAPTER ("classic" or "sharded"),
-// KEY, REQUESTS_TIMEOUT, SPECIFIC_CHANNEL=1.
+// Environment: REDIS_URL (required), ADAPTER ("classic", "sharded" or
+// "streams" for @socket.io/redis-streams-adapter), KEY, REQUESTS_TIMEOUT,
+// SPECIFIC_CHANNEL=1, RECOVERY=<ms> (connection state recovery with that
+// maxDisconnectionDuration).
 "use strict";
 
 const readline = require("node:readline");
@@ -58,7 +60,10 @@ async function main() {
   const pub = await newRedis();
   const sub = await newRedis();
   let adapter;
-  if (process.env.ADAPTER === "sharded") {
+  if (process.env.ADAPTER === "streams") {
+    const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
+    adapter = createStreamsAdapter(pub);
+  } else if (process.env.ADAPTER === "sharded") {
     adapter = createShardedAdapter(pub, sub, { channelPrefix: process.env.KEY || "socket.io" });
   } else {
     adapter = createAdapter(pub, sub, {
@@ -68,7 +73,11 @@ async function main() {
     });
   }
   const httpServer = require("node:http").createServer();
-  const io = new Server(httpServer, { adapter });
+  const opts = { adapter };
+  if (process.env.RECOVERY) {
+    opts.connectionStateRecovery = { maxDisconnectionDuration: Number(process.env.RECOVERY) };
+  }
+  const io = new Server(httpServer, opts);
   await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   const port = httpServer.address().port;
 
@@ -93,12 +102,18 @@ async function main() {
     uid: (m) => io.of(m.nsp || "/").adapter.uid,
     async connect(m) {
       const target = m.url || `http://127.0.0.1:${port}`;
+      // With reconnect, the client reconnects quickly after losing its
+      // connection, and reports every connection with its recovered flag.
       const s = connectClient(target + (m.nsp || "/"), {
         transports: ["websocket"],
         auth: { rooms: m.rooms || [] },
-        reconnection: false,
+        reconnection: !!m.reconnect,
+        reconnectionDelay: 100,
+        reconnectionDelayMax: 200,
+        randomizationFactor: 0,
         forceNew: true,
       });
+      s.on("connect", () => send({ event: "connect", client: m.client, recovered: s.recovered, id: s.id }));
       clients.set(m.client, s);
       s.onAny((name, ...args) => {
         const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;

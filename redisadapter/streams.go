@@ -1,0 +1,548 @@
+package redisadapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/protocol"
+	"github.com/sio-go/socketio/redisadapter/internal/wire"
+)
+
+// StreamsConfig configures the Redis Streams adapters of a server. The zero
+// value takes the defaults of @socket.io/redis-streams-adapter; every
+// server of the cluster, Go or Node, must use the same names.
+type StreamsConfig struct {
+	// StreamName is the name of the stream, or the prefix of the streams
+	// when StreamCount > 1. Defaults to "socket.io".
+	StreamName string
+	// StreamCount spreads the namespaces over this many streams,
+	// "<StreamName>-<i>", each read by its own connection. Defaults to 1.
+	StreamCount int
+	// ChannelPrefix prefixes the pub/sub channels of requests and
+	// responses. Defaults to "socket.io".
+	ChannelPrefix string
+	// UseShardedPubSub uses SSUBSCRIBE and SPUBLISH (Redis 7) for the
+	// requests and responses. Defaults to false.
+	UseShardedPubSub bool
+	// MaxLen is the length the stream is trimmed to, approximately
+	// (MAXLEN ~). Defaults to 10,000.
+	MaxLen int64
+	// ReadCount is the number of entries read per XREAD or XRANGE.
+	// Defaults to 100.
+	ReadCount int64
+	// BlockTime is how long one XREAD waits for new entries. Defaults to
+	// 5s.
+	BlockTime time.Duration
+	// SessionKeyPrefix prefixes the keys of the sessions kept for
+	// connection state recovery. Defaults to "sio:session:".
+	SessionKeyPrefix string
+	// OnlyPlaintext writes every entry as JSON, binary values as Node's
+	// JSON form of a Buffer, instead of checking for binary values.
+	// Defaults to false.
+	OnlyPlaintext bool
+	// RequestsTimeout bounds the wait for the other servers' responses to
+	// FetchSockets and ServerSideEmit with replies, and the writing of a
+	// session. Defaults to 5 seconds.
+	RequestsTimeout time.Duration
+	// Logger receives the adapter's logs. Defaults to nil: nothing is logged.
+	Logger *slog.Logger
+}
+
+func (c *StreamsConfig) withDefaults() *StreamsConfig {
+	out := StreamsConfig{}
+	if c != nil {
+		out = *c
+	}
+	if out.StreamName == "" {
+		out.StreamName = "socket.io"
+	}
+	if out.StreamCount <= 0 {
+		out.StreamCount = 1
+	}
+	if out.ChannelPrefix == "" {
+		out.ChannelPrefix = "socket.io"
+	}
+	if out.MaxLen <= 0 {
+		out.MaxLen = 10_000
+	}
+	if out.ReadCount <= 0 {
+		out.ReadCount = 100
+	}
+	if out.BlockTime <= 0 {
+		out.BlockTime = 5 * time.Second
+	}
+	if out.SessionKeyPrefix == "" {
+		out.SessionKeyPrefix = "sio:session:"
+	}
+	if out.RequestsTimeout <= 0 {
+		out.RequestsTimeout = 5 * time.Second
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &out
+}
+
+// NewStreams returns an adapter factory compatible with
+// @socket.io/redis-streams-adapter 0.3: what must reach every server
+// (broadcasts, joins, leaves, disconnections) is added to a Redis stream,
+// which each server reads; requests and their responses travel on pub/sub.
+// With socketio.Config.ConnectionStateRecovery, sessions are kept in Redis
+// and a client can recover its session on any server of the cluster. cfg
+// may be nil.
+//
+// The stream is read by a connection of its own: with a *redis.Client or a
+// *redis.ClusterClient the factory opens a client with the same options,
+// closed with the last adapter.
+func NewStreams(client redis.UniversalClient, cfg *StreamsConfig) socketio.AdapterFactory {
+	c := cfg.withDefaults()
+	h := &streamsHub{
+		client:   client,
+		dup:      duplicator(client),
+		cfg:      c,
+		pubsub:   &hub{client: client, log: c.Logger},
+		adapters: map[string]*StreamsAdapter{},
+		readers:  map[string]*streamReader{},
+	}
+	return func(nsp *socketio.Namespace) socketio.Adapter {
+		return newStreamsAdapter(h, nsp)
+	}
+}
+
+// streamsHub holds what the adapters of one factory share: the clients,
+// the subscriber and the stream readers.
+type streamsHub struct {
+	client redis.UniversalClient
+	dup    func() redis.UniversalClient // nil: the readers share client
+	cfg    *StreamsConfig
+	pubsub *hub
+
+	mu       sync.Mutex
+	adapters map[string]*StreamsAdapter // namespace → adapter
+	readers  map[string]*streamReader   // stream → reader
+}
+
+// streamName returns the stream of a namespace, like the Node adapter
+// (whose hash may be negative, which gives a name such as "socket.io--1").
+func (h *streamsHub) streamName(nsp string) string {
+	if h.cfg.StreamCount == 1 {
+		return h.cfg.StreamName
+	}
+	return h.cfg.StreamName + "-" + strconv.Itoa(int(jsHashCode(nsp))%h.cfg.StreamCount)
+}
+
+// jsHashCode is Java's String.hashCode over UTF-16 code units, as the Node
+// adapter computes it.
+func jsHashCode(s string) int32 {
+	var h int32
+	for _, c := range utf16.Encode([]rune(s)) {
+		h = h*31 + int32(c)
+	}
+	return h
+}
+
+// register adds an adapter and starts the reader of its stream.
+func (h *streamsHub) register(a *StreamsAdapter) *streamReader {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.adapters[a.nspName] = a
+	r := h.readers[a.stream]
+	if r == nil {
+		r = newStreamReader(h, a.stream)
+		h.readers[a.stream] = r
+	}
+	r.users++
+	return r
+}
+
+// unregister removes an adapter; the last one of a stream stops its
+// reader.
+func (h *streamsHub) unregister(a *StreamsAdapter) {
+	h.mu.Lock()
+	if h.adapters[a.nspName] == a {
+		delete(h.adapters, a.nspName)
+	}
+	r := h.readers[a.stream]
+	r.users--
+	if r.users > 0 {
+		r = nil
+	} else {
+		delete(h.readers, a.stream)
+	}
+	h.mu.Unlock()
+	if r != nil {
+		r.stop()
+	}
+}
+
+func (h *streamsHub) adapter(nsp string) *StreamsAdapter {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.adapters[nsp]
+}
+
+// streamReader reads one stream with XREAD BLOCK and passes each entry to
+// the adapter of its namespace. After an error it waits (50ms doubling up
+// to 2s) and reads again from the last entry it saw.
+type streamReader struct {
+	hub    *streamsHub
+	stream string
+	client redis.UniversalClient // a client of its own when it could be made
+	own    bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	ready  chan struct{} // closed once the reading position is known
+	users  int           // guarded by hub.mu
+}
+
+func newStreamReader(h *streamsHub, stream string) *streamReader {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &streamReader{hub: h, stream: stream, client: h.client, ctx: ctx, cancel: cancel,
+		done: make(chan struct{}), ready: make(chan struct{})}
+	if h.dup != nil {
+		r.client, r.own = h.dup(), true
+	}
+	go r.run()
+	return r
+}
+
+// duplicator returns a function making clients with the options of client,
+// when it is a *redis.Client or a *redis.ClusterClient. A blocked XREAD
+// ignores its context: closing a client of its own is what ends it at
+// once. The options are copied now, before the client is shared with the
+// adapters' goroutines (go-redis updates them as it connects).
+func duplicator(client redis.UniversalClient) func() redis.UniversalClient {
+	switch c := client.(type) {
+	case *redis.Client:
+		o := *c.Options()
+		if mc := o.MaintNotificationsConfig; mc != nil { // updated in place as it connects
+			cp := *mc
+			o.MaintNotificationsConfig = &cp
+		}
+		return func() redis.UniversalClient { cp := o; return redis.NewClient(&cp) }
+	case *redis.ClusterClient:
+		o := *c.Options()
+		if mc := o.MaintNotificationsConfig; mc != nil {
+			cp := *mc
+			o.MaintNotificationsConfig = &cp
+		}
+		return func() redis.UniversalClient { cp := o; return redis.NewClusterClient(&cp) }
+	}
+	return nil
+}
+
+// stop ends the reader and waits for it. Without a client of its own, it
+// may wait for the XREAD under way (BlockTime).
+func (r *streamReader) stop() {
+	r.cancel()
+	if r.own {
+		_ = r.client.Close()
+	}
+	<-r.done
+}
+
+func (r *streamReader) run() {
+	defer close(r.done)
+	cfg := r.hub.cfg
+	last := ""
+	const minBackoff = 50 * time.Millisecond
+	backoff := minBackoff
+	fail := func(err error) bool {
+		if r.ctx.Err() != nil {
+			return false
+		}
+		cfg.Logger.Debug("redisadapter: reading the stream", "stream", r.stream, "err", err, "retry", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-r.ctx.Done():
+			return false
+		}
+		backoff = min(backoff*2, 2*time.Second)
+		return true
+	}
+	for r.ctx.Err() == nil {
+		if last == "" {
+			// The entries added from now on: the id of the last one, so
+			// that none is missed between this call and the first XREAD.
+			msgs, err := r.client.XRevRangeN(r.ctx, r.stream, "+", "-", 1).Result()
+			if err != nil {
+				if !fail(err) {
+					return
+				}
+				continue
+			}
+			last = "0-0"
+			if len(msgs) > 0 {
+				last = msgs[0].ID
+			}
+			close(r.ready)
+		}
+		res, err := r.client.XRead(r.ctx, &redis.XReadArgs{
+			Streams: []string{r.stream, last},
+			Count:   cfg.ReadCount,
+			Block:   cfg.BlockTime,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			if !fail(err) {
+				return
+			}
+			continue
+		}
+		backoff = minBackoff
+		for _, s := range res {
+			for _, msg := range s.Messages {
+				last = msg.ID
+				nsp, _ := msg.Values["nsp"].(string)
+				if a := r.hub.adapter(nsp); a != nil && nsp != "" {
+					a.onEntry(msg)
+				}
+			}
+		}
+	}
+}
+
+// StreamsAdapter is the Redis Streams adapter of one namespace.
+type StreamsAdapter struct {
+	hub    *streamsHub
+	cfg    *StreamsConfig
+	sub    *subscriber
+	reader *streamReader
+	stream string
+	ctx    context.Context // ends with Close
+	cancel context.CancelFunc
+
+	publicChannel  string // "<prefix>#<nsp>#"
+	privateChannel string // publicChannel + uid + "#"
+
+	persists  sync.WaitGroup // sessions being written
+	closeOnce sync.Once
+	clusterNode
+}
+
+var (
+	_ socketio.Adapter      = (*StreamsAdapter)(nil)
+	_ socketio.SessionStore = (*StreamsAdapter)(nil)
+)
+
+func newStreamsAdapter(h *streamsHub, nsp *socketio.Namespace) *StreamsAdapter {
+	c := h.cfg
+	a := &StreamsAdapter{hub: h, cfg: c, clusterNode: newClusterNode(nsp, c.RequestsTimeout, c.Logger)}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.stream = h.streamName(a.nspName)
+	a.publicChannel = c.ChannelPrefix + "#" + a.nspName + "#"
+	a.privateChannel = a.publicChannel + a.uid + "#"
+	a.offsets = true
+	a.post = a.publish
+	a.respond = a.respondTo
+	a.serverCount = a.ServerCount
+	a.sub = h.pubsub.acquire()
+	a.sub.add(a.subscription(), a.onMessage)
+	a.reader = h.register(a)
+	return a
+}
+
+func (a *StreamsAdapter) subscription() subscription {
+	channels := []string{a.publicChannel, a.privateChannel}
+	if a.cfg.UseShardedPubSub {
+		return subscription{shard: channels}
+	}
+	return subscription{channels: channels}
+}
+
+// Ready waits until the adapter reads the stream and Redis confirmed its
+// subscriptions, from when other servers count this one and reach it.
+func (a *StreamsAdapter) Ready(ctx context.Context) error {
+	if a.closed.Load() {
+		return ErrClosed
+	}
+	select {
+	case <-a.reader.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return a.sub.waitReady(ctx, a.subscription().names())
+}
+
+// Stream returns the name of the stream the namespace's messages go to.
+func (a *StreamsAdapter) Stream() string { return a.stream }
+
+// add appends a message to the stream and returns its entry id.
+func (a *StreamsAdapter) add(ctx context.Context, m *wire.ClusterMessage) (string, error) {
+	if a.closed.Load() {
+		return "", ErrClosed
+	}
+	m.UID, m.Nsp = a.uid, a.nspName
+	data, ok, err := wire.StreamData(m, a.cfg.OnlyPlaintext)
+	if err != nil {
+		return "", encodeError(err)
+	}
+	values := []any{"uid", m.UID, "nsp", m.Nsp, "type", strconv.Itoa(int(m.Type))}
+	if ok {
+		values = append(values, "data", data)
+	}
+	id, err := a.hub.client.XAdd(ctx, &redis.XAddArgs{
+		Stream: a.stream, MaxLen: a.cfg.MaxLen, Approx: true, ID: "*", Values: values,
+	}).Result()
+	if err != nil {
+		return "", fmt.Errorf("redisadapter: add to stream %s: %w", a.stream, err)
+	}
+	return id, nil
+}
+
+func (a *StreamsAdapter) addOnly(ctx context.Context, m *wire.ClusterMessage) error {
+	_, err := a.add(ctx, m)
+	return err
+}
+
+// publish publishes a request on the namespace's channel, in MessagePack.
+func (a *StreamsAdapter) publish(ctx context.Context, m *wire.ClusterMessage) error {
+	if a.closed.Load() {
+		return ErrClosed
+	}
+	m.UID, m.Nsp = a.uid, a.nspName
+	msg, err := wire.AppendClusterMsgpack(nil, m)
+	if err != nil {
+		return encodeError(err)
+	}
+	if a.cfg.UseShardedPubSub {
+		err = a.hub.client.SPublish(ctx, a.publicChannel, msg).Err()
+	} else {
+		err = a.hub.client.Publish(ctx, a.publicChannel, msg).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("redisadapter: publish to %s: %w", a.publicChannel, err)
+	}
+	return nil
+}
+
+// respondTo queues a response on the channel of the server whose uid is to.
+func (a *StreamsAdapter) respondTo(to string, m *wire.ClusterMessage) {
+	m.UID, m.Nsp = a.uid, a.nspName
+	msg, err := wire.AppendClusterMsgpack(nil, m)
+	if err != nil {
+		return
+	}
+	channel := a.publicChannel + to + "#"
+	if a.cfg.UseShardedPubSub {
+		a.sub.sendSharded(channel, msg)
+	} else {
+		a.sub.send(channel, msg)
+	}
+}
+
+// onMessage handles a request or a response, on the subscriber's goroutine.
+func (a *StreamsAdapter) onMessage(_ string, payload []byte) {
+	m, err := wire.DecodeClusterMessage(payload)
+	if err != nil {
+		a.cfg.Logger.Debug("redisadapter: malformed message ignored", "nsp", a.nspName, "err", err)
+		return
+	}
+	a.apply(a.ctx, m, "")
+}
+
+// onEntry handles an entry of the stream, on the reader's goroutine.
+func (a *StreamsAdapter) onEntry(msg redis.XMessage) {
+	m, err := decodeEntry(msg)
+	if err != nil {
+		a.cfg.Logger.Debug("redisadapter: malformed entry ignored", "nsp", a.nspName, "id", msg.ID, "err", err)
+		return
+	}
+	a.apply(a.ctx, m, msg.ID)
+}
+
+func decodeEntry(msg redis.XMessage) (*wire.ClusterMessage, error) {
+	field := func(k string) string { s, _ := msg.Values[k].(string); return s }
+	return wire.DecodeStreamEntry(field("uid"), field("nsp"), field("type"), field("data"))
+}
+
+// Broadcast adds the packet to the stream (unless opts.Flags.Local), then
+// delivers it to the local sockets, with the entry id as offset when
+// connection state recovery is enabled. When Redis fails, the packet is
+// still delivered here, without offset, and the error is returned.
+func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
+	var id string
+	var err error
+	if !opts.Flags.Local {
+		o := toWire(opts)
+		id, err = a.add(ctx, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: p, Opts: &o})
+	}
+	if lerr := a.mem.BroadcastWithOffset(ctx, p, opts, id); lerr != nil {
+		return lerr
+	}
+	return err
+}
+
+// BroadcastWithAck publishes the packet with a request id on the
+// namespace's channel, then delivers it locally. Each server reports its
+// number of recipients to clientCount and their acknowledgements to ack
+// until ctx ends.
+func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
+	clientCount func(int), ack func(socketio.Args)) error {
+	return a.broadcastWithAck(ctx, p, opts, clientCount, ack)
+}
+
+// ServerCount returns the number of servers subscribed to the namespace's
+// channel (PUBSUB NUMSUB or SHARDNUMSUB).
+func (a *StreamsAdapter) ServerCount(ctx context.Context) (int, error) {
+	return numSub(ctx, a.hub.client, a.publicChannel, a.cfg.UseShardedPubSub)
+}
+
+// AddSockets makes the sockets opts selects join rooms, here and, through
+// the stream, on the other servers.
+func (a *StreamsAdapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
+	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
+		func() error { return a.mem.AddSockets(ctx, opts, rooms) }, a.addOnly)
+}
+
+// DelSockets makes the sockets opts selects leave rooms.
+func (a *StreamsAdapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
+	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
+		func() error { return a.mem.DelSockets(ctx, opts, rooms) }, a.addOnly)
+}
+
+// DisconnectSockets disconnects the sockets opts selects.
+func (a *StreamsAdapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
+	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
+		func() error { return a.mem.DisconnectSockets(ctx, opts, close) }, a.addOnly)
+}
+
+// FetchSockets returns the sockets opts selects on every server. It fails
+// when a server does not answer within StreamsConfig.RequestsTimeout.
+func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
+	return a.fetchSockets(ctx, opts)
+}
+
+// ServerSideEmit publishes the event for the other servers; see
+// Adapter.ServerSideEmit.
+func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
+	return a.serverSideEmit(ctx, p, reply)
+}
+
+// Close unsubscribes the adapter, fails its pending requests with
+// ErrClosed, waits for the sessions being written, and stops the reader of
+// the stream when no other adapter of the factory uses it.
+func (a *StreamsAdapter) Close() error {
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closeRequestsLocked()
+		a.mu.Unlock()
+		a.hub.unregister(a)
+		a.hub.pubsub.release(a.subscription())
+		a.persists.Wait()
+		a.cancel()
+		_ = a.mem.Close()
+	})
+	return nil
+}

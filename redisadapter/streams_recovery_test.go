@@ -1,0 +1,281 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio/redisadapter/internal/redistest"
+	"github.com/sio-go/socketio/sioclient"
+)
+
+// waitSession waits until a session was persisted in Redis.
+func waitSession(t *testing.T, addr string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	deadline := time.Now().Add(wait)
+	for {
+		keys, err := c.Keys(context.Background(), "sio:session:*").Result()
+		must(t, err)
+		if len(keys) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session was persisted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// broadcaster sends an event to room1 (or to every socket when room is
+// empty) from one server of the cluster.
+type broadcaster func(ctx context.Context, room, ev string) error
+
+func goBroadcaster(g *goServer) broadcaster {
+	return func(ctx context.Context, room, ev string) error {
+		if room == "" {
+			return g.srv.Emit(ctx, ev)
+		}
+		return g.srv.To(room).Emit(ctx, ev)
+	}
+}
+
+func nodeBroadcaster(p *redistest.Peer) broadcaster {
+	return func(ctx context.Context, room, ev string) error {
+		op := map[string]any{"op": "emit", "name": ev}
+		if room != "" {
+			op["rooms"] = []string{room}
+		}
+		return p.Call(op, nil)
+	}
+}
+
+// missedWhileAway cuts the client's connection through sw, broadcasts
+// from both servers while it is away, then routes it to the server at
+// next. It returns the events the client must get back, in order.
+func missedWhileAway(t *testing.T, sw *redistest.Switch, redisAddr, next string, from, other broadcaster) []string {
+	t.Helper()
+	ctx := ctxFor(t, 10*time.Second)
+	sw.Route("")
+	sw.Cut()
+	waitSession(t, redisAddr)
+	// The order of the stream is the order of the events: each broadcast
+	// is in the stream before the next one (Node's emit returns before).
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	send := func(b broadcaster, room, ev string) {
+		t.Helper()
+		n, err := rdb.XLen(ctx, "socket.io").Result()
+		must(t, err)
+		must(t, b(ctx, room, ev))
+		waitFor(t, ev+" in the stream", func() bool { m, _ := rdb.XLen(ctx, "socket.io").Result(); return m > n })
+	}
+	send(other, "room1", "m1")
+	send(from, "room1", "m2")
+	send(other, "room2", "not-mine")
+	send(other, "", "m3")
+	sw.Route(next)
+	return []string{"m1", "m2", "m3"}
+}
+
+// A Go client on server A loses its connection; events are broadcast by
+// both servers meanwhile; it reconnects to server B, which restores its
+// session with exactly the events it missed, in order.
+func TestStreamsRecoveryAcrossNodesGoClient(t *testing.T) {
+	rs := redistest.Start(t)
+	g1 := startStreams(t, rs.Addr(), "g1", nil)
+	g2 := startStreams(t, rs.Addr(), "g2", nil)
+	g1.ready(t)
+	g2.ready(t)
+	sw := redistest.StartSwitch(t)
+	sw.Route(g1.url)
+
+	m, err := sioclient.NewManager(sw.URL(), &sioclient.Config{
+		ReconnectionDelay: 50 * time.Millisecond, ReconnectionDelayMax: 100 * time.Millisecond,
+	})
+	must(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	s := m.Socket("/", &sioclient.SocketConfig{Auth: map[string]any{"rooms": []string{"room1"}}})
+	var mu sync.Mutex
+	var got []string
+	for _, ev := range []string{"e0", "m1", "m2", "m3", "not-mine", "after"} {
+		sioclient.On(s, ev, func(context.Context, json.RawMessage) error {
+			mu.Lock()
+			got = append(got, ev)
+			mu.Unlock()
+			return nil
+		})
+	}
+	ctx := ctxFor(t, 30*time.Second)
+	must(t, s.Connect(ctx))
+	id := s.ID()
+	must(t, g1.srv.To("room1").Emit(ctx, "e0"))
+	waitFor(t, "e0", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+
+	want := missedWhileAway(t, sw, rs.Addr(), g2.url, goBroadcaster(g1), goBroadcaster(g2))
+	waitFor(t, "reconnection", func() bool { return s.Connected() })
+	if !s.Recovered() {
+		t.Fatal("the session was not recovered")
+	}
+	equal(t, "socket id after recovery", s.ID(), id)
+	must(t, g1.srv.To("room1").Emit(ctx, "after")) // rooms restored on g2
+	waitFor(t, "after", func() bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(got, "after") })
+	mu.Lock()
+	defer mu.Unlock()
+	equal(t, "events", got, append(append([]string{"e0"}, want...), "after"))
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// nodeClientEvents returns the names of the events client received, in
+// order, waiting for n of them.
+func nodeClientEvents(t *testing.T, p *redistest.Peer, client string, n int) []string {
+	t.Helper()
+	var out []string
+	for len(out) < n {
+		ev, err := p.WaitEvent(func(e redistest.Event) bool { return e.Event == "client" && e.Client == client }, wait)
+		if err != nil {
+			t.Fatalf("after %v: %v", out, err)
+		}
+		out = append(out, ev.Name)
+	}
+	return out
+}
+
+// recoverNodeClient runs the scenario with the official socket.io-client:
+// connected through sw to the server at first, it reconnects to the one at
+// second.
+func recoverNodeClient(t *testing.T, clients *redistest.Peer, redisAddr string, first, second string,
+	fromFirst, fromSecond broadcaster) {
+	t.Helper()
+	sw := redistest.StartSwitch(t)
+	sw.Route(first)
+	var id string
+	clients.MustCall(map[string]any{"op": "connect", "client": "r", "url": sw.URL(), "rooms": []string{"room1"},
+		"reconnect": true}, &id)
+	_, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
+	must(t, err)
+	ctx := ctxFor(t, 30*time.Second)
+	must(t, fromFirst(ctx, "room1", "e0"))
+	equal(t, "first event", nodeClientEvents(t, clients, "r", 1), []string{"e0"})
+
+	want := missedWhileAway(t, sw, redisAddr, second, fromFirst, fromSecond)
+	ev, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
+	must(t, err)
+	if !ev.Recovered {
+		t.Fatal("the official client reports the session as not recovered")
+	}
+	equal(t, "socket id after recovery", ev.ID, id)
+	must(t, fromFirst(ctx, "room1", "after"))
+	equal(t, "events", nodeClientEvents(t, clients, "r", 4), append(want, "after"))
+}
+
+// The same with the official socket.io-client, between two Go servers.
+func TestStreamsRecoveryAcrossNodesNodeClient(t *testing.T) {
+	rs := redistest.Start(t)
+	g1 := startStreams(t, rs.Addr(), "g1", nil)
+	g2 := startStreams(t, rs.Addr(), "g2", nil)
+	g1.ready(t)
+	g2.ready(t)
+	recoverNodeClient(t, clientHost(t), rs.Addr(), g1.url, g2.url, goBroadcaster(g1), goBroadcaster(g2))
+}
+
+// startMixed starts a Go server and a Node server (official socket.io and
+// @socket.io/redis-streams-adapter), with recovery, on one Redis.
+func startMixed(t *testing.T) (*redistest.Server, *goServer, *redistest.Peer, string) {
+	t.Helper()
+	rs := redistest.Start(t)
+	g := startStreams(t, rs.Addr(), "g", nil)
+	g.ready(t)
+	node := redistest.StartPeer(t, rs.URL(), "ADAPTER=streams", "RECOVERY=60000")
+	var port int
+	node.MustCall(map[string]any{"op": "port"}, &port)
+	nodeURL := "http://127.0.0.1:" + itoa(port)
+	deadline := time.Now().Add(wait)
+	for {
+		n, err := g.streams("/").ServerCount(context.Background())
+		var nn int
+		node.MustCall(map[string]any{"op": "serverCount"}, &nn)
+		if err == nil && n == 2 && nn == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server count %d (%v), node %d, want 2", n, err, nn)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return rs, g, node, nodeURL
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// One Go server and one Node server share the stream.
+func TestStreamsMixedCluster(t *testing.T) {
+	_, g, node, _ := startMixed(t)
+	connect(t, node, "gc", g.url, "room1")
+	connect(t, node, "nc", "", "room1", "room2")
+	ctx := ctxFor(t, 30*time.Second)
+	time.Sleep(100 * time.Millisecond) // the Node reader is at the end of the stream
+
+	must(t, g.srv.To("room2").Emit(ctx, "from-go", map[string]any{"a": 1}, []byte{1, 2}))
+	ev, err := node.ClientEvent("nc", "from-go", wait)
+	must(t, err)
+	jsonEqual(t, "go → node", argsOnly(t, ev.Args), `[{"a":1},{"$bin":"0102"}]`)
+	node.MustCall(map[string]any{"op": "emit", "name": "from-node", "rooms": []string{"room1"}, "except": []string{"room2"},
+		"args": []any{"x"}}, nil)
+	ev, err = node.ClientEvent("gc", "from-node", wait)
+	must(t, err)
+	jsonEqual(t, "node → go", argsOnly(t, ev.Args), `["x"]`)
+	noEvent(t, node, "nc", "from-node")
+
+	sockets, err := g.srv.In("room1").FetchSockets(ctx)
+	must(t, err)
+	equal(t, "sockets seen by Go", len(sockets), 2)
+	var found []json.RawMessage
+	node.MustCall(map[string]any{"op": "fetchSockets", "rooms": []string{"room1"}}, &found)
+	equal(t, "sockets seen by Node", len(found), 2)
+
+	replies, err := g.srv.Of("/").ServerSideEmitWithAck(ctx, "hello", "go")
+	must(t, err)
+	equal(t, "replies to Go", len(replies), 1)
+	jsonEqual(t, "reply of Node", replies[0].Raw(0), `{"from":"node","args":["go"]}`)
+	var nodeReplies []json.RawMessage
+	node.MustCall(map[string]any{"op": "serverSideEmitWithAck", "name": "hello", "args": []any{"node"}}, &nodeReplies)
+	equal(t, "replies to Node", len(nodeReplies), 1)
+	jsonEqual(t, "reply of Go", nodeReplies[0], `{"from":"g","args":["node"]}`)
+
+	acks, err := g.srv.To("room1").EmitWithAck(ctx, "ack-me", 1)
+	must(t, err)
+	equal(t, "acks of Go's broadcast", len(acks), 2)
+	var nodeAcks []json.RawMessage
+	node.MustCall(map[string]any{"op": "emitWithAck", "name": "ack-me", "rooms": []string{"room1"}}, &nodeAcks)
+	equal(t, "acks of Node's broadcast", len(nodeAcks), 2)
+}
+
+// A session persisted by the Node server is restored by the Go server,
+// and the other way round.
+func TestStreamsMixedRecovery(t *testing.T) {
+	rs, g, node, nodeURL := startMixed(t)
+	t.Run("node to go", func(t *testing.T) {
+		recoverNodeClient(t, node, rs.Addr(), nodeURL, g.url, nodeBroadcaster(node), goBroadcaster(g))
+	})
+	node.MustCall(map[string]any{"op": "close", "client": "r"}, nil)
+	node.DrainEvents()
+	t.Run("go to node", func(t *testing.T) {
+		recoverNodeClient(t, node, rs.Addr(), g.url, nodeURL, goBroadcaster(g), nodeBroadcaster(node))
+	})
+}

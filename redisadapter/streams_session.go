@@ -1,0 +1,155 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/protocol"
+	"github.com/sio-go/socketio/redisadapter/internal/wire"
+)
+
+// PersistSession writes the state of a disconnected socket to Redis, under
+// "<SessionKeyPrefix><pid>" for the recovery window (SET … PX), in the
+// form the Node adapter writes: a Node server of the cluster can restore
+// it. The write happens in the background, bounded by RequestsTimeout;
+// Close waits for it.
+func (a *StreamsAdapter) PersistSession(s *socketio.Session) {
+	rc := a.nsp.Server().ConnectionStateRecovery()
+	if rc == nil {
+		return
+	}
+	data, err := json.Marshal(s.Data)
+	if err != nil {
+		data = []byte("null")
+	}
+	val, err := wire.AppendSession(nil, &wire.Session{SID: s.SID, PID: s.PID, Rooms: nonNil(s.Rooms), Data: data})
+	if err != nil {
+		a.cfg.Logger.Warn("redisadapter: session not persisted", "nsp", a.nspName, "err", err)
+		return
+	}
+	a.mu.Lock()
+	if a.closed.Load() {
+		a.mu.Unlock()
+		return
+	}
+	a.persists.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.persists.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RequestsTimeout)
+		defer cancel()
+		key := a.cfg.SessionKeyPrefix + s.PID
+		if err := a.hub.client.Set(ctx, key, val, rc.MaxDisconnectionDuration).Err(); err != nil {
+			a.cfg.Logger.Warn("redisadapter: session not persisted", "nsp", a.nspName, "err", err)
+		}
+	}()
+}
+
+// errRestoreTooLong is returned when more entries followed the offset than
+// RestoreSession reads.
+var errRestoreTooLong = errors.New("redisadapter: too many entries after the offset to restore the session")
+
+// RestoreSession takes the session pid out of Redis (GET and DEL in one
+// transaction) and returns it with the broadcasts it missed: the entries of
+// the stream after offset, read ReadCount at a time, that target the
+// session's rooms, and are neither volatile nor with acknowledgements. It
+// returns nil when the session is unknown or expired, or offset is no
+// longer in the stream. It reads at most twice MaxLen entries: beyond,
+// entries come faster than they can be read, and the session is dropped
+// rather than restored with missing packets.
+func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
+	if !validOffset(offset) {
+		return nil, nil
+	}
+	key := a.cfg.SessionKeyPrefix + pid
+	var get *redis.StringCmd
+	_, err := a.hub.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, key)
+		p.Del(ctx, key)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisadapter: restore session: %w", err)
+	}
+	stored, err := wire.DecodeSession([]byte(get.Val()))
+	if err != nil {
+		return nil, fmt.Errorf("redisadapter: restore session: %w", err)
+	}
+	at, err := a.hub.client.XRange(ctx, a.stream, offset, offset).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisadapter: restore session: %w", err)
+	}
+	if len(at) == 0 {
+		return nil, nil // trimmed, or from another stream
+	}
+	s := &socketio.Session{SID: stored.SID, PID: stored.PID, Rooms: stored.Rooms}
+	if d := stored.Data; len(d) > 0 && string(d) != "null" {
+		s.Data = json.RawMessage(d)
+	}
+	limit := 2 * a.cfg.MaxLen
+	for read := int64(0); ; {
+		entries, err := a.hub.client.XRangeN(ctx, a.stream, nextOffset(offset), "+", a.cfg.ReadCount).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redisadapter: restore session: %w", err)
+		}
+		for _, e := range entries {
+			offset = e.ID
+			if p := a.missed(e, s.Rooms); p != nil {
+				s.MissedPackets = append(s.MissedPackets, p)
+			}
+		}
+		if int64(len(entries)) < a.cfg.ReadCount {
+			return s, nil
+		}
+		if read += int64(len(entries)); read >= limit {
+			return nil, errRestoreTooLong
+		}
+	}
+}
+
+// missed returns the packet of entry e, with e's id as offset, when it is
+// a broadcast of this namespace that a socket in rooms received.
+func (a *StreamsAdapter) missed(e redis.XMessage, rooms []string) *protocol.Packet {
+	if nsp, _ := e.Values["nsp"].(string); nsp != a.nspName {
+		return nil
+	}
+	if typ, _ := e.Values["type"].(string); typ != "3" {
+		return nil
+	}
+	m, err := decodeEntry(e)
+	if err != nil || m.RequestID != "" || m.Opts == nil || m.Opts.Flags.Volatile || m.Opts.Flags.Local {
+		return nil
+	}
+	if opts := fromWire(m.Opts); !opts.Includes(rooms) {
+		return nil
+	}
+	return socketio.WithOffset(m.Packet, e.ID)
+}
+
+// validOffset reports whether offset is a stream entry id, "<ms>-<seq>".
+func validOffset(offset string) bool {
+	ms, seq, ok := strings.Cut(offset, "-")
+	if !ok {
+		return false
+	}
+	_, err1 := strconv.ParseUint(ms, 10, 64)
+	_, err2 := strconv.ParseUint(seq, 10, 64)
+	return err1 == nil && err2 == nil && ms[0] != '+' && seq[0] != '+'
+}
+
+// nextOffset returns the smallest id after id (exclusive ranges need
+// Redis 6.2).
+func nextOffset(id string) string {
+	ms, seq, _ := strings.Cut(id, "-")
+	n, _ := strconv.ParseUint(seq, 10, 64)
+	return ms + "-" + strconv.FormatUint(n+1, 10)
+}
