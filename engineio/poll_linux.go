@@ -11,9 +11,14 @@ import (
 )
 
 // pollEvents are the events a WebSocket's socket is watched for: readable
-// or shut by the peer, reported once until the socket is re-armed, so that
-// one worker at a time serves a session.
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// or shut by the peer, edge-triggered: reported when data arrives, so the
+// socket needs no re-arming after it was read dry (pollWS.schedule keeps
+// one worker at a time on a session).
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+
+// epollET is EPOLLET as the uint32 of an EpollEvent (package syscall
+// declares it negative).
+const epollET = 1 << 31
 
 // workerLinger is how long a worker waits for another session to serve
 // before it exits, so that a burst of messages does not start a goroutine
@@ -119,7 +124,7 @@ func (p *poller) run() {
 			p.mu.RLock()
 			r := p.readers[token]
 			p.mu.RUnlock()
-			if r != nil {
+			if r != nil && r.schedule() {
 				p.dispatch(r)
 			}
 		}
@@ -153,11 +158,15 @@ func (p *poller) worker(r *pollWS) {
 	for {
 		// The lock orders one worker's handling of r before the next one's;
 		// epoll alone gives no happens-before edge the race detector sees.
-		r.mu.Lock()
-		if r.serve(rb) {
-			p.rearm(r)
+		for {
+			r.mu.Lock()
+			more := r.serve(rb)
+			r.mu.Unlock()
+			if !more || !r.unschedule() {
+				break
+			}
+			// data arrived while it was being served: read again
 		}
-		r.mu.Unlock()
 		if idle == nil {
 			idle = time.NewTimer(workerLinger)
 		} else {
@@ -243,21 +252,6 @@ func (p *poller) add(r *pollWS) error {
 		go p.run()
 	}
 	return nil
-}
-
-// rearm watches r's socket again after a worker served it.
-func (p *poller) rearm(r *pollWS) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed || r.removed {
-		return
-	}
-	// Control keeps the descriptor from being closed, and so from being
-	// reused by another connection, while it runs.
-	_ = r.raw.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(r.token)), Pad: int32(uint32(r.token >> 32))}
-		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
-	})
 }
 
 // remove stops watching r's socket for good. Call it before closing the

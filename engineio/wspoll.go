@@ -41,12 +41,51 @@ type pollWS struct {
 
 	token uint64 // (p.mu)
 
-	done      atomic.Bool // removed from the poller: stop reading
-	probe     bool        // being probed for an upgrade (mu)
-	closeSent bool        // (wmu)
-	tail      []byte      // written by writeNow, not yet taken by the socket (wmu)
-	added     bool        // (p.mu)
-	removed   bool        // (p.mu)
+	sched     atomic.Int32 // idle, serving or again (see schedule)
+	done      atomic.Bool  // removed from the poller: stop reading
+	probe     bool         // being probed for an upgrade (mu)
+	closeSent bool         // (wmu)
+	tail      []byte       // written by writeNow, not yet taken by the socket (wmu)
+	added     bool         // (p.mu)
+	removed   bool         // (p.mu)
+}
+
+// Scheduling states of a pollWS.
+const (
+	schedIdle    = iota // waits for its socket to be readable
+	schedServing        // a worker reads it
+	schedAgain          // a worker reads it, and more arrived meanwhile
+)
+
+// schedule records that w's socket became readable. It reports whether w
+// must be handed to a worker: not if one is serving it already, which
+// then reads again (see unschedule).
+func (w *pollWS) schedule() bool {
+	for {
+		switch w.sched.Load() {
+		case schedIdle:
+			if w.sched.CompareAndSwap(schedIdle, schedServing) {
+				return true
+			}
+		case schedServing:
+			if w.sched.CompareAndSwap(schedServing, schedAgain) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// unschedule ends a worker's turn on w after it read the socket dry. It
+// reports whether the worker must read again: data arrived meanwhile, and
+// its readiness was reported while the worker was still on w.
+func (w *pollWS) unschedule() bool {
+	if w.sched.CompareAndSwap(schedServing, schedIdle) {
+		return false
+	}
+	w.sched.Store(schedServing)
+	return true
 }
 
 // pollerFor returns the poller that will read the WebSocket requested by r,
@@ -105,7 +144,7 @@ func newPollWS(p *poller, c *Conn, nc net.Conn) *pollWS {
 }
 
 // serve reads what the socket holds and handles the frames in it. It
-// reports whether the socket should be watched again.
+// reports whether reading goes on (false once the session ended).
 func (w *pollWS) serve(rb *rawReader) bool {
 	for !w.done.Load() {
 		buf := w.fr.direct(readBufSize)
