@@ -348,17 +348,17 @@ func (a *ShardedAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet,
 	}
 	id := randomHex()
 	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
+	a.expire(ctx, id, pd)
 	if err := a.register(id, pd); err != nil {
+		pd.stop()
 		return 0, err
 	}
 	m.RequestID = id
 	if err := a.publish(ctx, a.channel, m); err != nil {
 		a.forget(id)
+		pd.stop()
 		return 0, err
 	}
-	t := time.AfterFunc(a.cfg.RequestsTimeout, func() { a.forget(id) })
-	stopCtx := context.AfterFunc(ctx, func() { a.forget(id) })
-	pd.stop = func() { t.Stop(); stopCtx() }
 	return n, nil
 }
 
