@@ -368,3 +368,52 @@ func TestShardedOnRedisCluster(t *testing.T) {
 		})
 	}
 }
+
+// When the slots of a room's channel and of the namespace's channel move to
+// another master, the servers subscribe to them there.
+func TestShardedClusterSlotMoved(t *testing.T) {
+	rc := redistest.StartCluster(t, 3)
+	f := &fleet{peer: clientHost(t)}
+	cfg := &ShardedConfig{RequestsTimeout: 2 * time.Second}
+	for i := range 2 {
+		f.servers = append(f.servers, startGoWith(t, newClusterClient(rc), fmt.Sprintf("g%d", i),
+			func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewSharded(rdb, cfg) }))
+	}
+	room := roomsOnMasters(t, rc, 1)[0]
+	f.connect(t, []string{room}, []string{room})
+	waitSubscribed(t, f.servers...)
+	ctx := ctxFor(t, 30*time.Second)
+	must(t, f.servers[1].srv.To(room).Emit(ctx, "before"))
+	f.expect(t, "before", `[]`, nil, nil)
+
+	for _, channel := range []string{"socket.io#/#" + room + "#", "socket.io#/#"} {
+		slot := redistest.Slot(channel)
+		from, err := rc.Owner(ctx, slot)
+		must(t, err)
+		must(t, rc.MoveSlot(ctx, slot, (from+1)%3))
+	}
+	// The old masters unsubscribed the servers; they subscribe again on
+	// the new ones.
+	counters := []serverCounter{f.servers[0].sharded("/"), f.servers[1].sharded("/")}
+	waitServerCount(t, 2, counters...)
+	waitSubscribed(t, f.servers...)
+	spy := rc.Client() // knows the new masters
+	channel := "socket.io#/#" + room + "#"
+	master, err := spy.MasterForKey(ctx, channel)
+	must(t, err)
+	waitFor(t, func() error {
+		n, err := master.PubSubShardNumSub(ctx, channel).Result()
+		if err != nil || n[channel] != 2 {
+			return fmt.Errorf("%d subscribers of the room's channel on its new master (%v), want 2", n[channel], err)
+		}
+		return nil
+	})
+
+	must(t, f.servers[1].srv.To(room).Emit(ctx, "after-room"))
+	f.expect(t, "after-room", `[]`, nil, nil)
+	must(t, f.servers[0].srv.Emit(ctx, "after-all", 1))
+	f.expect(t, "after-all", `[1]`, nil, nil)
+	sockets, err := f.servers[0].srv.Of("/").FetchSockets(ctx)
+	must(t, err)
+	equal(t, "sockets after the move", len(sockets), 2)
+}
