@@ -174,19 +174,21 @@ func (s *subscriber) control() {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
+	armed := false
 	for {
-		if len(s.orphans) > 0 { // shard channels waiting for a master
+		if len(s.orphans) > 0 && !armed { // shard channels waiting for a master
 			retry.Reset(s.retryDelay)
+			armed = true
 		}
 		select {
 		case <-s.opsSig:
 		case <-retry.C:
+			armed = false
 			s.adopt()
 			continue
 		case <-s.ctx.Done():
 			return
 		}
-		retry.Stop()
 		s.opsMu.Lock()
 		ops := s.ops
 		s.ops = nil
