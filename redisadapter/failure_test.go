@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
 )
 
@@ -91,10 +89,7 @@ func TestRedisClusterMasterLost(t *testing.T) {
 		}
 	}
 	node := rc.Nodes[master]
-	testOutage(t, room, func(name string) *goServer {
-		return startGoWith(t, newClusterClient(rc), name,
-			func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewSharded(rdb, cfg) })
-	}, node.Stop, func() {
+	testOutage(t, room, func(name string) *goServer { return startShardedOn(t, rc, name, cfg) }, node.Stop, func() {
 		node.Restart()
 		must(t, rc.WaitOK(ctxFor(t, 30*time.Second)))
 	})

@@ -229,26 +229,25 @@ func (f *fleet) run(t *testing.T, a, b, c string) {
 			}
 			return sorted(got)
 		}
+		first := func(replies []socketio.Args) []json.RawMessage {
+			var raw []json.RawMessage
+			for _, r := range replies {
+				raw = append(raw, r.Raw(0))
+			}
+			return raw
+		}
 		for i, s := range g {
 			actx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			replies, err := s.srv.Of("/").EmitWithAck(actx, "ack-me", i)
 			cancel()
 			must(t, err)
-			var raw []json.RawMessage
-			for _, r := range replies {
-				raw = append(raw, r.Raw(0))
-			}
-			equal(t, fmt.Sprintf("acknowledged to server %d", i), acked(raw), sorted(f.selected(nil, nil)))
+			equal(t, fmt.Sprintf("acknowledged to server %d", i), acked(first(replies)), sorted(f.selected(nil, nil)))
 		}
 		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		replies, err := g[1].srv.To(b).EmitWithAck(actx, "ack-me", "b")
 		must(t, err)
-		var raw []json.RawMessage
-		for _, r := range replies {
-			raw = append(raw, r.Raw(0))
-		}
-		equal(t, "acknowledged by room "+b, acked(raw), sorted(f.selected([]string{b}, nil)))
+		equal(t, "acknowledged by room "+b, acked(first(replies)), sorted(f.selected([]string{b}, nil)))
 		if f.nodeMember {
 			var fromNode []json.RawMessage
 			f.peer.MustCall(map[string]any{"op": "emitWithAck", "name": "ack-me"}, &fromNode)
@@ -276,8 +275,7 @@ func shardedFleet(t *testing.T, mode SubscriptionMode, withNode bool) (*fleet, *
 	f := &fleet{nodeMember: withNode}
 	cfg := &ShardedConfig{SubscriptionMode: mode, RequestsTimeout: 3 * time.Second}
 	for i := range 3 {
-		f.servers = append(f.servers, startGoWith(t, newClusterClient(rc), fmt.Sprintf("g%d", i),
-			func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewSharded(rdb, cfg) }))
+		f.servers = append(f.servers, startShardedOn(t, rc, fmt.Sprintf("g%d", i), cfg))
 	}
 	if withNode {
 		modes := map[SubscriptionMode]string{Static: "static", Dynamic: "dynamic", DynamicPrivate: "dynamic-private"}
@@ -318,9 +316,12 @@ func shardedFleet(t *testing.T, mode SubscriptionMode, withNode bool) (*fleet, *
 	return f, rc
 }
 
-// newClusterClient returns a client of the cluster's nodes.
-func newClusterClient(rc *redistest.Cluster) *redis.ClusterClient {
-	return redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), DialTimeout: time.Second})
+// startShardedOn starts a Go server with the sharded adapter on a Redis
+// Cluster, with a cluster client of its own.
+func startShardedOn(t *testing.T, rc *redistest.Cluster, name string, cfg *ShardedConfig) *goServer {
+	t.Helper()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), DialTimeout: time.Second})
+	return startGoWith(t, rdb, name, func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewSharded(rdb, cfg) })
 }
 
 // roomsOnMasters returns n room names whose channels in namespace "/" are
@@ -376,8 +377,7 @@ func TestShardedClusterSlotMoved(t *testing.T) {
 	f := &fleet{peer: clientHost(t)}
 	cfg := &ShardedConfig{RequestsTimeout: 2 * time.Second}
 	for i := range 2 {
-		f.servers = append(f.servers, startGoWith(t, newClusterClient(rc), fmt.Sprintf("g%d", i),
-			func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewSharded(rdb, cfg) }))
+		f.servers = append(f.servers, startShardedOn(t, rc, fmt.Sprintf("g%d", i), cfg))
 	}
 	room := roomsOnMasters(t, rc, 1)[0]
 	f.connect(t, []string{room}, []string{room})
