@@ -151,10 +151,7 @@ func (c *clusterNode) serverSideEmit(ctx context.Context, p *protocol.Packet, re
 	}
 	id := randomHex()
 	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
-	// The timers are set first: an answer may come before post returns.
-	t := time.AfterFunc(c.timeout, func() { c.forget(id) })
-	stopCtx := context.AfterFunc(ctx, func() { c.forget(id) })
-	pd.stop = func() { t.Stop(); stopCtx() }
+	c.expire(ctx, id, pd)
 	if err := c.register(id, pd); err != nil {
 		pd.stop()
 		return 0, err
@@ -283,10 +280,11 @@ func (c *clusterNode) onResponse(m *wire.ClusterMessage) {
 // encodeError wraps an encoding error.
 func encodeError(err error) error { return fmt.Errorf("redisadapter: %w", err) }
 
-// numSub returns the number of subscribers of channel, summed over the
-// masters of a cluster.
+// numSub returns the number of subscribers of channel: on a Redis Cluster,
+// summed over the masters for a plain channel, and asked of the master that
+// serves the slot of a shard channel.
 func numSub(ctx context.Context, client redis.UniversalClient, channel string, sharded bool) (int, error) {
-	count := func(ctx context.Context, c redis.UniversalClient) (int64, error) {
+	count := func(ctx context.Context, c redis.Cmdable) (int64, error) {
 		var m map[string]int64
 		var err error
 		if sharded {
@@ -296,22 +294,27 @@ func numSub(ctx context.Context, client redis.UniversalClient, channel string, s
 		}
 		return m[channel], err
 	}
-	if cc, ok := client.(*redis.ClusterClient); ok && !sharded {
+	var n int64
+	var err error
+	cc, isCluster := client.(*redis.ClusterClient)
+	switch {
+	case isCluster && sharded:
+		var master *redis.Client
+		if master, err = cc.MasterForKey(ctx, channel); err == nil {
+			n, err = count(ctx, master)
+		}
+	case isCluster:
 		var mu sync.Mutex
-		var n int64
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
 			m, err := count(ctx, c)
 			mu.Lock()
 			n += m
 			mu.Unlock()
 			return err
 		})
-		if err != nil {
-			return 0, fmt.Errorf("redisadapter: server count: %w", err)
-		}
-		return int(n), nil
+	default:
+		n, err = count(ctx, client)
 	}
-	n, err := count(ctx, client)
 	if err != nil {
 		return 0, fmt.Errorf("redisadapter: server count: %w", err)
 	}

@@ -52,19 +52,7 @@ func startCluster(t *testing.T, cfg *Config, nodeEnv ...string) *cluster {
 		c.ids[cl.id] = sid
 	}
 	// Every server counts the three.
-	deadline := time.Now().Add(wait)
-	for {
-		n, err := c.g1.adapter("/").ServerCount(context.Background())
-		var nn int
-		c.node.MustCall(map[string]any{"op": "serverCount"}, &nn)
-		if err == nil && n == 3 && nn == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server count %d (%v), node %d, want 3", n, err, nn)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitServerCount(t, 3, c.g1.adapter("/"), peerCounter{c.node})
 	return c
 }
 
@@ -217,19 +205,7 @@ func TestClusterRoomsAndDisconnect(t *testing.T) {
 	ctx := ctxFor(t, 20*time.Second)
 	rooms := func(client string, want ...string) {
 		t.Helper()
-		want = sorted(append(want, c.ids[client]))
-		deadline := time.Now().Add(wait)
-		for {
-			var got []string
-			c.node.MustCall(map[string]any{"op": "clientRooms", "client": client}, &got)
-			if slices.Equal(sorted(got), want) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("rooms of %s: %v, want %v", client, got, want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitRooms(t, c.node, client, c.ids[client], want...)
 	}
 	must(t, c.g1.srv.In("room1").SocketsJoin(ctx, "joined"))
 	rooms("g1", "room1", "joined")

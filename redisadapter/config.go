@@ -69,8 +69,9 @@ func New(client redis.UniversalClient, cfg *Config) socketio.AdapterFactory {
 // hub holds what the adapters of one factory share: the Redis client and
 // the subscriber.
 type hub struct {
-	client redis.UniversalClient
-	log    *slog.Logger
+	client  redis.UniversalClient
+	log     *slog.Logger
+	sharded bool // the factory of NewSharded
 
 	mu    sync.Mutex
 	sub   *subscriber // nil when no adapter is open
@@ -82,7 +83,7 @@ func (h *hub) acquire() *subscriber {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sub == nil {
-		h.sub = newSubscriber(h.client, h.log)
+		h.sub = newSubscriber(h.client, h.log, h.sharded)
 	}
 	h.users++
 	return h.sub

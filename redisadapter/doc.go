@@ -24,9 +24,17 @@
 // NewSharded is the counterpart of the sharded adapter
 // (createShardedAdapter): Redis 7 sharded pub/sub and the messages of
 // socket.io-adapter's ClusterAdapter, with a channel per public room in the
-// default Dynamic mode. Its subscriber is one connection, which suits a
-// standalone Redis; on a Redis Cluster every channel of one factory would
-// have to live on one node.
+// default Dynamic mode. With a standalone Redis its subscriber is one
+// connection. With a *redis.ClusterClient it subscribes to each channel on
+// the master that serves the channel's slot, one connection per master,
+// and subscribes again elsewhere when a master is lost or a slot moves;
+// publishing goes to the slot's master through go-redis, and ServerCount
+// asks that master (PUBSUB SHARDNUMSUB).
+//
+//	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+//	srv := socketio.NewServer(&socketio.Config{
+//		Adapter: redisadapter.NewSharded(rdb, nil),
+//	})
 //
 // NewStreams is the counterpart of @socket.io/redis-streams-adapter 0.3:
 // broadcasts, joins, leaves and disconnections go through a Redis stream

@@ -2,6 +2,8 @@ package redisadapter
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,32 +61,96 @@ func TestRedisUnavailableAtStart(t *testing.T) {
 
 // Redis is lost while the cluster runs, then comes back.
 func TestRedisLostMidRun(t *testing.T) {
-	rs := redistest.Start(t)
-	cfg := &Config{RequestsTimeout: time.Second}
-	g1 := startGo(t, rs.Addr(), "g1", cfg)
-	g2 := startGo(t, rs.Addr(), "g2", cfg)
+	t.Run("classic", func(t *testing.T) {
+		rs := redistest.Start(t)
+		cfg := &Config{RequestsTimeout: time.Second}
+		testOutage(t, "room1", func(name string) *goServer { return startGo(t, rs.Addr(), name, cfg) }, rs.Stop, rs.Restart)
+	})
+	t.Run("sharded", func(t *testing.T) {
+		rs := redistest.Start(t)
+		cfg := &ShardedConfig{RequestsTimeout: time.Second}
+		testOutage(t, "room1", func(name string) *goServer { return startSharded(t, rs.Addr(), name, cfg) }, rs.Stop, rs.Restart)
+	})
+}
+
+// The master that serves a namespace's channel is lost, then comes back:
+// the cluster cannot answer meanwhile (its slots are not all served).
+func TestRedisClusterMasterLost(t *testing.T) {
+	rc := redistest.StartCluster(t, 3)
+	cfg := &ShardedConfig{RequestsTimeout: time.Second}
+	ctx := ctxFor(t, 10*time.Second)
+	master, err := rc.Owner(ctx, redistest.Slot("socket.io#/#"))
+	must(t, err)
+	room := ""
+	for i := 0; room == ""; i++ { // a room whose channel the same master serves
+		r := fmt.Sprintf("room%d", i)
+		if o, err := rc.Owner(ctx, redistest.Slot("socket.io#/#"+r+"#")); err == nil && o == master {
+			room = r
+		}
+	}
+	node := rc.Nodes[master]
+	testOutage(t, room, func(name string) *goServer { return startShardedOn(t, rc, name, cfg) }, node.Stop, func() {
+		node.Restart()
+		must(t, rc.WaitOK(ctxFor(t, 30*time.Second)))
+	})
+}
+
+// subscribed reports whether the adapter of "/" has its subscriptions,
+// its rooms' channels included.
+func (g *goServer) subscribed() bool {
+	switch a := g.srv.Of("/").Adapter().(type) {
+	case *Adapter:
+		return a.sub.ready(a.subscription().names())
+	case *ShardedAdapter:
+		names := []string{a.channel, a.responseChannel}
+		for _, r := range a.rooms() {
+			names = append(names, a.dynamicChannel(r))
+		}
+		return a.sub.ready(names)
+	}
+	return false
+}
+
+func waitSubscribed(t *testing.T, servers ...*goServer) {
+	t.Helper()
+	for i, g := range servers {
+		waitFor(t, func() error {
+			if !g.subscribed() {
+				return fmt.Errorf("server %d not subscribed", i)
+			}
+			return nil
+		})
+	}
+}
+
+// testOutage checks two servers started by start while Redis is stopped:
+// local delivery goes on, operations that need Redis fail rather than
+// hang, and once Redis is restarted the servers reach each other again.
+func testOutage(t *testing.T, room string, newServer func(name string) *goServer, stop, restart func()) {
+	g1 := newServer("g1")
+	g2 := newServer("g2")
 	g1.ready(t)
 	g2.ready(t)
 	clients := clientHost(t)
-	connect(t, clients, "c1", g1.url, "room1")
-	connect(t, clients, "c2", g2.url, "room1")
-	ctx := ctxFor(t, 30*time.Second)
-	must(t, g2.srv.To("room1").Emit(ctx, "before"))
+	connect(t, clients, "c1", g1.url, room)
+	connect(t, clients, "c2", g2.url, room)
+	waitServerCount(t, 2, g1.srv.Of("/").Adapter().(serverCounter))
+	waitSubscribed(t, g1, g2)
+	ctx := ctxFor(t, 60*time.Second)
+	must(t, g2.srv.To(room).Emit(ctx, "before"))
 	_, err := clients.ClientEvent("c1", "before", wait)
 	must(t, err)
 
-	rs.Stop()
-	a1 := g1.adapter("/")
-	deadline := time.Now().Add(wait)
-	for a1.sub.ready(a1.subscription().names()) {
-		if time.Now().After(deadline) {
-			t.Fatal("the subscriber did not notice that Redis was lost")
+	stop()
+	waitFor(t, func() error {
+		if g1.subscribed() {
+			return errors.New("the subscriber did not notice that Redis was lost")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	octx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := g1.srv.To("room1").Emit(octx, "during"); err == nil {
+	if err := g1.srv.To(room).Emit(octx, "during"); err == nil {
 		t.Error("Emit returned no error without Redis")
 	}
 	_, err = clients.ClientEvent("c1", "during", wait)
@@ -100,14 +166,16 @@ func TestRedisLostMidRun(t *testing.T) {
 		t.Error("ServerSideEmitWithAck returned no error without Redis")
 	}
 
-	rs.Restart()
-	g1.ready(t)
-	g2.ready(t)
-	must(t, g2.srv.To("room1").Emit(ctx, "after"))
+	restart()
+	waitSubscribed(t, g1, g2)
+	must(t, g2.srv.To(room).Emit(ctx, "after"))
 	_, err = clients.ClientEvent("c1", "after", wait)
 	must(t, err)
 	sockets, err := g1.srv.Of("/").FetchSockets(ctx)
 	must(t, err)
 	equal(t, "sockets after the outage", len(sockets), 2)
+	must(t, g1.srv.Emit(ctx, "after-all"))
+	_, err = clients.ClientEvent("c2", "after-all", wait)
+	must(t, err)
 	noEvent(t, clients, "c2", "during")
 }

@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -31,7 +32,7 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 type goServer struct {
 	srv  *socketio.Server
 	http *httptest.Server
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	url  string
 }
 
@@ -40,20 +41,26 @@ type goServer struct {
 // answers {"from": name, "args": [...]}.
 func startGo(t *testing.T, addr, name string, cfg *Config) *goServer {
 	t.Helper()
-	return startGoWith(t, addr, name, func(rdb *redis.Client) socketio.AdapterFactory { return New(rdb, cfg) })
+	return startGoWith(t, newClient(addr), name, func(rdb redis.UniversalClient) socketio.AdapterFactory { return New(rdb, cfg) })
 }
 
-func startGoWith(t *testing.T, addr, name string, factory func(*redis.Client) socketio.AdapterFactory) *goServer {
+// newClient returns a client of the Redis at addr that does not retry.
+func newClient(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+}
+
+// startGoWith starts a Go server whose adapter factory uses rdb, which it
+// closes when the test ends.
+func startGoWith(t *testing.T, rdb redis.UniversalClient, name string, factory func(redis.UniversalClient) socketio.AdapterFactory) *goServer {
 	t.Helper()
-	return startGoRecovering(t, addr, name, factory, nil)
+	return startGoRecovering(t, rdb, name, factory, nil)
 }
 
 // startGoRecovering is startGoWith with connection state recovery when rc
 // is not nil.
-func startGoRecovering(t *testing.T, addr, name string, factory func(*redis.Client) socketio.AdapterFactory,
+func startGoRecovering(t *testing.T, rdb redis.UniversalClient, name string, factory func(redis.UniversalClient) socketio.AdapterFactory,
 	rc *socketio.RecoveryConfig) *goServer {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 	srv := socketio.NewServer(&socketio.Config{Adapter: factory(rdb), ConnectionStateRecovery: rc})
 	setup := func(nsp *socketio.Namespace) {
 		nsp.OnConnect(func(s *socketio.Socket) {
@@ -161,3 +168,54 @@ func noEvent(t *testing.T, p *redistest.Peer, client, event string) {
 }
 
 const wait = 5 * time.Second
+
+// waitFor polls cond until it returns nil, and fails the test with its
+// last error after wait.
+func waitFor(t *testing.T, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// serverCounter is an adapter that counts the servers of its namespace.
+type serverCounter interface {
+	ServerCount(context.Context) (int, error)
+}
+
+// waitServerCount waits until every adapter counts want servers.
+func waitServerCount(t *testing.T, want int, adapters ...serverCounter) {
+	t.Helper()
+	for i, a := range adapters {
+		waitFor(t, func() error {
+			n, err := a.ServerCount(context.Background())
+			if err != nil || n != want {
+				return fmt.Errorf("adapter %d counts %d servers (%v), want %d", i, n, err, want)
+			}
+			return nil
+		})
+	}
+}
+
+// waitRooms waits until client (on peer p) reports rooms want, besides its
+// own id.
+func waitRooms(t *testing.T, p *redistest.Peer, client, id string, want ...string) {
+	t.Helper()
+	want = sorted(append(want, id))
+	waitFor(t, func() error {
+		var got []string
+		p.MustCall(map[string]any{"op": "clientRooms", "client": client}, &got)
+		if !slices.Equal(sorted(got), want) {
+			return fmt.Errorf("rooms of %s: %v, want %v", client, got, want)
+		}
+		return nil
+	})
+}

@@ -91,6 +91,15 @@ func (t *requestTable) wait(ctx context.Context, id, op string, p *pending) erro
 	}
 }
 
+// expire makes request id, whose answers are passed on as they come rather
+// than waited for, forgotten after the timeout or when ctx ends. It is
+// called before the request is published: answers may come at once.
+func (t *requestTable) expire(ctx context.Context, id string, p *pending) {
+	timer := time.AfterFunc(t.timeout, func() { t.forget(id) })
+	stopCtx := context.AfterFunc(ctx, func() { t.forget(id) })
+	p.stop = func() { timer.Stop(); stopCtx() }
+}
+
 // closeRequestsLocked marks the table closed and fails its pending requests with
 // ErrClosed. The caller holds t.mu.
 func (t *requestTable) closeRequestsLocked() {
@@ -102,7 +111,8 @@ func (t *requestTable) closeRequestsLocked() {
 	clear(t.acks)
 }
 
-// start registers a request under a new id and publishes it.
+// start registers a request under its id (a new one when it has none)
+// and publishes it.
 func (a *Adapter) start(ctx context.Context, p *pending, r *wire.Request) error {
 	r.UID = a.uid
 	if r.RequestID == "" {
@@ -196,12 +206,8 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply 
 		return 0, nil
 	}
 	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
-	// The timers are set first: an answer may come before start returns.
-	id := newID()
-	r.RequestID = id
-	t := time.AfterFunc(a.cfg.RequestsTimeout, func() { a.forget(id) })
-	stopCtx := context.AfterFunc(ctx, func() { a.forget(id) })
-	pd.stop = func() { t.Stop(); stopCtx() }
+	r.RequestID = newID()
+	a.expire(ctx, r.RequestID, pd)
 	if err := a.start(ctx, pd, r); err != nil {
 		pd.stop()
 		return 0, err

@@ -47,9 +47,10 @@ type ShardedConfig struct {
 // NewSharded returns an adapter factory compatible with the sharded adapter
 // of @socket.io/redis-adapter (createShardedAdapter): Redis 7 sharded
 // pub/sub (SSUBSCRIBE, SPUBLISH) and the messages of socket.io-adapter's
-// ClusterAdapter. It works with a standalone Redis; with a Redis Cluster the
-// channels of one factory must hash to one node (see the package
-// documentation).
+// ClusterAdapter. client may be a standalone *redis.Client or a
+// *redis.ClusterClient: on a Redis Cluster the adapters subscribe to each
+// channel on the master that serves its slot, and follow the slots when
+// they move.
 func NewSharded(client redis.UniversalClient, cfg *ShardedConfig) socketio.AdapterFactory {
 	c := ShardedConfig{}
 	if cfg != nil {
@@ -64,7 +65,7 @@ func NewSharded(client redis.UniversalClient, cfg *ShardedConfig) socketio.Adapt
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &hub{client: client, log: c.Logger}
+	h := &hub{client: client, log: c.Logger, sharded: true}
 	return func(nsp *socketio.Namespace) socketio.Adapter {
 		a := &ShardedAdapter{
 			hub:         h,
@@ -223,7 +224,8 @@ func (a *ShardedAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packe
 }
 
 // ServerCount returns the number of servers subscribed to the namespace's
-// channel (PUBSUB SHARDNUMSUB).
+// channel (PUBSUB SHARDNUMSUB, asked of the master that serves the channel
+// in a Redis Cluster).
 func (a *ShardedAdapter) ServerCount(ctx context.Context) (int, error) {
 	return numSub(ctx, a.hub.client, a.channel, true)
 }

@@ -20,7 +20,7 @@ import (
 
 func startSharded(t *testing.T, addr, name string, cfg *ShardedConfig) *goServer {
 	t.Helper()
-	return startGoWith(t, addr, name, func(rdb *redis.Client) socketio.AdapterFactory { return NewSharded(rdb, cfg) })
+	return startGoWith(t, newClient(addr), name, func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewSharded(rdb, cfg) })
 }
 
 func (g *goServer) sharded(nsp string) *ShardedAdapter {
@@ -72,17 +72,7 @@ func TestShardedCluster(t *testing.T) {
 	if rooms := g1.sharded("/").rooms(); !slices.Equal(rooms, []string{"room1"}) {
 		t.Errorf("room channels of g1: %v (socket ids must not have one)", rooms)
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		n, err := g1.sharded("/").ServerCount(context.Background())
-		if err == nil && n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server count %d %v", n, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitServerCount(t, 3, g1.sharded("/"))
 	ctx := ctxFor(t, 30*time.Second)
 	event := func(client, name string) json.RawMessage {
 		t.Helper()
@@ -134,18 +124,7 @@ func TestShardedCluster(t *testing.T) {
 
 	// socketsJoin and disconnectSockets.
 	must(t, g1.srv.In("room3").SocketsJoin(ctx, "joined"))
-	deadline = time.Now().Add(wait)
-	for {
-		var rooms []string
-		node.MustCall(map[string]any{"op": "clientRooms", "client": "n"}, &rooms)
-		if slices.Contains(rooms, "joined") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rooms of n: %v", rooms)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRooms(t, node, "n", ids["n"], "room1", "room3", "joined")
 
 	// serverSideEmit with binary and acknowledgements, both ways.
 	sctx, cancel2 := context.WithTimeout(ctx, 3*time.Second)
@@ -179,7 +158,7 @@ func TestShardedCluster(t *testing.T) {
 		}
 	}
 	// The room's channel goes with the room.
-	deadline = time.Now().Add(wait)
+	deadline := time.Now().Add(wait)
 	for len(g1.sharded("/").rooms()) != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("room channels left: %v", g1.sharded("/").rooms())

@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -73,7 +74,7 @@ func missedWhileAway(t *testing.T, sw *redistest.Switch, redisAddr, next string,
 		n, err := rdb.XLen(ctx, "socket.io").Result()
 		must(t, err)
 		must(t, b(ctx, room, ev))
-		waitFor(t, ev+" in the stream", func() bool { m, _ := rdb.XLen(ctx, "socket.io").Result(); return m > n })
+		waitUntil(t, ev+" in the stream", func() bool { m, _ := rdb.XLen(ctx, "socket.io").Result(); return m > n })
 	}
 	send(other, "room1", "m1")
 	send(from, "room1", "m2")
@@ -115,30 +116,31 @@ func TestStreamsRecoveryAcrossNodesGoClient(t *testing.T) {
 	must(t, s.Connect(ctx))
 	id := s.ID()
 	must(t, g1.srv.To("room1").Emit(ctx, "e0"))
-	waitFor(t, "e0", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+	waitUntil(t, "e0", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
 
 	want := missedWhileAway(t, sw, rs.Addr(), g2.url, goBroadcaster(g1), goBroadcaster(g2))
-	waitFor(t, "reconnection", func() bool { return s.Connected() })
+	waitUntil(t, "reconnection", func() bool { return s.Connected() })
 	if !s.Recovered() {
 		t.Fatal("the session was not recovered")
 	}
 	equal(t, "socket id after recovery", s.ID(), id)
 	must(t, g1.srv.To("room1").Emit(ctx, "after")) // rooms restored on g2
-	waitFor(t, "after", func() bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(got, "after") })
+	waitUntil(t, "after", func() bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(got, "after") })
 	mu.Lock()
 	defer mu.Unlock()
 	equal(t, "events", got, append(append([]string{"e0"}, want...), "after"))
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitUntil waits until cond holds, and fails the test naming what after
+// wait.
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	waitFor(t, func() error {
+		if !cond() {
+			return fmt.Errorf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // nodeClientEvents returns the names of the events client received, in

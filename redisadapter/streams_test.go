@@ -23,8 +23,8 @@ var recovery = &socketio.RecoveryConfig{MaxDisconnectionDuration: time.Minute}
 // state recovery.
 func startStreams(t *testing.T, addr, name string, cfg *StreamsConfig) *goServer {
 	t.Helper()
-	return startGoRecovering(t, addr, name,
-		func(rdb *redis.Client) socketio.AdapterFactory { return NewStreams(rdb, cfg) }, recovery)
+	return startGoRecovering(t, newClient(addr), name,
+		func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewStreams(rdb, cfg) }, recovery)
 }
 
 // argsOnly returns the arguments of an event without the recovery offset

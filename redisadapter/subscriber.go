@@ -18,13 +18,18 @@ import (
 // Receive), one applies subscription changes in order (they block while
 // Redis is unreachable, so they never run on the caller's goroutine), and
 // one publishes the responses to other servers' requests.
+//
+// The sharded adapters of a Redis Cluster subscribe instead on the master
+// that serves each channel's slot: one connection, with its own receiving
+// goroutine, per master (see shards.go).
 type subscriber struct {
-	client redis.UniversalClient
-	log    *slog.Logger
-	ps     *redis.PubSub
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	client  redis.UniversalClient
+	cluster *redis.ClusterClient // set for sharded pub/sub on a Redis Cluster
+	log     *slog.Logger
+	ps      *redis.PubSub // nil when cluster is set
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	opsMu  sync.Mutex
 	ops    []func()       // subscription changes, in order
@@ -36,6 +41,7 @@ type subscriber struct {
 	channels  map[string]handler // channel (plain or sharded) → handler
 	confirmed map[string]bool    // channels and patterns Redis confirmed
 	waiters   []chan struct{}    // woken on each confirmation
+	shards                       // the masters' connections, with cluster
 }
 
 // handler receives the messages of a channel or pattern.
@@ -61,12 +67,13 @@ type published struct {
 // outQueue bounds the responses waiting to be published.
 const outQueue = 4096
 
-func newSubscriber(client redis.UniversalClient, log *slog.Logger) *subscriber {
+// newSubscriber starts the subscriber of a factory; sharded tells a
+// factory of sharded adapters, which subscribe on each master of a cluster.
+func newSubscriber(client redis.UniversalClient, log *slog.Logger, sharded bool) *subscriber {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &subscriber{
 		client:    client,
 		log:       log,
-		ps:        client.Subscribe(ctx), // connects on the first subscription
 		ctx:       ctx,
 		cancel:    cancel,
 		opsSig:    make(chan struct{}, 1),
@@ -75,8 +82,15 @@ func newSubscriber(client redis.UniversalClient, log *slog.Logger) *subscriber {
 		channels:  map[string]handler{},
 		confirmed: map[string]bool{},
 	}
-	s.wg.Add(3)
-	go s.receive()
+	if cc, ok := client.(*redis.ClusterClient); ok && sharded {
+		s.cluster = cc
+		s.shards = newShards()
+	} else {
+		s.ps = client.Subscribe(ctx) // connects on the first subscription
+		s.wg.Add(1)
+		go s.receiveMain()
+	}
+	s.wg.Add(2)
 	go s.control()
 	go s.publish()
 	return s
@@ -93,6 +107,10 @@ func (s *subscriber) add(sub subscription, h handler) {
 	}
 	s.mu.Unlock()
 	s.do(func() {
+		if s.cluster != nil {
+			s.shardSubscribe(sub.shard)
+			return
+		}
 		var err error
 		if len(sub.patterns) > 0 {
 			err = errors.Join(err, s.ps.PSubscribe(s.ctx, sub.patterns...))
@@ -123,6 +141,10 @@ func (s *subscriber) remove(sub subscription) {
 	}
 	s.mu.Unlock()
 	s.do(func() {
+		if s.cluster != nil {
+			s.shardUnsubscribe(sub.shard)
+			return
+		}
 		if len(sub.patterns) > 0 {
 			_ = s.ps.PUnsubscribe(s.ctx, sub.patterns...)
 		}
@@ -149,9 +171,21 @@ func (s *subscriber) do(op func()) {
 
 func (s *subscriber) control() {
 	defer s.wg.Done()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	armed := false
 	for {
+		if len(s.orphans) > 0 && !armed { // shard channels waiting for a master
+			retry.Reset(s.retryDelay)
+			armed = true
+		}
 		select {
 		case <-s.opsSig:
+		case <-retry.C:
+			armed = false
+			s.adopt()
+			continue
 		case <-s.ctx.Done():
 			return
 		}
@@ -219,37 +253,77 @@ func (s *subscriber) confirm(name string, on bool) {
 // Redis to detect a dead connection.
 const idleCheck = 30 * time.Second
 
-func (s *subscriber) receive() {
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 2 * time.Second
+)
+
+// receiveMain receives on the connection of the subscriber.
+func (s *subscriber) receiveMain() {
 	defer s.wg.Done()
-	backoff := 50 * time.Millisecond
+	backoff := minBackoff
+	s.receive(s.ps, receiver{
+		broken: func(err error) bool {
+			s.lost()
+			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return false
+			}
+			backoff = min(backoff*2, maxBackoff)
+			return true
+		},
+		healthy: func() { backoff = minBackoff },
+	})
+}
+
+// receiver tells receive what to do besides dispatching messages and
+// confirming subscriptions.
+type receiver struct {
+	// broken is called on an error other than an idle connection; it
+	// returns whether to go on receiving.
+	broken func(error) bool
+	// healthy is called on each message or confirmation.
+	healthy func()
+	// unsubscribed, when set, is called on a SUNSUBSCRIBE instead of
+	// forgetting the channel's confirmation; it returns whether to go on.
+	unsubscribed func(channel string) bool
+}
+
+// receive reads ps until the subscriber closes or r says to stop.
+func (s *subscriber) receive(ps *redis.PubSub, r receiver) {
 	for {
-		msg, err := s.ps.ReceiveTimeout(s.ctx, idleCheck)
+		msg, err := ps.ReceiveTimeout(s.ctx, idleCheck)
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				_ = s.ps.Ping(s.ctx)
+				_ = ps.Ping(s.ctx)
 				continue
 			}
-			s.lost()
-			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-s.ctx.Done():
+			if !r.broken(err) {
 				return
 			}
-			backoff = min(backoff*2, 2*time.Second)
 			continue
 		}
-		backoff = 50 * time.Millisecond
+		r.healthy()
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			switch m.Kind {
 			case "subscribe", "psubscribe", "ssubscribe":
 				s.confirm(m.Channel, true)
-			case "unsubscribe", "punsubscribe", "sunsubscribe":
+			case "sunsubscribe":
+				if r.unsubscribed != nil {
+					if !r.unsubscribed(m.Channel) {
+						return
+					}
+					break
+				}
+				s.confirm(m.Channel, false)
+			case "unsubscribe", "punsubscribe":
 				s.confirm(m.Channel, false)
 			}
 		case *redis.Message:
@@ -326,6 +400,9 @@ func (s *subscriber) publish() {
 // close stops the goroutines and closes the pub/sub connection.
 func (s *subscriber) close() {
 	s.cancel()
-	_ = s.ps.Close()
+	if s.ps != nil {
+		_ = s.ps.Close()
+	}
+	s.closeShards()
 	s.wg.Wait()
 }

@@ -21,6 +21,7 @@ type Server struct {
 	t    testing.TB
 	bin  string
 	port int
+	args []string // more arguments of redis-server
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -45,11 +46,23 @@ func Binary(t testing.TB) string {
 // and stops it when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, nil)
+}
+
+// start runs redis-server with more arguments; args may use the port
+// chosen for the server.
+func start(t testing.TB, args func(port int) ([]string, error)) *Server {
+	t.Helper()
 	s := &Server{t: t, bin: Binary(t)}
 	var err error
 	for range 5 {
 		if s.port, err = freePort(); err != nil {
 			continue
+		}
+		if args != nil {
+			if s.args, err = args(s.port); err != nil {
+				continue
+			}
 		}
 		if err = s.start(); err == nil {
 			t.Cleanup(s.Stop)
@@ -83,8 +96,9 @@ func freePort() (int, error) {
 }
 
 func (s *Server) start() error {
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning")
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning"}, s.args...)
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -9,14 +9,16 @@
 //
 // Binary values are written {"$bin": "<hex>"} in both directions.
 //
-// Environment: REDIS_URL (required), ADAPTER ("classic", "sharded" or
-// "streams" for @socket.io/redis-streams-adapter), KEY, REQUESTS_TIMEOUT,
-// SPECIFIC_CHANNEL=1, RECOVERY=<ms> (connection state recovery with that
+// Environment: REDIS_URL (required; with REDIS_CLUSTER=1, the
+// comma-separated URLs of a Redis Cluster's nodes), ADAPTER ("classic",
+// "sharded" or "streams" for @socket.io/redis-streams-adapter), KEY,
+// REQUESTS_TIMEOUT, SPECIFIC_CHANNEL=1, SUBSCRIPTION_MODE (sharded
+// adapter), RECOVERY=<ms> (connection state recovery with that
 // maxDisconnectionDuration).
 "use strict";
 
 const readline = require("node:readline");
-const { createClient } = require("redis");
+const { createClient, createCluster } = require("redis");
 const { Server } = require("socket.io");
 const { io: connectClient } = require("socket.io-client");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
@@ -52,7 +54,10 @@ function send(obj) {
 async function main() {
   const url = process.env.REDIS_URL;
   const newRedis = async () => {
-    const c = createClient({ url });
+    const c =
+      process.env.REDIS_CLUSTER === "1"
+        ? createCluster({ rootNodes: url.split(",").map((u) => ({ url: u })) })
+        : createClient({ url });
     c.on("error", () => {});
     await c.connect();
     return c;
@@ -64,7 +69,10 @@ async function main() {
     const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
     adapter = createStreamsAdapter(pub);
   } else if (process.env.ADAPTER === "sharded") {
-    adapter = createShardedAdapter(pub, sub, { channelPrefix: process.env.KEY || "socket.io" });
+    adapter = createShardedAdapter(pub, sub, {
+      channelPrefix: process.env.KEY || "socket.io",
+      subscriptionMode: process.env.SUBSCRIPTION_MODE || "dynamic",
+    });
   } else {
     adapter = createAdapter(pub, sub, {
       key: process.env.KEY || "socket.io",
