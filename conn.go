@@ -71,11 +71,13 @@ func (c *conn) send(msgs []engineio.Message, volatile bool) error {
 	return c.ec.Send(msgs...)
 }
 
-func (c *conn) sendPacket(p *protocol.Packet) error { return c.send(encode(p), false) }
+// sendPacket sends a packet of the connection itself (CONNECT replies).
+func (c *conn) sendPacket(p *protocol.Packet) error { return c.sendNow(encode(p)) }
 
 // sendNow hands a packet for this connection alone to the engine, which
 // may write it at once from the calling goroutine (broadcasts use send:
-// queued, they go out in fewer writes).
+// queued, they go out in fewer writes). A new connection's CONNECT reply
+// then starts no writer goroutine, which would linger after it.
 func (c *conn) sendNow(msgs []engineio.Message) error { return c.ec.SendNow(msgs...) }
 
 // onMessage handles an Engine.IO message, on the engine's read goroutine.

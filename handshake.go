@@ -23,7 +23,7 @@ type Handshake struct {
 	Address string
 	// Time is when the socket was created.
 	Time time.Time
-	// URL is the request URI of the first request.
+	// URL is the request URI of the first request, as the client sent it.
 	URL string
 	// Secure reports whether the connection uses TLS.
 	Secure bool
@@ -46,7 +46,10 @@ func newHandshake(r *http.Request, address string, auth json.RawMessage) *Handsh
 	if r != nil {
 		h.Headers = r.Header
 		h.Query = r.URL.Query()
-		h.URL = r.URL.RequestURI()
+		h.URL = r.RequestURI // as received, like Node's req.url
+		if h.URL == "" {
+			h.URL = r.URL.RequestURI()
+		}
 		h.Secure = r.TLS != nil
 		h.XDomain = r.Header.Get("Origin") != ""
 	}

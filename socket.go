@@ -40,16 +40,30 @@ type Socket struct {
 	state     atomic.Int32
 	hasAnyOut atomic.Bool
 
-	mu              sync.Mutex
-	data            any
-	handlers        handlerSet
+	mu           sync.Mutex
+	data         any
+	handlers     handlerSet
+	onDisconnect []func(DisconnectEvent)
+	hooks        *socketHooks // made by the first of its registrations
+	acks         map[uint64]func(Args)
+}
+
+// socketHooks are the handlers fewer sockets have: a socket without them
+// does not carry their empty slices.
+type socketHooks struct {
 	anyIn           []func(ctx context.Context, event string, args Args)
 	anyOut          []func(event string, args Args)
 	middlewares     []PacketMiddleware
 	onDisconnecting []func(DisconnectEvent)
-	onDisconnect    []func(DisconnectEvent)
 	onError         []func(error)
-	acks            map[uint64]func(Args)
+}
+
+// hooksLocked returns the socket's hooks, making them; s.mu is held.
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = new(socketHooks)
+	}
+	return s.hooks
 }
 
 func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
@@ -155,7 +169,8 @@ func (s *Socket) Off(ev string) {
 // middlewares (Use) and the event's own handler.
 func (s *Socket) OnAny(h func(ctx context.Context, event string, args Args)) {
 	s.mu.Lock()
-	s.anyIn = append(s.anyIn, h)
+	hk := s.hooksLocked()
+	hk.anyIn = append(hk.anyIn, h)
 	s.mu.Unlock()
 }
 
@@ -164,7 +179,8 @@ func (s *Socket) OnAny(h func(ctx context.Context, event string, args Args)) {
 // for concurrent use.
 func (s *Socket) OnAnyOutgoing(h func(event string, args Args)) {
 	s.mu.Lock()
-	s.anyOut = append(s.anyOut, h)
+	hk := s.hooksLocked()
+	hk.anyOut = append(hk.anyOut, h)
 	s.mu.Unlock()
 	s.hasAnyOut.Store(true)
 }
@@ -172,7 +188,8 @@ func (s *Socket) OnAnyOutgoing(h func(event string, args Args)) {
 // Use adds a middleware run for every event the socket receives.
 func (s *Socket) Use(m PacketMiddleware) {
 	s.mu.Lock()
-	s.middlewares = append(s.middlewares, m)
+	hk := s.hooksLocked()
+	hk.middlewares = append(hk.middlewares, m)
 	s.mu.Unlock()
 }
 
@@ -181,7 +198,8 @@ func (s *Socket) Use(m PacketMiddleware) {
 // DisconnectEvent.Rooms holds the rooms the socket was in.
 func (s *Socket) OnDisconnecting(h func(DisconnectEvent)) {
 	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, h)
+	hk := s.hooksLocked()
+	hk.onDisconnecting = append(hk.onDisconnecting, h)
 	s.mu.Unlock()
 }
 
@@ -198,7 +216,8 @@ func (s *Socket) OnDisconnect(h func(DisconnectEvent)) {
 // the socket's handler queue.
 func (s *Socket) OnError(h func(error)) {
 	s.mu.Lock()
-	s.onError = append(s.onError, h)
+	hk := s.hooksLocked()
+	hk.onError = append(hk.onError, h)
 	s.mu.Unlock()
 }
 
@@ -366,7 +385,10 @@ func (s *Socket) notifyOutgoing(p *protocol.Packet) {
 		return
 	}
 	s.mu.Lock()
-	hs := s.anyOut
+	var hs []func(event string, args Args)
+	if s.hooks != nil {
+		hs = s.hooks.anyOut
+	}
 	s.mu.Unlock()
 	args := protocol.NewArgs(elems, p.Attachments)
 	for _, h := range hs {
@@ -460,7 +482,12 @@ func (s *Socket) dispatch(name string, args Args, ack AckFunc) {
 	}
 	defer s.recoverHandler(name)
 	s.mu.Lock()
-	mws, anys, h := s.middlewares, s.anyIn, s.handlers.get(name)
+	h := s.handlers.get(name)
+	var mws []PacketMiddleware
+	var anys []func(ctx context.Context, event string, args Args)
+	if s.hooks != nil {
+		mws, anys = s.hooks.middlewares, s.hooks.anyIn
+	}
 	s.mu.Unlock()
 	// As in the official server, catch-all listeners see every event, also
 	// those a middleware then refuses.
@@ -492,7 +519,10 @@ func (s *Socket) recoverHandler(event string) {
 
 func (s *Socket) reportError(err error) {
 	s.mu.Lock()
-	hs := s.onError
+	var hs []func(error)
+	if s.hooks != nil {
+		hs = s.hooks.onError
+	}
 	s.mu.Unlock()
 	if len(hs) == 0 {
 		s.nsp.srv.cfg.Logger.Debug("socketio: handler error", "nsp", s.nsp.name, "socket", s.id, "err", err)
@@ -531,7 +561,11 @@ func (s *Socket) close(reason DisconnectReason, cause error) bool {
 	ev := DisconnectEvent{Reason: reason, Err: cause, Rooms: rooms}
 	s.queue.pushFinal(func() {
 		s.mu.Lock()
-		hs := slices.Concat(s.onDisconnecting, s.onDisconnect)
+		var hs []func(DisconnectEvent)
+		if s.hooks != nil {
+			hs = s.hooks.onDisconnecting
+		}
+		hs = slices.Concat(hs, s.onDisconnect)
 		s.mu.Unlock()
 		for _, h := range hs {
 			s.runLifecycle(h, ev)

@@ -91,7 +91,7 @@ func newConn(s *Server, id string, r *http.Request, t Transport) *Conn {
 // header are shared: the server does not change them after the handler
 // returns. A handshake's method is always GET.
 type handshakeReq struct {
-	url        *url.URL
+	url        *url.URL // nil when parsing requestURI gives it back
 	header     http.Header
 	host       string
 	remoteAddr string
@@ -102,8 +102,12 @@ type handshakeReq struct {
 }
 
 func keepRequest(r *http.Request) handshakeReq {
+	u := r.URL
+	if r.RequestURI != "" && u.RequestURI() == r.RequestURI && u.Host == "" && u.Scheme == "" {
+		u = nil // rebuilt by request: an idle session keeps one string less
+	}
 	return handshakeReq{
-		url:        r.URL,
+		url:        u,
 		header:     r.Header,
 		host:       r.Host,
 		remoteAddr: r.RemoteAddr,
@@ -122,9 +126,16 @@ func (h *handshakeReq) request() *http.Request {
 	case h.protoMajor == 2 && h.protoMinor == 0:
 		proto = "HTTP/2.0"
 	}
+	u := h.url
+	if u == nil {
+		var err error
+		if u, err = url.ParseRequestURI(h.requestURI); err != nil {
+			u = &url.URL{} // not reached: keepRequest checked it parses
+		}
+	}
 	return &http.Request{
 		Method:     http.MethodGet,
-		URL:        h.url,
+		URL:        u,
 		Proto:      proto,
 		ProtoMajor: int(h.protoMajor),
 		ProtoMinor: int(h.protoMinor),

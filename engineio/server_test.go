@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -479,5 +480,39 @@ func TestCORS(t *testing.T) {
 	res = do(t, "GET", any.url+"?EIO=4&transport=polling", "", http.Header{"Origin": {"https://x.example"}})
 	if res.header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("allow all: %v", res.header)
+	}
+}
+
+// TestConnRequest checks the copy of the handshake request a session
+// keeps: the URL is rebuilt from the request URI, unless a handler before
+// the server changed it.
+func TestConnRequest(t *testing.T) {
+	ts := newTestServer(t, nil, false)
+	ws := ts.dial(t, "&token=a%20b&x=1")
+	readText(t, ws)
+	r := ts.nextConn(t).Request()
+	if got := r.URL.Query().Get("token"); got != "a b" {
+		t.Errorf("query token = %q", got)
+	}
+	if want := "/engine.io/?EIO=4&transport=websocket&token=a%20b&x=1"; r.RequestURI != want || r.URL.RequestURI() != want {
+		t.Errorf("RequestURI %q, URL %q; want %q", r.RequestURI, r.URL.RequestURI(), want)
+	}
+	if r.Method != "GET" || r.Header.Get("Upgrade") != "websocket" || r.Host == "" {
+		t.Errorf("method %q, Upgrade %q, host %q", r.Method, r.Header.Get("Upgrade"), r.Host)
+	}
+
+	// Mounted behind http.StripPrefix, the URL the server saw is kept.
+	conns := make(chan *Conn, 1)
+	srv := NewServer(nil, func(c *Conn) { conns <- c })
+	defer srv.Shutdown(context.Background())
+	hs := httptest.NewServer(http.StripPrefix("/app", srv))
+	defer hs.Close()
+	res := do(t, "GET", hs.URL+"/app/engine.io/?EIO=4&transport=polling&k=v", "", nil)
+	if res.status != 200 {
+		t.Fatalf("status %d: %s", res.status, res.body)
+	}
+	r = (<-conns).Request()
+	if r.URL.Path != "/engine.io/" || r.URL.Query().Get("k") != "v" || r.RequestURI != "/app/engine.io/?EIO=4&transport=polling&k=v" {
+		t.Errorf("URL %v, RequestURI %q", r.URL, r.RequestURI)
 	}
 }
