@@ -370,6 +370,21 @@ func TestShardedOnRedisCluster(t *testing.T) {
 	}
 }
 
+// Three Go servers with the Streams adapter on a Redis Cluster of three
+// masters, requests and responses over sharded pub/sub, whose channels
+// the servers subscribe to on the masters that serve them.
+func TestStreamsOnRedisCluster(t *testing.T) {
+	rc := redistest.StartCluster(t, 3)
+	f := &fleet{peer: clientHost(t)}
+	cfg := &StreamsConfig{UseShardedPubSub: true, RequestsTimeout: 3 * time.Second}
+	for i := range 3 {
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), DialTimeout: time.Second})
+		f.servers = append(f.servers, startGoWith(t, rdb, fmt.Sprintf("g%d", i),
+			func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewStreams(rdb, cfg) }))
+	}
+	f.run(t, "room-a", "room-b", "room-c")
+}
+
 // When the slots of a room's channel and of the namespace's channel move to
 // another master, the servers subscribe to them there.
 func TestShardedClusterSlotMoved(t *testing.T) {

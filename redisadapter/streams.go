@@ -108,7 +108,7 @@ func NewStreams(client redis.UniversalClient, cfg *StreamsConfig) socketio.Adapt
 		client:   client,
 		dup:      duplicator(client),
 		cfg:      c,
-		pubsub:   &hub{client: client, log: c.Logger},
+		pubsub:   &hub{client: client, log: c.Logger, sharded: c.UseShardedPubSub},
 		adapters: map[string]*StreamsAdapter{},
 		readers:  map[string]*streamReader{},
 	}
