@@ -69,7 +69,7 @@ func (d *valueDecoder) value(depth int) (undefined bool, err error) {
 		d.out = AppendString(d.out, s)
 	case msgpcode.IsBin(c):
 		var b []byte
-		b, err = d.dec.DecodeBytes()
+		b, err = decodeBin(d.dec)
 		d.placeholder(b)
 	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
 		err = d.array(depth)
@@ -258,6 +258,17 @@ func appendPadded(dst []byte, n, width int) []byte {
 		dst = append(dst, '0')
 	}
 	return append(dst, s...)
+}
+
+// decodeBin decodes a bin value. The library's DecodeBytes allocates the
+// length the value declares before reading it, which a forged 4-byte
+// length turns into gigabytes.
+func decodeBin(dec *msgpack.Decoder) ([]byte, error) {
+	n, err := dec.DecodeBytesLen()
+	if err != nil || n == -1 {
+		return nil, err
+	}
+	return readN(dec, n)
 }
 
 // readN reads n bytes, growing the buffer as the data arrives so that a

@@ -17,6 +17,10 @@ import (
 
 var readerPool = sync.Pool{New: func() any { return new(bytes.Reader) }}
 
+// maxPooledMessage is the size of the largest message after which the
+// decoder goes back to the pool.
+const maxPooledMessage = 64 << 10
+
 // withDecoder runs f with a msgpack decoder reading msg, and checks that f
 // consumed all of it.
 func withDecoder(msg []byte, f func(*msgpack.Decoder) error) error {
@@ -28,7 +32,12 @@ func withDecoder(msg []byte, f func(*msgpack.Decoder) error) error {
 	if err == nil && r.Len() != 0 {
 		err = fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.Len())
 	}
-	msgpack.PutDecoder(dec)
+	// The decoder keeps its read buffer, which grows with the strings and
+	// bin values it reads, also by a chunk for each length a truncated
+	// message forges: reuse it only after a small message it decoded.
+	if err == nil && len(msg) <= maxPooledMessage {
+		msgpack.PutDecoder(dec)
+	}
 	r.Reset(nil)
 	readerPool.Put(r)
 	if err != nil && !errors.Is(err, ErrMalformed) {

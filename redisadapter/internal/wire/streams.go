@@ -70,7 +70,7 @@ func DecodeStreamEntry(uid, nsp, typ, data string) (*ClusterMessage, error) {
 	switch {
 	case data == "":
 	case data[0] == '{':
-		msg := append([]byte(`{"type":`), typ...)
+		msg := strconv.AppendInt([]byte(`{"type":`), int64(t), 10)
 		msg = append(msg, `,"data":`...)
 		msg = append(msg, data...)
 		msg = append(msg, `,"uid":`...)
