@@ -390,3 +390,59 @@ func TestStreamsDecodeNodeEntries(t *testing.T) {
 		}
 	}
 }
+
+// The stream of a namespace, with several streams, is the one the Node
+// adapter picks: Java's String.hashCode over UTF-16 code units, and
+// JavaScript's remainder, negative for a negative hash.
+func TestStreamNames(t *testing.T) {
+	h := &streamsHub{cfg: (&StreamsConfig{StreamCount: 3}).withDefaults()}
+	for nsp, want := range map[string]string{
+		"/":              "socket.io-2",
+		"/chat":          "socket.io-1",
+		"/é😀":            "socket.io-2", // a surrogate pair counts as two code units
+		"/notifications": "socket.io--2",
+		"/stocks":        "socket.io-0",
+	} {
+		if got := h.streamName(nsp); got != want {
+			t.Errorf("stream of %q = %q, want %q", nsp, got, want)
+		}
+	}
+	one := &streamsHub{cfg: (&StreamsConfig{}).withDefaults()}
+	if got := one.streamName("/chat"); got != "socket.io" {
+		t.Errorf("with one stream: %q", got)
+	}
+}
+
+// With several streams, each namespace's broadcasts go through the stream
+// the Node adapter would pick for it, and still reach every server.
+func TestStreamsSeveralStreams(t *testing.T) {
+	rs := redistest.Start(t)
+	cfg := &StreamsConfig{StreamCount: 3}
+	g1 := startStreams(t, rs.Addr(), "g1", cfg)
+	g2 := startStreams(t, rs.Addr(), "g2", cfg)
+	g1.ready(t)
+	g2.ready(t)
+	clients := clientHost(t)
+	connect(t, clients, "c1", g2.url)
+	clients.MustCall(map[string]any{"op": "connect", "client": "c2", "url": g2.url, "nsp": "/chat"}, nil)
+	ctx := ctxFor(t, 20*time.Second)
+
+	must(t, g1.srv.Emit(ctx, "root", 1))
+	must(t, g1.srv.Of("/chat").Emit(ctx, "chat", 2))
+	ev, err := clients.ClientEvent("c1", "root", wait)
+	must(t, err)
+	jsonEqual(t, "c1 root", argsOnly(t, ev.Args), `[1]`)
+	ev, err = clients.ClientEvent("c2", "chat", wait)
+	must(t, err)
+	jsonEqual(t, "c2 chat", argsOnly(t, ev.Args), `[2]`)
+	noEvent(t, clients, "c1", "chat")
+	noEvent(t, clients, "c2", "root")
+
+	rdb := newClient(rs.Addr())
+	defer rdb.Close()
+	for stream, want := range map[string]int64{"socket.io-2": 1, "socket.io-1": 1, "socket.io": 0} {
+		n, err := rdb.XLen(ctx, stream).Result()
+		must(t, err)
+		equal(t, "entries in "+stream, n, want)
+	}
+}
