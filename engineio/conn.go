@@ -285,7 +285,7 @@ func (c *Conn) SendNow(msgs ...Message) error {
 	switch {
 	case tail || c.state == stateClosing:
 		// The writer sends the rest, or finishes a session closed meanwhile.
-		c.tailQueued = c.tailQueued || tail
+		c.tailQueued = tail
 		c.wakeWriterLocked()
 	default:
 		c.kickLocked()
