@@ -9,7 +9,6 @@ import (
 
 	"github.com/sio-go/socketio/protocol"
 	"github.com/vmihailenco/msgpack/v5"
-	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // ClusterType is the type of a message of the socket.io-adapter
@@ -441,13 +440,6 @@ func decodeClusterMsgpack(msg []byte) (*ClusterMessage, error) {
 }
 
 func decodeClusterData(dec *msgpack.Decoder, m *ClusterMessage) error {
-	c, err := dec.PeekCode()
-	if err != nil {
-		return err
-	}
-	if c == msgpcode.Nil {
-		return dec.DecodeNil()
-	}
 	return eachKey(dec, func(key string) error {
 		var err error
 		switch key {

@@ -61,3 +61,27 @@ func TestForgedLengthsKeepNoMemory(t *testing.T) {
 		t.Fatalf("the heap grew by %d MB over 300 messages of 9 bytes", grew>>20)
 	}
 }
+
+// A nil where a map is expected (a cluster message's data, a broadcast's
+// options) reads as an empty map; a value of another kind is refused.
+func TestNilMaps(t *testing.T) {
+	// {"uid":"x","nsp":"/","type":<t>,"data":nil}
+	msg := func(typ byte, data ...byte) []byte {
+		return append([]byte{0x84, 0xa3, 'u', 'i', 'd', 0xa1, 'x', 0xa3, 'n', 's', 'p', 0xa1, '/',
+			0xa4, 't', 'y', 'p', 'e', typ, 0xa4, 'd', 'a', 't', 'a'}, data...)
+	}
+	m, err := DecodeClusterMessage(msg(byte(ClusterServerSideEmit), 0xc0))
+	if err != nil || m.Type != ClusterServerSideEmit || m.RequestID != "" {
+		t.Fatalf("nil data: %+v, %v", m, err)
+	}
+	if _, err := DecodeClusterMessage(msg(byte(ClusterServerSideEmit), 0x2a)); err == nil {
+		t.Error("an integer for data was accepted")
+	}
+	// ["uid", {"type":2,"data":["a"],"nsp":"/"}, nil]
+	b, err := DecodeBroadcast([]byte{0x93, 0xa3, 'u', 'i', 'd',
+		0x83, 0xa4, 't', 'y', 'p', 'e', 0x02, 0xa4, 'd', 'a', 't', 'a', 0x91, 0xa1, 'a', 0xa3, 'n', 's', 'p', 0xa1, '/',
+		0xc0})
+	if err != nil || len(b.Opts.Rooms) != 0 || len(b.Opts.Except) != 0 || string(b.Packet.Data) != `["a"]` {
+		t.Fatalf("nil options: %+v, %v", b, err)
+	}
+}

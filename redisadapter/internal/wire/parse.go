@@ -128,7 +128,7 @@ func decodeNames(dec *msgpack.Decoder) ([]string, error) {
 }
 
 // eachKey calls f with each key of the map at the decoder; f must consume
-// the value.
+// the value. A nil reads as an empty map (DecodeMapLen gives -1).
 func eachKey(dec *msgpack.Decoder, f func(key string) error) error {
 	n, err := dec.DecodeMapLen()
 	if err != nil {
@@ -203,13 +203,6 @@ func decodePacket(dec *msgpack.Decoder) (*protocol.Packet, error) {
 }
 
 func decodeOpts(dec *msgpack.Decoder, o *Opts) error {
-	c, err := dec.PeekCode()
-	if err != nil {
-		return err
-	}
-	if c == msgpcode.Nil {
-		return dec.DecodeNil()
-	}
 	return eachKey(dec, func(key string) error {
 		var err error
 		switch key {
