@@ -3,14 +3,17 @@ package siotest
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 )
 
 // CheckEchoServer connects to the server at base twice, with a direct
 // WebSocket and with long-polling upgraded to WebSocket, and checks the
-// examples' contract: "echo" is acknowledged with its argument, "shout"
-// answered by an event "shouted" with the text in capitals.
+// mounting examples' contract: "echo" is acknowledged with its argument,
+// "shout" answered by an event "shouted" with the text in capitals, and the
+// application's own route, GET /health, still answers "ok".
 func CheckEchoServer(t testing.TB, base string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -41,5 +44,19 @@ func CheckEchoServer(t testing.TB, base string) {
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/health", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
+		t.Fatalf("GET /health: %s %q", resp.Status, body)
 	}
 }
