@@ -26,9 +26,10 @@ var (
 const controlWait = time.Second
 
 // pollWS is a WebSocket read through the Server's poller. A worker serves
-// it when its socket is readable: it reads what arrived, handles the
-// complete frames, keeps the rest in fr and re-arms the socket. Frames to
-// the client are written straight to the connection.
+// it when data arrives on its socket: it reads the socket dry, handles the
+// complete frames and keeps the rest in fr. Frames to the client are
+// written straight to the connection: small replies by the goroutine that
+// sends them (writeNow), the queue by the session's writer.
 type pollWS struct {
 	c   *Conn
 	nc  net.Conn
@@ -173,8 +174,8 @@ func (w *pollWS) serve(rb *rawReader) bool {
 			w.fail(io.EOF)
 			return false
 		case n < len(buf):
-			// Most likely all there was. If more came meanwhile, the
-			// re-armed socket is reported ready again at once.
+			// All there was: data arriving later is a new edge, reported
+			// to the poller (see schedule).
 			return true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -549,5 +550,68 @@ func TestSendNowClosed(t *testing.T) {
 	ts.waitReason(t, ReasonForcedClose)
 	if err := conn.SendNow(Message{Data: []byte("late")}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("SendNow after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestWriteNowPeerReset checks writeNow on a connection the peer reset: it
+// fails with the system call's error instead of blocking or keeping bytes,
+// and once the socket is full it keeps the rest as a tail instead of waiting.
+func TestWriteNowPeerReset(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("no poller on " + runtime.GOOS)
+	}
+	pair := func() (*pollWS, *net.TCPConn) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close(); client.Close() })
+		raw, err := nc.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &pollWS{nc: nc, raw: raw}, client.(*net.TCPConn)
+	}
+	msg := []packet{{typ: packetMessage, data: bytes.Repeat([]byte("z"), 1000)}}
+
+	// A client that does not read: the socket fills, the rest is kept.
+	w, _ := pair()
+	tail := false
+	for i := 0; i < 100000 && !tail; i++ {
+		var err error
+		if tail, err = w.writeNow(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !tail || len(w.tail) == 0 || len(w.tail) > len(msg[0].data)+8 {
+		t.Fatalf("tail %v, %d bytes kept", tail, len(w.tail))
+	}
+
+	// A client that reset the connection: writes fail.
+	w, client := pair()
+	if err := client.SetLinger(0); err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		_, err = w.writeNow(msg)
+		time.Sleep(time.Millisecond)
+	}
+	var se *os.SyscallError
+	if !errors.As(err, &se) {
+		t.Fatalf("writeNow after a reset: %v, want a system call error", err)
+	}
+	if len(w.tail) != 0 {
+		t.Errorf("%d bytes kept after a failed write", len(w.tail))
 	}
 }
