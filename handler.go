@@ -33,11 +33,5 @@ func OnAck[T, R any](s *Socket, ev string, h func(ctx context.Context, v T) (R, 
 // client's acknowledgement into an R. It waits under ctx like
 // Socket.EmitWithAck.
 func Call[R any](ctx context.Context, s *Socket, ev string, args ...any) (R, error) {
-	var r R
-	a, err := s.EmitWithAck(ctx, ev, args...)
-	if err != nil {
-		return r, err
-	}
-	err = a.Decode(0, &r)
-	return r, err
+	return typed.Result[R](s.EmitWithAck(ctx, ev, args...))
 }

@@ -66,3 +66,14 @@ func ErrorPayload(err error) any {
 		Error string `json:"error"`
 	}{err.Error()}
 }
+
+// Result decodes the first argument of an acknowledgement into an R, or
+// passes on the error of waiting for it: Result[R](s.EmitWithAck(…)).
+func Result[R any](a protocol.Args, err error) (R, error) {
+	var r R
+	if err != nil {
+		return r, err
+	}
+	err = a.Decode(0, &r)
+	return r, err
+}
