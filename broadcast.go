@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sio-go/socketio/internal/names"
 )
 
 // BroadcastOperator selects sockets of a namespace (by rooms, on this server
@@ -27,7 +29,7 @@ type BroadcastOperator struct {
 // To returns a copy that also targets rooms. Without any room, an operator
 // targets every socket of the namespace.
 func (b BroadcastOperator) To(rooms ...string) BroadcastOperator {
-	b.rooms = appendNew(b.rooms, rooms)
+	b.rooms = names.Union(b.rooms, rooms)
 	return b
 }
 
@@ -36,7 +38,7 @@ func (b BroadcastOperator) In(rooms ...string) BroadcastOperator { return b.To(r
 
 // Except returns a copy that excludes the sockets in rooms.
 func (b BroadcastOperator) Except(rooms ...string) BroadcastOperator {
-	b.except = appendNew(b.except, rooms)
+	b.except = names.Union(b.except, rooms)
 	return b
 }
 
@@ -51,19 +53,6 @@ func (b BroadcastOperator) Volatile() BroadcastOperator { b.flags.Volatile = tru
 func (b BroadcastOperator) Compress(compress bool) BroadcastOperator {
 	b.flags.NoCompress = !compress
 	return b
-}
-
-// appendNew returns a new slice holding dst then the elements of add not
-// already present; it never writes into dst's array.
-func appendNew(dst, add []string) []string {
-	out := make([]string, len(dst), len(dst)+len(add))
-	copy(out, dst)
-	for _, r := range add {
-		if !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 func (b BroadcastOperator) options() BroadcastOptions {

@@ -2,10 +2,10 @@ package socketio
 
 import (
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/sio-go/socketio/engineio"
+	"github.com/sio-go/socketio/internal/names"
 )
 
 // Config configures a Server. The zero value is valid: every field left zero
@@ -70,15 +70,7 @@ func (c *Config) withDefaults() *Config {
 	if c != nil {
 		cfg = *c
 	}
-	if cfg.Path == "" {
-		cfg.Path = "/socket.io/"
-	}
-	if !strings.HasPrefix(cfg.Path, "/") {
-		cfg.Path = "/" + cfg.Path
-	}
-	if !strings.HasSuffix(cfg.Path, "/") {
-		cfg.Path += "/"
-	}
+	cfg.Path = names.Path(cfg.Path, "/socket.io/")
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 45 * time.Second
 	}

@@ -3,8 +3,9 @@ package engineio
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/sio-go/socketio/internal/names"
 )
 
 // Transport names a way of carrying Engine.IO packets.
@@ -145,15 +146,7 @@ func (c *Config) withDefaults() *Config {
 	if c != nil {
 		cfg = *c
 	}
-	if cfg.Path == "" {
-		cfg.Path = "/engine.io/"
-	}
-	if !strings.HasPrefix(cfg.Path, "/") {
-		cfg.Path = "/" + cfg.Path
-	}
-	if !strings.HasSuffix(cfg.Path, "/") {
-		cfg.Path += "/"
-	}
+	cfg.Path = names.Path(cfg.Path, "/engine.io/")
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 25 * time.Second
 	}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sio-go/socketio/internal/names"
 )
 
 // DialConfig configures Dial. The zero value is valid: every field left zero
@@ -141,15 +143,7 @@ func (c *DialConfig) withDefaults() *DialConfig {
 	if c != nil {
 		cfg = *c
 	}
-	if cfg.Path == "" {
-		cfg.Path = "/engine.io/"
-	}
-	if !strings.HasPrefix(cfg.Path, "/") {
-		cfg.Path = "/" + cfg.Path
-	}
-	if !strings.HasSuffix(cfg.Path, "/") {
-		cfg.Path += "/"
-	}
+	cfg.Path = names.Path(cfg.Path, "/engine.io/")
 	if len(cfg.Transports) == 0 {
 		cfg.Transports = []Transport{Polling, WebSocket}
 	}

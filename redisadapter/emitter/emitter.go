@@ -16,9 +16,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio/internal/names"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
@@ -79,7 +79,7 @@ func (e Emitter) Namespace() string { return e.nsp }
 // To returns a copy that also targets rooms. Without any room, an Emitter
 // targets every socket of its namespace.
 func (e Emitter) To(rooms ...string) Emitter {
-	e.rooms = appendNew(e.rooms, rooms)
+	e.rooms = names.Union(e.rooms, rooms)
 	return e
 }
 
@@ -88,7 +88,7 @@ func (e Emitter) In(rooms ...string) Emitter { return e.To(rooms...) }
 
 // Except returns a copy that excludes the sockets in rooms.
 func (e Emitter) Except(rooms ...string) Emitter {
-	e.except = appendNew(e.except, rooms)
+	e.except = names.Union(e.except, rooms)
 	return e
 }
 
@@ -103,19 +103,6 @@ func (e Emitter) Volatile() Emitter {
 func (e Emitter) Compress(compress bool) Emitter {
 	e.flags.NoCompress = !compress
 	return e
-}
-
-// appendNew returns a new slice holding dst then the elements of add not
-// already present; it never writes into dst's array.
-func appendNew(dst, add []string) []string {
-	out := make([]string, len(dst), len(dst)+len(add))
-	copy(out, dst)
-	for _, r := range add {
-		if !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // Emit sends event ev with args to the selected sockets. Arguments are
