@@ -449,9 +449,7 @@ func decodeClusterData(dec *msgpack.Decoder, m *ClusterMessage) error {
 			if m.Type == ClusterBroadcast {
 				m.Packet, err = decodePacket(dec)
 			} else {
-				d := valueDecoder{dec: dec}
-				err = d.decode()
-				m.Value, m.Attachments = d.out, d.atts
+				m.Value, m.Attachments, err = decodeValue(dec)
 			}
 		case "opts":
 			m.Opts = new(Opts)
@@ -459,18 +457,11 @@ func decodeClusterData(dec *msgpack.Decoder, m *ClusterMessage) error {
 		case "rooms":
 			m.Rooms, err = decodeNames(dec)
 		case "close":
-			var v any
-			v, err = decodeScalar(dec)
-			m.Close = truthy(v)
+			m.Close, err = decodeTruthy(dec)
 		case "sockets":
-			d := valueDecoder{dec: dec}
-			err = d.decode()
-			m.Sockets = d.out
+			m.Sockets, _, err = decodeValue(dec)
 		case "clientCount":
-			var v any
-			v, err = decodeScalar(dec)
-			f, _ := number(v)
-			m.ClientCount = int(f)
+			m.ClientCount, err = decodeCount(dec)
 		default:
 			err = dec.Skip()
 		}

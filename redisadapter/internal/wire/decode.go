@@ -18,6 +18,27 @@ type valueDecoder struct {
 	atts [][]byte
 }
 
+// decodeValue decodes the next value as JSON, with the binary values it
+// holds as attachments.
+func decodeValue(dec *msgpack.Decoder) ([]byte, [][]byte, error) {
+	d := valueDecoder{dec: dec}
+	err := d.decode()
+	return d.out, d.atts, err
+}
+
+// decodeTruthy decodes a scalar as JavaScript's truthiness would read it.
+func decodeTruthy(dec *msgpack.Decoder) (bool, error) {
+	v, err := decodeScalar(dec)
+	return truthy(v), err
+}
+
+// decodeCount decodes a number as a count (0 when not a number).
+func decodeCount(dec *msgpack.Decoder) (int, error) {
+	v, err := decodeScalar(dec)
+	f, _ := number(v)
+	return int(f), err
+}
+
 // decode appends the next value as JSON. A JavaScript undefined (notepack's
 // fixext 1 of type 0) is written as null.
 func (d *valueDecoder) decode() error {

@@ -350,13 +350,9 @@ func DecodeRequest(msg []byte) (*Request, error) {
 			case "rooms":
 				r.Rooms, err = decodeNames(dec)
 			case "close":
-				var v any
-				v, err = decodeScalar(dec)
-				r.Close = truthy(v)
+				r.Close, err = decodeTruthy(dec)
 			case "data":
-				d := valueDecoder{dec: dec}
-				err = d.decode()
-				r.Data = d.out
+				r.Data, _, err = decodeValue(dec)
 			case "sid":
 				r.SID, err = decodeName(dec)
 			case "room":
@@ -520,20 +516,13 @@ func DecodeResponse(msg []byte) (*Response, error) {
 			case "requestId":
 				r.RequestID, err = decodeName(dec)
 			case "packet", "data":
-				d := valueDecoder{dec: dec}
-				err = d.decode()
-				r.Data, r.Attachments = d.out, d.atts
+				r.Data, r.Attachments, err = decodeValue(dec)
 			case "clientCount":
-				var v any
-				v, err = decodeScalar(dec)
-				f, _ := number(v)
-				r.ClientCount = int(f)
+				r.ClientCount, err = decodeCount(dec)
 			case "rooms":
 				r.Rooms, err = decodeNames(dec)
 			case "sockets":
-				d := valueDecoder{dec: dec}
-				err = d.decode()
-				r.Sockets = d.out
+				r.Sockets, _, err = decodeValue(dec)
 			default:
 				err = dec.Skip()
 			}

@@ -155,9 +155,7 @@ func DecodeSession(text []byte) (*Session, error) {
 			case "rooms":
 				s.Rooms, err = decodeNames(dec)
 			case "data":
-				d := valueDecoder{dec: dec}
-				err = d.decode()
-				s.Data = d.out
+				s.Data, _, err = decodeValue(dec)
 			default:
 				err = dec.Skip()
 			}
