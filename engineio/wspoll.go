@@ -377,9 +377,6 @@ func (w *pollWS) flushTail() error {
 // writeNow writes q (small packets) without waiting for the socket. What
 // the socket does not take at once is kept, to go first in the next write:
 // it reports whether some was.
-// tailsLeft counts the writeNow calls that left a tail, for the tests.
-var tailsLeft atomic.Int64
-
 func (w *pollWS) writeNow(q []packet) (tail bool, err error) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
@@ -397,7 +394,6 @@ func (w *pollWS) writeNow(q []packet) (tail bool, err error) {
 		var n int
 		if n, err = writeNonblock(w.raw, b); err == nil && n < len(b) {
 			w.tail = append([]byte(nil), b[n:]...)
-			tailsLeft.Add(1)
 		}
 	}
 	if cap(b) <= 2*maxCork {

@@ -461,10 +461,11 @@ func TestWrappedConnReadByLibrary(t *testing.T) {
 	}
 }
 
-// TestSendNow writes with SendNow while the client does not read, until a
-// write is cut short by the full socket (a tail left for the writer
-// goroutine), then mixes SendNow and Send from several goroutines, and
-// checks every message arrives whole, once, and in each sender's order.
+// TestSendNow writes with SendNow while the client does not read, until
+// the socket is full and the writer goroutine waits on it (writeNow's tail
+// itself is checked by TestWriteNowPeerReset), then mixes SendNow and Send
+// from several goroutines, and checks every message arrives whole, once,
+// and in each sender's order.
 func TestSendNow(t *testing.T) {
 	ts := newTestServer(t, &Config{MaxQueueBytes: 256 << 20}, false)
 	ws := ts.dial(t, "")
@@ -479,19 +480,25 @@ func TestSendNow(t *testing.T) {
 	const senders = 4
 	sent := make([]int, senders)
 
-	// Phase 1: sender 0 alone, SendNow only, the client not reading.
-	tails := tailsLeft.Load()
+	// Phase 1: sender 0 alone, SendNow only, the client not reading. Until
+	// a write is cut short, no writer goroutine runs; the first tail starts
+	// one, which then waits on the full socket.
+	writerBusy := func() bool {
+		conn.mu.Lock()
+		defer conn.mu.Unlock()
+		return conn.writing && !conn.writerIdle
+	}
 	limit := 50000
 	if !polled {
 		limit = 1000 // SendNow is Send there
 	}
-	for sent[0] < limit && (!polled || tailsLeft.Load() == tails || sent[0]%1000 != 0) {
+	for sent[0] < limit && (!polled || !writerBusy()) {
 		if err := conn.SendNow(msg(0, sent[0])); err != nil {
 			t.Fatal(err)
 		}
 		sent[0]++
 	}
-	if polled && tailsLeft.Load() == tails {
+	if polled && !writerBusy() {
 		t.Fatalf("%d messages written and none cut short by a full socket", sent[0])
 	}
 
