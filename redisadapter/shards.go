@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio/internal/backoff"
 )
 
 // In a Redis Cluster, a shard channel lives on the master that serves its
@@ -32,7 +33,8 @@ type shards struct {
 
 	// Used on the control goroutine only.
 	orphans    map[string]struct{} // channels waiting for a master
-	retryDelay time.Duration
+	retries    backoff.Backoff
+	retryDelay time.Duration // the delay before adopting the orphans
 }
 
 func newShards() shards {
@@ -40,7 +42,8 @@ func newShards() shards {
 		nodes:      map[string]*nodeSub{},
 		owner:      map[string]*nodeSub{},
 		orphans:    map[string]struct{}{},
-		retryDelay: minBackoff,
+		retries:    retries(),
+		retryDelay: retries().Min,
 	}
 }
 
@@ -68,7 +71,7 @@ func (s *subscriber) shardSubscribe(channels []string) {
 		if err != nil {
 			s.log.Debug("redisadapter: no master for a shard channel", "channel", ch, "err", err)
 			s.orphans[ch] = struct{}{}
-			s.retryDelay = min(2*s.retryDelay, maxBackoff)
+			s.retryDelay = s.retries.Next()
 			continue
 		}
 		if n = s.nodeFor(client); n == nil {
@@ -199,9 +202,10 @@ func (s *subscriber) dropNode(n *nodeSub) {
 	n.retired.Store(true)
 	_ = n.ps.Close()
 	if n.healthy.Load() {
-		s.retryDelay = minBackoff
+		s.retries.Reset()
+		s.retryDelay = s.retries.Min
 	} else {
-		s.retryDelay = min(2*s.retryDelay, maxBackoff)
+		s.retryDelay = s.retries.Next()
 	}
 }
 

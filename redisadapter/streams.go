@@ -190,8 +190,8 @@ func (h *streamsHub) adapter(nsp string) *StreamsAdapter {
 }
 
 // streamReader reads one stream with XREAD BLOCK and passes each entry to
-// the adapter of its namespace. After an error it waits (50ms doubling up
-// to 2s) and reads again from the last entry it saw.
+// the adapter of its namespace. After an error it waits (see retries) and
+// reads again from the last entry it saw.
 type streamReader struct {
 	hub    *streamsHub
 	stream string
@@ -254,19 +254,18 @@ func (r *streamReader) run() {
 	defer close(r.done)
 	cfg := r.hub.cfg
 	last := ""
-	const minBackoff = 50 * time.Millisecond
-	backoff := minBackoff
+	delays := retries()
 	fail := func(err error) bool {
 		if r.ctx.Err() != nil {
 			return false
 		}
-		cfg.Logger.Debug("redisadapter: reading the stream", "stream", r.stream, "err", err, "retry", backoff)
+		d := delays.Next()
+		cfg.Logger.Debug("redisadapter: reading the stream", "stream", r.stream, "err", err, "retry", d)
 		select {
-		case <-time.After(backoff):
+		case <-time.After(d):
 		case <-r.ctx.Done():
 			return false
 		}
-		backoff = min(backoff*2, 2*time.Second)
 		return true
 	}
 	for r.ctx.Err() == nil {
@@ -300,7 +299,7 @@ func (r *streamReader) run() {
 			}
 			continue
 		}
-		backoff = minBackoff
+		delays.Reset()
 		for _, s := range res {
 			for _, msg := range s.Messages {
 				last = msg.ID

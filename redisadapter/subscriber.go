@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio/internal/backoff"
 )
 
 // subscriber owns the pub/sub connection shared by the adapters of a
@@ -253,28 +254,30 @@ func (s *subscriber) confirm(name string, on bool) {
 // Redis to detect a dead connection.
 const idleCheck = 30 * time.Second
 
-const (
-	minBackoff = 50 * time.Millisecond
-	maxBackoff = 2 * time.Second
-)
+// retries returns the delays between attempts to reach Redis again: from
+// 50 ms, doubling to 2 s, spread so that the servers of a cluster do not
+// come back all at once.
+func retries() backoff.Backoff {
+	return backoff.Backoff{Min: 50 * time.Millisecond, Max: 2 * time.Second, Jitter: 0.5}
+}
 
 // receiveMain receives on the connection of the subscriber.
 func (s *subscriber) receiveMain() {
 	defer s.wg.Done()
-	backoff := minBackoff
+	delays := retries()
 	s.receive(s.ps, receiver{
 		broken: func(err error) bool {
 			s.lost()
-			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", backoff)
+			d := delays.Next()
+			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", d)
 			select {
-			case <-time.After(backoff):
+			case <-time.After(d):
 			case <-s.ctx.Done():
 				return false
 			}
-			backoff = min(backoff*2, maxBackoff)
 			return true
 		},
-		healthy: func() { backoff = minBackoff },
+		healthy: delays.Reset,
 	})
 }
 
