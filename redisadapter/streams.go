@@ -224,20 +224,23 @@ func duplicator(client redis.UniversalClient) func() redis.UniversalClient {
 	switch c := client.(type) {
 	case *redis.Client:
 		o := *c.Options()
-		if mc := o.MaintNotificationsConfig; mc != nil { // updated in place as it connects
-			cp := *mc
-			o.MaintNotificationsConfig = &cp
-		}
+		o.MaintNotificationsConfig = cloneOf(o.MaintNotificationsConfig) // updated in place as it connects
 		return func() redis.UniversalClient { cp := o; return redis.NewClient(&cp) }
 	case *redis.ClusterClient:
 		o := *c.Options()
-		if mc := o.MaintNotificationsConfig; mc != nil {
-			cp := *mc
-			o.MaintNotificationsConfig = &cp
-		}
+		o.MaintNotificationsConfig = cloneOf(o.MaintNotificationsConfig)
 		return func() redis.UniversalClient { cp := o; return redis.NewClusterClient(&cp) }
 	}
 	return nil
+}
+
+// cloneOf returns a pointer to a copy of *p, nil for nil.
+func cloneOf[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	cp := *p
+	return &cp
 }
 
 // stop ends the reader and waits for it. Without a client of its own, it
