@@ -176,3 +176,46 @@ func TestIncludes(t *testing.T) {
 		equal(t, strings.Join(tc.rooms, ","), got, tc.want)
 	}
 }
+
+// slowStore is a MemoryAdapter whose session lookup waits for its context,
+// as a remote store that does not answer would.
+type slowStore struct {
+	*MemoryAdapter
+	deadline chan time.Duration // how far the lookup's deadline was
+}
+
+func (s *slowStore) RestoreSession(ctx context.Context, pid, offset string) (*Session, error) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = time.Time{}
+	}
+	s.deadline <- time.Until(d)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A session lookup that does not answer ends at RestoreTimeout: the client
+// gets a new session instead of waiting.
+func TestRecoveryRestoreTimeout(t *testing.T) {
+	store := &slowStore{deadline: make(chan time.Duration, 1)}
+	srv := newTestServer(t, &Config{
+		ConnectionStateRecovery: &RecoveryConfig{RestoreTimeout: 50 * time.Millisecond},
+		Adapter: func(nsp *Namespace) Adapter {
+			store.MemoryAdapter = NewMemoryAdapter(nsp)
+			return store
+		},
+	})
+	sockets := connected(srv.Of("/"))
+	c := dial(t, srv)
+	c.send(`40{"pid":"unknown","offset":"x.0"}`)
+	select {
+	case d := <-store.deadline:
+		if d <= 0 || d > 50*time.Millisecond {
+			t.Fatalf("the lookup's deadline was %v away, want at most RestoreTimeout", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session store was not asked")
+	}
+	c.expectPrefix(`40{"sid":"`)
+	equal(t, "recovered", recv(t, sockets).Recovered(), false)
+}
