@@ -53,7 +53,10 @@ func TestRedisUnavailableAtStart(t *testing.T) {
 	g1.ready(t)
 	g2 := startGo(t, rs.Addr(), "g2", nil)
 	g2.ready(t)
-	must(t, g2.srv.To("room1").Emit(ctx, "remote", 2))
+	// A context of its own: the one above bounds the calls made without
+	// Redis, and g1 may have waited up to its longest retry delay to
+	// resubscribe.
+	must(t, g2.srv.To("room1").Emit(ctxFor(t, 10*time.Second), "remote", 2))
 	ev, err = clients.ClientEvent("c1", "remote", wait)
 	must(t, err)
 	jsonEqual(t, "remote delivery", ev.Args, `[2]`)
