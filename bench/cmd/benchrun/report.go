@@ -187,7 +187,7 @@ func (r *report) markdown() string {
 	p("- Both servers have the same contract on namespace `/`: `echo` with an ack is acknowledged with the same arguments; `bcast` is broadcast to every other socket with the same arguments. The Node reference is `bench/node/server.mjs` on the official `socket.io` package with default options plus `perMessageDeflate: false`; the Go server is `bench/cmd/benchserver` with default options.\n")
 	p("- Every reply is checked byte for byte: the Engine.IO handshake (defaults: `pingInterval` 25000, `pingTimeout` 20000, `maxPayload` 1000000), the namespace connect reply, each ack, and each broadcast (in order, to every receiver, never to the sender). Connections answer the server's pings. A run with any error or mismatch is left out of the medians.\n")
 	p("- Server CPU is utime+stime of the server process from `/proc/<pid>/stat` over the measured window, divided by the operations in it; RSS is `VmRSS` from `/proc/<pid>/status`.\n")
-	p("- Latencies are measured in the load generator, which shares the machine: they include its own scheduling. At a fixed offered load they run from the intended send time, so a server falling behind is not hidden.\n")
+	p("- Latencies are measured in the load generator, which shares the machine: they include its own scheduling. At a fixed offered load they run from the moment each message is written to the socket. The pacer never waits for the server (a client whose window of outstanding acks is full skips its turn, and the run then fails), so a server falling behind is not hidden; how late the pacer itself sent, against the schedule, is reported on its own row and is not in the latencies.\n")
 	p("- Scenarios:\n")
 	for _, sc := range r.scen {
 		if r.ran(sc.Name) {

@@ -123,8 +123,7 @@ func (r *runner) broadcast(ctx context.Context) error {
 	sleep(ctx, cfg.Duration)
 	d1, t1 := b.delivered.Load(), time.Now()
 	s1, _ := r.sample()
-	measured := r.hist.Load()
-	r.freshHistogram()
+	restore := r.keepWindow()
 	b.stop.Store(true)
 	wg.Wait()
 	r.res.RSSBaseKiB, r.res.RSSKiB = s0.RSSKiB, s1.RSSKiB
@@ -149,7 +148,7 @@ func (r *runner) broadcast(ctx context.Context) error {
 	if short > 0 {
 		r.fail(fmt.Errorf("load: %d receivers did not end on message %d", short, r.res.Sent))
 	}
-	r.hist.Store(measured)
+	restore()
 	return ctx.Err()
 }
 
@@ -193,10 +192,11 @@ func (b *bcastRun) sendLoop(ctx context.Context, sender *wire.Conn, rate float64
 			}
 			b.got[i].Store(0)
 		}
-		if rate <= 0 {
-			at = r.now()
+		sent := r.now()
+		if rate > 0 {
+			r.recordLag(sent - at)
 		}
-		b.sendTime[i].Store(at)
+		b.sendTime[i].Store(sent)
 		buf = b.frame.Append(buf[:0], seq)
 		b.sent.Add(1)
 		if err := sender.Send(buf); err != nil {

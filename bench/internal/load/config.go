@@ -201,6 +201,11 @@ type Result struct {
 	P90us float64 `json:"p90_us"`
 	P99us float64 `json:"p99_us"`
 	MaxUs float64 `json:"max_us"`
+	// PacingLagP99us is, at a fixed rate, the p99 of how late the load
+	// generator's sends went out after their scheduled times. Latencies
+	// count from the actual send, so this lag is the load generator's own
+	// and is not in them.
+	PacingLagP99us float64 `json:"pacing_lag_p99_us,omitempty"`
 
 	Connected   int     `json:"connected"`           // connections opened in set-up or held (conns)
 	ConnectRate float64 `json:"connect_rate"`        // achieved connects/s in set-up

@@ -23,8 +23,7 @@ type echoClient struct {
 	buf  []byte
 	next atomic.Int64 // next ack id
 
-	// pending[id%ackRing] holds 1 + the send time of ack id (its intended
-	// time at a fixed rate), 0 when free.
+	// pending[id%ackRing] holds 1 + the send time of ack id, 0 when free.
 	pending     [ackRing]atomic.Int64
 	outstanding atomic.Int64
 }
@@ -40,19 +39,24 @@ type echoRun struct {
 	skipped atomic.Int64
 }
 
-// send emits "echo" with the next ack id, stamped with at (ns on the run's
-// clock).
-func (c *echoClient) send(at int64) {
+// send emits "echo" with the next ack id. Its latency counts from the
+// moment it is written; at a fixed rate, due is when it was scheduled (ns on
+// the run's clock) and its lateness is recorded apart, as the pacer's.
+func (c *echoClient) send(due int64) {
 	if c.outstanding.Load() >= c.e.window {
 		c.e.skipped.Add(1)
 		return
 	}
 	c.mu.Lock()
 	id := c.next.Load()
-	c.pending[id%ackRing].Store(at + 1)
 	c.outstanding.Add(1)
 	c.next.Store(id + 1)
 	c.buf = wire.AppendEvent(c.buf[:0], id, "echo", c.e.args)
+	at := c.e.r.now()
+	if !c.e.closed {
+		c.e.r.recordLag(at - due)
+	}
+	c.pending[id%ackRing].Store(at + 1)
 	err := c.conn.Send(c.buf)
 	c.mu.Unlock()
 	if err != nil {
@@ -148,8 +152,7 @@ func (r *runner) echo(ctx context.Context) error {
 	a1, t1 := e.acks.Load(), time.Now()
 	s1, _ := r.sample()
 	r.res.RSSBaseKiB, r.res.RSSKiB = s0.RSSKiB, s1.RSSKiB
-	measured := r.hist.Load()
-	r.freshHistogram() // acks after the window are checked but not reported
+	restore := r.keepWindow() // acks after the window are checked but not reported
 	e.stop.Store(true)
 	r.window(a1-a0, t0, t1, s0, s1, ok)
 	pacer.Wait()
@@ -165,7 +168,7 @@ func (r *runner) echo(ctx context.Context) error {
 	if n := outstanding(live); n > 0 {
 		r.fail(fmt.Errorf("load: %d acks never arrived", n))
 	}
-	r.hist.Store(measured)
+	restore()
 	return ctx.Err()
 }
 
@@ -177,9 +180,13 @@ func outstanding(cs []*echoClient) int64 {
 	return n
 }
 
-// pace emits at rate per second in total, round robin over the clients,
-// stamping each emit with its intended time so that a server falling behind
-// shows in the latencies.
+// pace emits at rate per second in total, round robin over the clients.
+// It never waits for the server: a client whose window of outstanding acks
+// is full skips its turn and the run fails, so a server falling behind
+// cannot slow the offered load down (no coordinated omission). The ticker
+// wakes it about once a millisecond, and each wake sends what fell due
+// since the last; that lateness is the load generator's, recorded apart
+// from the latencies.
 func (e *echoRun) pace(ctx context.Context, cs []*echoClient, rate float64) {
 	r := e.r
 	start := r.now()

@@ -119,11 +119,18 @@ func TestNodeReference(t *testing.T) {
 		if res.ServerCPUS <= 0 || res.CPUusPerOp <= 0 {
 			t.Fatalf("no server CPU reading: %+v", res)
 		}
+		if res.PacingLagP99us != 0 {
+			t.Fatalf("closed loops have no pacer, yet a pacing lag: %+v", res)
+		}
 	})
 	t.Run("echo-rate", func(t *testing.T) {
 		res := run(t, Config{Scenario: Echo, Clients: 4, Rate: 200})
 		if res.Skipped != 0 || res.Ops < 140 || res.Ops > 260 {
 			t.Fatalf("%d acks in %.2fs at 200/s offered: %+v", res.Ops, res.DurationS, res)
+		}
+		// Sends go out on a millisecond ticker, after their scheduled times.
+		if res.PacingLagP99us <= 0 || res.PacingLagP99us > 1e6 {
+			t.Fatalf("pacing lag p99 %vµs: %+v", res.PacingLagP99us, res)
 		}
 	})
 	t.Run("echo-polling", func(t *testing.T) {
@@ -143,6 +150,9 @@ func TestNodeReference(t *testing.T) {
 		// 1.3s at 50 messages/s, give or take the scheduling.
 		if res.Sent < 40 || res.Sent > 80 || res.Delivered != res.Sent*10 {
 			t.Fatalf("sent %d delivered %d: %+v", res.Sent, res.Delivered, res)
+		}
+		if res.PacingLagP99us <= 0 {
+			t.Fatalf("no pacing lag recorded: %+v", res)
 		}
 	})
 	t.Run("broadcast-polling", func(t *testing.T) {

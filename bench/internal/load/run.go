@@ -46,7 +46,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		},
 		base: time.Now(),
 	}
-	r.hist.Store(new(stats.Histogram))
+	r.freshHistogram()
 	stop := r.startProgress()
 	var err error
 	switch cfg.Scenario {
@@ -74,6 +74,7 @@ type runner struct {
 	base time.Time // origin of the nanosecond clock below
 
 	hist       atomic.Pointer[stats.Histogram]
+	lag        atomic.Pointer[stats.Histogram] // pacing lag at a fixed rate
 	errors     atomic.Int64
 	mismatches atomic.Int64
 	pings      atomic.Int64
@@ -93,8 +94,23 @@ func (r *runner) now() int64 { return int64(time.Since(r.base)) }
 
 func (r *runner) record(d int64) { r.hist.Load().Record(time.Duration(d)) }
 
+// recordLag records how late a paced send went out after its intended time.
+func (r *runner) recordLag(d int64) { r.lag.Load().Record(time.Duration(max(d, 0))) }
+
 // freshHistogram starts a new latency window.
-func (r *runner) freshHistogram() { r.hist.Store(new(stats.Histogram)) }
+func (r *runner) freshHistogram() {
+	r.hist.Store(new(stats.Histogram))
+	r.lag.Store(new(stats.Histogram))
+}
+
+// keepWindow returns a function that puts back the histograms of the
+// window measured so far: replies that arrive after the window are still
+// checked, into fresh histograms, but not reported.
+func (r *runner) keepWindow() (restore func()) {
+	h, l := r.hist.Load(), r.lag.Load()
+	r.freshHistogram()
+	return func() { r.hist.Store(h); r.lag.Store(l) }
+}
 
 func (r *runner) noteFirst(s string) {
 	r.firstMu.Lock()
@@ -361,6 +377,9 @@ func (r *runner) finish() {
 	r.res.P90us = us(h.Quantile(0.90))
 	r.res.P99us = us(h.Quantile(0.99))
 	r.res.MaxUs = us(h.Max())
+	if l := r.lag.Load(); l.Count() > 0 {
+		r.res.PacingLagP99us = us(l.Quantile(0.99))
+	}
 	r.res.Pings = r.pings.Load()
 	r.res.Errors = r.errors.Load()
 	r.res.Mismatches = r.mismatches.Load()
