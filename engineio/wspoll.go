@@ -326,8 +326,7 @@ func (w *pollWS) writePackets(q []packet, deadline time.Time) error {
 	if w.closeSent {
 		return errCloseSent
 	}
-	_ = w.nc.SetWriteDeadline(deadline)
-	if err := w.flushTail(); err != nil {
+	if err := w.flushTail(deadline); err != nil {
 		return err
 	}
 	bp := frameBufs.Get().(*[]byte)
@@ -337,25 +336,25 @@ func (w *pollWS) writePackets(q []packet, deadline time.Time) error {
 		p := &q[i]
 		b = appendPacketHeader(b, p)
 		if len(p.data) >= largePayload {
-			if _, err = w.nc.Write(b); err != nil {
+			if err = w.write(b, deadline); err != nil {
 				break
 			}
 			b = b[:0]
-			if _, err = w.nc.Write(p.data); err != nil {
+			if err = w.write(p.data, deadline); err != nil {
 				break
 			}
 			continue
 		}
 		b = append(b, p.data...)
 		if len(b) >= maxCork {
-			if _, err = w.nc.Write(b); err != nil {
+			if err = w.write(b, deadline); err != nil {
 				break
 			}
 			b = b[:0]
 		}
 	}
 	if err == nil && len(b) > 0 {
-		_, err = w.nc.Write(b)
+		err = w.write(b, deadline)
 	}
 	if cap(b) <= 2*maxCork {
 		*bp = b[:0]
@@ -364,12 +363,27 @@ func (w *pollWS) writePackets(q []packet, deadline time.Time) error {
 	return err
 }
 
-// flushTail writes what writeNow left; wmu is held and the deadline set.
-func (w *pollWS) flushTail() error {
+// write writes b, waiting until deadline at most; wmu is held. As long as
+// the socket takes the bytes at once no deadline is set (setting one costs
+// as much as a small write): the socket has a write deadline only while a
+// write waits.
+func (w *pollWS) write(b []byte, deadline time.Time) error {
+	n, err := writeNonblock(w.raw, b)
+	if err != nil || n == len(b) {
+		return err
+	}
+	_ = w.nc.SetWriteDeadline(deadline)
+	_, err = w.nc.Write(b[n:])
+	_ = w.nc.SetWriteDeadline(time.Time{})
+	return err
+}
+
+// flushTail writes what writeNow left; wmu is held.
+func (w *pollWS) flushTail(deadline time.Time) error {
 	if len(w.tail) == 0 {
 		return nil
 	}
-	_, err := w.nc.Write(w.tail)
+	err := w.write(w.tail, deadline)
 	w.tail = nil
 	return err
 }
@@ -421,12 +435,10 @@ func (w *pollWS) writeControl(op byte, data []byte, deadline time.Time) error {
 	}
 	var buf [4 + maxControlFrame]byte
 	b := append(appendFrameHeader(buf[:0], op, len(data)), data...)
-	_ = w.nc.SetWriteDeadline(deadline)
-	if err := w.flushTail(); err != nil {
+	if err := w.flushTail(deadline); err != nil {
 		return err
 	}
-	_, err := w.nc.Write(b)
-	return err
+	return w.write(b, deadline)
 }
 
 // closeFramePayload returns the payload of a close frame with code.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -567,27 +568,7 @@ func TestWriteNowPeerReset(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("no poller on " + runtime.GOOS)
 	}
-	pair := func() (*pollWS, *net.TCPConn) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		client, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		nc, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nc.Close(); client.Close() })
-		raw, err := nc.(*net.TCPConn).SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &pollWS{nc: nc, raw: raw}, client.(*net.TCPConn)
-	}
+	pair := func() (*pollWS, *net.TCPConn) { return tcpPollPair(t) }
 	msg := []packet{{typ: packetMessage, data: bytes.Repeat([]byte("z"), 1000)}}
 
 	// A client that does not read: the socket fills, the rest is kept.
@@ -620,5 +601,57 @@ func TestWriteNowPeerReset(t *testing.T) {
 	}
 	if len(w.tail) != 0 {
 		t.Errorf("%d bytes kept after a failed write", len(w.tail))
+	}
+}
+
+// tcpPollPair returns a pollWS on the server side of a loopback TCP
+// connection, without a poller, and the client side.
+func tcpPollPair(t *testing.T) (*pollWS, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close(); client.Close() })
+	raw, err := nc.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pollWS{nc: nc, raw: raw}, client.(*net.TCPConn)
+}
+
+// A write that has to wait ends at its deadline, and leaves no deadline
+// behind: a later write, once the old deadline has passed, goes through.
+func TestWriteDeadlineOnlyWhileWaiting(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("no poller on " + runtime.GOOS)
+	}
+	w, client := tcpPollPair(t)
+	big := bytes.Repeat([]byte("y"), 8<<20) // more than both socket buffers hold
+	start := time.Now()
+	err := w.write(big, start.Add(100*time.Millisecond))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write to a client that does not read: %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("write gave up after %v, before its deadline", d)
+	}
+	// Let the client read everything; the old deadline is in the past.
+	go func() { _, _ = io.Copy(io.Discard, client) }()
+	time.Sleep(20 * time.Millisecond)
+	if err := w.write([]byte("after"), time.Now().Add(5*time.Second)); err != nil {
+		t.Fatalf("write after a timed-out one: %v", err)
+	}
+	if err := w.write(big, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatalf("write that waits for a reading client: %v", err)
 	}
 }
