@@ -16,6 +16,9 @@ type nopConn struct {
 	id   string
 	req  *http.Request
 	sent atomic.Int64
+
+	reading bool     // in read (the reading goroutine only)
+	after   []func() // collected by AfterRead during read
 }
 
 func (n *nopConn) ID() string             { return n.id }
@@ -28,6 +31,29 @@ func (n *nopConn) Send(msgs ...engineio.Message) error {
 }
 func (n *nopConn) SendVolatile(msgs ...engineio.Message) error { return n.Send(msgs...) }
 func (n *nopConn) SendNow(msgs ...engineio.Message) error      { return n.Send(msgs...) }
+
+// AfterRead collects f while read is delivering a message, as the server's
+// poller does.
+func (n *nopConn) AfterRead(f func()) bool {
+	if !n.reading {
+		return false
+	}
+	n.after = append(n.after, f)
+	return true
+}
+
+// read delivers msg to c as the poller's reader does: what AfterRead
+// collected runs after the delivery, on the calling goroutine.
+func (n *nopConn) read(c *conn, msg []byte) {
+	n.reading = true
+	c.onMessage(msg, false)
+	n.reading = false
+	for i, f := range n.after {
+		n.after[i] = nil
+		f()
+	}
+	n.after = n.after[:0]
+}
 
 // roomOf connects n sockets that all join room.
 func roomOf(b *testing.B, srv *Server, n int, room string) []*nopConn {
@@ -111,7 +137,7 @@ func BenchmarkEchoAck(b *testing.B) {
 	msg := []byte(`21["echo","hello, world",{"n":1}]`)
 	b.ReportAllocs()
 	for b.Loop() {
-		c.onMessage(msg, false)
+		nc.read(c, msg)
 		<-acked
 	}
 }

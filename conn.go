@@ -20,6 +20,7 @@ type engineConn interface {
 	Send(msgs ...engineio.Message) error
 	SendVolatile(msgs ...engineio.Message) error
 	SendNow(msgs ...engineio.Message) error
+	AfterRead(f func()) bool
 	Close() error
 }
 
@@ -110,7 +111,16 @@ func (c *conn) onMessage(data []byte, binary bool) {
 		c.pending.put(name, nil)
 		c.mu.Unlock()
 		auth := p.Data
-		c.srv.track.goFunc(func() { c.connect(name, auth) })
+		// Middlewares are user code: they run once the reading goroutine
+		// has stopped reading the connection, or on a goroutine of their own.
+		c.srv.track.add()
+		connect := func() {
+			defer c.srv.track.done()
+			c.connect(name, auth)
+		}
+		if !c.ec.AfterRead(connect) {
+			go connect()
+		}
 		return
 	}
 	c.mu.Unlock()
@@ -121,8 +131,9 @@ func (c *conn) onMessage(data []byte, binary bool) {
 	s.onPacket(p)
 }
 
-// connect admits a socket to a namespace: it runs on its own goroutine,
-// because resolving dynamic namespaces and running middlewares is user code.
+// connect admits a socket to a namespace. It runs off the connection's
+// reading (see onMessage): resolving dynamic namespaces and running
+// middlewares is user code, which may block.
 func (c *conn) connect(name string, auth json.RawMessage) {
 	srv := c.srv
 	nsp := srv.resolve(name, auth)

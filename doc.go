@@ -34,15 +34,18 @@
 // The handlers of one socket (OnConnect handlers, middlewares of Socket.Use,
 // OnAny, event handlers, OnError, OnDisconnecting and OnDisconnect) run one at
 // a time, in the order the packets arrived, on a goroutine that exists only
-// while the socket has work: idle sockets cost no goroutine. They run apart
-// from the connection's read loop, so heartbeats and acknowledgements keep
-// flowing while a handler blocks; EmitWithAck may be called from a handler.
+// while the socket has work: idle sockets cost no goroutine. On Linux that is
+// usually the goroutine that read the packet, once it has stopped reading the
+// connection (no goroutine is started or woken for it); elsewhere, one of
+// the socket's own. Either way handlers run apart from the connection's
+// reading, so heartbeats and acknowledgements keep flowing while a handler
+// blocks; EmitWithAck may be called from a handler.
 // The events waiting for a socket's handlers are bounded
 // (Config.MaxPendingEvents): past it, the socket is disconnected with
 // ReasonHandlerQueueFull. A handler that panics is recovered; its socket is
 // disconnected with ReasonHandlerPanic, other sockets are not affected.
-// Namespace middlewares and OfFunc matchers run on a goroutine of their own
-// per connection attempt.
+// Namespace middlewares and OfFunc matchers run apart from the connection's
+// reading too, in the same way, once per connection attempt.
 //
 // Emitting never blocks. A broadcast encodes its packet once and queues the
 // same bytes on every recipient's connection. Each connection's outbound

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -254,4 +255,61 @@ func TestLiveShutdown(t *testing.T) {
 	noErr(t, srv.Shutdown(ctx))
 	equal(t, "reason", recv(t, disc), ReasonServerShuttingDown)
 	c.expectClosed()
+}
+
+// On Linux a socket's queue runs on the goroutine that read its message,
+// once that goroutine has stopped reading the connection. A handler may
+// still wait for its own client, and one socket's blocked handler holds
+// neither its later events out of order nor the other sockets.
+func TestLiveBlockingHandlers(t *testing.T) {
+	srv, hs := liveServer(t, nil)
+	release := make(chan struct{})
+	srv.OnConnect(func(s *Socket) {
+		s.OnRaw("ask", func(ctx context.Context, args Args, ack AckFunc) {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			res, err := s.EmitWithAck(ctx, "question")
+			if err != nil {
+				_ = ack("error: " + err.Error())
+				return
+			}
+			_ = ack(res.Values()...)
+		})
+		s.OnRaw("hold", func(ctx context.Context, args Args, ack AckFunc) {
+			<-release
+			_ = ack("held")
+		})
+		s.OnRaw("seq", func(ctx context.Context, args Args, ack AckFunc) {
+			_ = ack(args.Values()...)
+		})
+	})
+	a := dialWS(t, hs)
+	b := dialWS(t, hs)
+	a.write("40")
+	a.expectPrefix(`40{"sid":"`)
+	b.write("40")
+	b.expectPrefix(`40{"sid":"`)
+
+	// The handler waits for an answer that only a goroutine reading the
+	// same connection can deliver.
+	a.write(`421["ask"]`)
+	a.expect(`420["question"]`)
+	a.write(`430["answer"]`)
+	a.expect(`431["answer"]`)
+
+	// While a's handler is blocked, a's next events wait for it and b is
+	// served.
+	a.write(`422["hold"]`)
+	for i := 3; i < 8; i++ {
+		a.write(fmt.Sprintf(`42%d["seq",%d]`, i, i))
+	}
+	for i := range 5 {
+		b.write(fmt.Sprintf(`42%d["seq","b%d"]`, i, i))
+		b.expect(fmt.Sprintf(`43%d["b%d"]`, i, i))
+	}
+	close(release)
+	a.expect(`432["held"]`)
+	for i := 3; i < 8; i++ {
+		a.expect(fmt.Sprintf(`43%d[%d]`, i, i))
+	}
 }

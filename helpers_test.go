@@ -83,6 +83,10 @@ func (f *fakeConn) Send(msgs ...engineio.Message) error {
 
 func (f *fakeConn) SendNow(msgs ...engineio.Message) error { return f.Send(msgs...) }
 
+// AfterRead declines: the socket's queue starts a goroutine, as it does on
+// transports the server's poller does not read.
+func (f *fakeConn) AfterRead(func()) bool { return false }
+
 func (f *fakeConn) SendVolatile(msgs ...engineio.Message) error {
 	if f.busy {
 		return engineio.ErrDropped

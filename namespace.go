@@ -43,7 +43,7 @@ func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace 
 		name:       name,
 		srv:        srv,
 		parent:     parent,
-		events:     newTaskQueue(srv.track, srv.cfg.MaxPendingEvents, false),
+		events:     newTaskQueue(srv.track, srv.cfg.MaxPendingEvents, false, nil),
 		sockets:    map[string]*Socket{},
 		pending:    map[string]*Socket{},
 		serverSide: map[string]RawHandler{},

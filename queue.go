@@ -3,15 +3,21 @@ package socketio
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // taskQueue runs tasks one at a time in the order they were pushed, on a
 // goroutine that exists only while there is work: idle queues cost no
-// goroutine. It is bounded; push refuses tasks past the bound.
+// goroutine. That is the goroutine that read the task's message when the
+// connection can lend it (afterReader), otherwise one started for the
+// queue. It is bounded; push refuses tasks past the bound.
 type taskQueue struct {
-	track *tracker
-	max   int
+	track  *tracker
+	max    int
+	reader afterReader // the connection, or nil
+
+	once func() // runOnce, made on first use
 
 	mu      sync.Mutex
 	tasks   []func()
@@ -27,10 +33,19 @@ type taskQueue struct {
 // stack on every event), an idle one has none.
 const queueLinger = time.Second
 
+// afterReader is an Engine.IO connection (engineio.Conn.AfterRead): a task
+// pushed while the connection's reader runs is run by that goroutine once
+// it stops reading, rather than by a goroutine started for it.
+type afterReader interface {
+	AfterRead(f func()) bool
+}
+
 // newTaskQueue returns a queue. When held is true the queue starts as if a
-// runner were active: tasks accumulate until release is called.
-func newTaskQueue(track *tracker, max int, held bool) *taskQueue {
-	return &taskQueue{track: track, max: max, running: held}
+// runner were active: tasks accumulate until release is called. With a
+// reader, the goroutine that read a task's message runs the queue when it
+// can.
+func newTaskQueue(track *tracker, max int, held bool, reader afterReader) *taskQueue {
+	return &taskQueue{track: track, max: max, running: held, reader: reader}
 }
 
 // push appends a task and reports whether it was accepted.
@@ -59,12 +74,25 @@ func (q *taskQueue) add(task func(), force, final bool) bool {
 		q.idle = false
 		q.wake <- struct{}{} // cannot block: only the idle runner receives
 	}
+	if start && q.reader != nil && q.once == nil {
+		q.once = q.runOnce
+	}
 	q.mu.Unlock()
 	if start {
 		q.track.add()
-		go q.run()
+		if q.reader == nil || !q.reader.AfterRead(q.once) {
+			go q.run()
+		}
 	}
 	return true
+}
+
+// runOnce runs the queue until it is empty, on the goroutine that read the
+// connection: it does not linger, so that the goroutine goes back to
+// reading.
+func (q *taskQueue) runOnce() {
+	defer q.track.done()
+	q.drain(false)
 }
 
 // release makes the calling goroutine run the tasks that accumulated in a
@@ -155,61 +183,46 @@ func (q *taskQueue) drain(keep bool) {
 	}
 }
 
-// tracker counts the goroutines a server started, so that Shutdown can wait
-// for them.
+// tracker counts the goroutines a server started, and the queue runs on
+// the goroutines that read connections, so that Shutdown can wait for them.
+// Counting is one atomic add: a run is counted for every message read.
 type tracker struct {
+	n    atomic.Int64
 	mu   sync.Mutex
-	n    int
-	zero chan struct{} // closed while n == 0
+	zero chan struct{} // made by wait while n > 0, closed when n reaches 0
 }
 
-func newTracker() *tracker {
-	t := &tracker{zero: make(chan struct{})}
-	close(t.zero)
-	return t
-}
+func newTracker() *tracker { return new(tracker) }
 
-func (t *tracker) add() {
-	t.mu.Lock()
-	if t.n == 0 {
-		t.zero = make(chan struct{})
-	}
-	t.n++
-	t.mu.Unlock()
-}
+func (t *tracker) add() { t.n.Add(1) }
 
 func (t *tracker) done() {
+	if t.n.Add(-1) != 0 {
+		return
+	}
 	t.mu.Lock()
-	t.n--
-	if t.n == 0 {
+	if t.zero != nil {
 		close(t.zero)
+		t.zero = nil
 	}
 	t.mu.Unlock()
 }
 
-// goFunc runs f on a new counted goroutine.
-func (t *tracker) goFunc(f func()) {
-	t.add()
-	go func() {
-		defer t.done()
-		f()
-	}()
-}
-
-// wait returns when no counted goroutine is left, or with ctx's error.
+// wait returns when nothing counted is left, or with ctx's error.
 func (t *tracker) wait(ctx context.Context) error {
 	for {
 		t.mu.Lock()
+		if t.n.Load() == 0 {
+			t.mu.Unlock()
+			return nil
+		}
+		if t.zero == nil {
+			t.zero = make(chan struct{})
+		}
 		zero := t.zero
 		t.mu.Unlock()
 		select {
 		case <-zero:
-			t.mu.Lock()
-			n := t.n
-			t.mu.Unlock()
-			if n == 0 {
-				return nil
-			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}

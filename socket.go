@@ -72,7 +72,7 @@ func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
 		conn:      c,
 		handshake: hs,
 		// The connecting goroutine runs the queue first (see conn.connect).
-		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true),
+		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true, c.ec),
 	}
 	// Not derived from the server's context: Shutdown ends every socket
 	// itself, and a child of one shared context would register in its

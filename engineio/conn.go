@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,12 +43,13 @@ type Conn struct {
 	// pending; one GET arriving shortly after is answered with a noop.
 	graceNoop bool
 
-	ws         wsConn        // the WebSocket carrying the session, if any
-	writing    bool          // a writer goroutine runs for ws
-	writerIdle bool          // it waits for work (see writeWebSocket)
-	writerWake chan struct{} // wakes it, capacity 1; nil without a writer
-	direct     bool          // SendNow is writing to ws (see SendNow)
-	tailQueued bool          // ws holds bytes SendNow could not write yet
+	ws         wsConn                 // the WebSocket carrying the session, if any
+	pws        atomic.Pointer[pollWS] // the session's WebSocket read by the poller, if any
+	writing    bool                   // a writer goroutine runs for ws
+	writerIdle bool                   // it waits for work (see writeWebSocket)
+	writerWake chan struct{}          // wakes it, capacity 1; nil without a writer
+	direct     bool                   // SendNow is writing to ws (see SendNow)
+	tailQueued bool                   // ws holds bytes SendNow could not write yet
 
 	upgrading  bool
 	probeWS    wsConn      // the WebSocket being probed during an upgrade
@@ -192,6 +194,27 @@ func (c *Conn) OnMessage(f func(data []byte, binary bool)) {
 	c.mu.Lock()
 	c.onMessage = f
 	c.mu.Unlock()
+}
+
+// AfterRead arranges for f to run on the goroutine that is reading the
+// session, once it has stopped reading it, and reports whether it could:
+// only while the server's poller (Linux, plain WebSocket) is reading the
+// session, typically from an OnMessage callback. The session's next
+// messages are read by other goroutines meanwhile, so f may block. When
+// AfterRead reports false, f will not run: start a goroutine for it
+// instead, which is what AfterRead saves.
+func (c *Conn) AfterRead(f func()) bool {
+	w := c.pws.Load()
+	if w == nil {
+		return false
+	}
+	w.amu.Lock()
+	ok := w.reading
+	if ok {
+		w.after = append(w.after, f)
+	}
+	w.amu.Unlock()
+	return ok
 }
 
 // OnClose sets the function called once when the session ends, with the

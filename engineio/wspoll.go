@@ -42,6 +42,10 @@ type pollWS struct {
 
 	token uint64 // (p.mu)
 
+	amu     sync.Mutex
+	reading bool     // a worker is in serve: AfterRead collects (amu)
+	after   []func() // what runs after the worker's turn (amu)
+
 	sched     atomic.Int32 // idle, serving or again (see schedule)
 	done      atomic.Bool  // removed from the poller: stop reading
 	probe     bool         // being probed for an upgrade (mu)
@@ -141,7 +145,35 @@ func newPollWS(p *poller, c *Conn, nc net.Conn) *pollWS {
 	if err != nil {
 		return nil
 	}
-	return &pollWS{c: c, nc: nc, raw: raw, p: p, fr: frameReader{limit: c.srv.cfg.MaxBufferSize}}
+	w := &pollWS{c: c, nc: nc, raw: raw, p: p, fr: frameReader{limit: c.srv.cfg.MaxBufferSize}}
+	c.pws.Store(w)
+	return w
+}
+
+// beginRead starts a worker's turn: AfterRead collects until endRead.
+func (w *pollWS) beginRead() {
+	w.amu.Lock()
+	w.reading = true
+	w.amu.Unlock()
+}
+
+// endRead ends a worker's turn and appends what AfterRead collected to dst.
+func (w *pollWS) endRead(dst []func()) []func() {
+	w.amu.Lock()
+	w.reading = false
+	dst = append(dst, w.after...)
+	clear(w.after)
+	w.after = w.after[:0]
+	w.amu.Unlock()
+	return dst
+}
+
+// runAfter runs fs in order and clears them.
+func runAfter(fs []func()) {
+	for i, f := range fs {
+		fs[i] = nil
+		f()
+	}
 }
 
 // serve reads what the socket holds and handles the frames in it. It

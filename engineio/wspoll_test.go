@@ -655,3 +655,53 @@ func TestWriteDeadlineOnlyWhileWaiting(t *testing.T) {
 		t.Fatalf("write that waits for a reading client: %v", err)
 	}
 }
+
+// AfterRead hands work to the goroutine reading the session, run once it
+// has stopped reading: the session's next messages are read meanwhile.
+func TestAfterRead(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("no poller on " + runtime.GOOS)
+	}
+	ts := newTestServer(t, nil, false)
+	ws := ts.dial(t, "")
+	readText(t, ws)
+	conn := ts.nextConn(t)
+	if conn.AfterRead(func() { t.Error("ran a function AfterRead declined") }) {
+		t.Fatal("AfterRead accepted a function outside a read")
+	}
+	unblock := make(chan struct{})
+	got := make(chan string, 10)
+	conn.OnMessage(func(data []byte, binary bool) {
+		if string(data) != "block" {
+			got <- string(data)
+			return
+		}
+		if !conn.AfterRead(func() { <-unblock; got <- "after block" }) {
+			got <- "declined"
+		}
+	})
+	next := func() string {
+		t.Helper()
+		select {
+		case s := <-got:
+			return s
+		case <-time.After(5 * time.Second):
+			t.Fatal("nothing happened")
+			return ""
+		}
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("4block")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the first message is read on its own
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("4next")); err != nil {
+		t.Fatal(err)
+	}
+	if s := next(); s != "next" {
+		t.Fatalf("got %q while the function after the first message blocks, want the next message", s)
+	}
+	close(unblock)
+	if s := next(); s != "after block" {
+		t.Fatalf("got %q, want the function after the first message", s)
+	}
+}
