@@ -48,7 +48,8 @@ type Conn struct {
 	writing    bool                   // a writer goroutine runs for ws
 	writerIdle bool                   // it waits for work (see writeWebSocket)
 	writerWake chan struct{}          // wakes it, capacity 1; nil without a writer
-	direct     bool                   // SendNow is writing to ws (see SendNow)
+	direct     bool                   // SendNow or a flusher is writing to ws (see SendNow)
+	flushing   bool                   // the queue waits for the poller's flusher (see flusher)
 	tailQueued bool                   // ws holds bytes SendNow could not write yet
 
 	upgrading  bool
@@ -297,24 +298,31 @@ func (c *Conn) SendNow(msgs ...Message) error {
 	c.mu.Unlock()
 
 	tail, err := ws.writeNow(q)
+	// An error is reported to OnClose, as a queued message's failure is.
+	c.afterDirect(tail, err)
+	return nil
+}
 
+// afterDirect ends a write made by another goroutine than the session's
+// writer (SendNow, a flusher): the writer sends what the socket did not
+// take, or finishes a session closed meanwhile, and what was queued
+// meanwhile is handed on.
+func (c *Conn) afterDirect(tail bool, err error) {
 	c.mu.Lock()
 	c.direct = false
 	if err != nil {
 		c.mu.Unlock()
 		c.finish(ReasonTransportError, err)
-		return nil // reported to OnClose, as a queued message's failure is
+		return
 	}
 	switch {
 	case tail || c.state == stateClosing:
-		// The writer sends the rest, or finishes a session closed meanwhile.
 		c.tailQueued = tail
 		c.wakeWriterLocked()
 	default:
 		c.kickLocked()
 	}
 	c.mu.Unlock()
-	return nil
 }
 
 // directBatch holds the packets of one SendNow call without allocating.
@@ -376,7 +384,10 @@ func (c *Conn) kickLocked() {
 	}
 }
 
-// wakeWriterLocked wakes the WebSocket writer goroutine, or starts one.
+// wakeWriterLocked has the queue written to the WebSocket: by the writer
+// goroutine if it runs, by the poller's flusher if the session is an open
+// poller-read WebSocket with nothing left over from a direct write, or by
+// a writer goroutine it starts.
 func (c *Conn) wakeWriterLocked() {
 	if c.ws == nil || c.state == stateClosed {
 		return
@@ -387,6 +398,16 @@ func (c *Conn) wakeWriterLocked() {
 			c.writerWake <- struct{}{} // cannot block: only the idle writer receives
 		}
 		return
+	}
+	if c.flushing {
+		return // the flusher writes it
+	}
+	if pw, ok := c.ws.(*pollWS); ok && pw.fl != nil && c.state == stateOpen && !c.tailQueued {
+		c.flushing = true
+		if pw.fl.add(c) {
+			return
+		}
+		c.flushing = false
 	}
 	c.startWriterLocked()
 }
@@ -431,6 +452,11 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	idle := (!c.writing || c.writerIdle) && !c.direct && !c.tailQueued
+	if idle && len(c.queue) > 0 {
+		// Waiting for the flusher: a writer sends the queue, then finishes.
+		c.wakeWriterLocked()
+		idle = false
+	}
 	c.mu.Unlock()
 	if idle {
 		c.finish(ReasonForcedClose, nil)

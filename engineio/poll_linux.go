@@ -5,7 +5,9 @@ package engineio
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -43,7 +45,10 @@ type poller struct {
 	raw  syscall.RawConn // file's
 	epfd int             // file's descriptor, valid while !closed
 	work chan *pollWS    // hands a ready session to an idle worker
-	quit chan struct{}   // closed by stop: idle workers exit
+	quit chan struct{}   // closed by stop: idle workers and flushers exit
+
+	flushers []*flusher    // one per processor at the poller's start
+	nextFl   atomic.Uint32 // spreads WebSockets over the flushers
 
 	mu      sync.RWMutex
 	closed  bool
@@ -83,7 +88,16 @@ func newPoller(wg *sync.WaitGroup) (*poller, error) {
 		quit:    make(chan struct{}),
 		readers: make(map[uint64]*pollWS),
 	}
+	p.flushers = make([]*flusher, runtime.GOMAXPROCS(0))
+	for i := range p.flushers {
+		p.flushers[i] = newFlusher(wg, p.quit)
+	}
 	return p, nil
+}
+
+// flusher returns the flusher of a new WebSocket.
+func (p *poller) flusher() *flusher {
+	return p.flushers[int(p.nextFl.Add(1))%len(p.flushers)]
 }
 
 // pastTime is a deadline in the past: it wakes the goroutine watching the

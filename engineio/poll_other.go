@@ -25,6 +25,8 @@ func (p *poller) remove(r *pollWS) { r.done.Store(true) }
 
 func (p *poller) stop() {}
 
+func (p *poller) flusher() *flusher { return nil }
+
 type rawReader struct{ buf []byte }
 
 func (rb *rawReader) readNow(syscall.RawConn, []byte) (int, error) { return 0, errNoPoller }

@@ -35,6 +35,7 @@ type pollWS struct {
 	nc  net.Conn
 	raw syscall.RawConn // nc's
 	p   *poller
+	fl  *flusher // writes the session's queue when no writer runs
 
 	mu  sync.Mutex  // held by the worker serving the WebSocket
 	fr  frameReader // (mu)
@@ -145,7 +146,7 @@ func newPollWS(p *poller, c *Conn, nc net.Conn) *pollWS {
 	if err != nil {
 		return nil
 	}
-	w := &pollWS{c: c, nc: nc, raw: raw, p: p, fr: frameReader{limit: c.srv.cfg.MaxBufferSize}}
+	w := &pollWS{c: c, nc: nc, raw: raw, p: p, fl: p.flusher(), fr: frameReader{limit: c.srv.cfg.MaxBufferSize}}
 	c.pws.Store(w)
 	return w
 }

@@ -705,3 +705,74 @@ func TestAfterRead(t *testing.T) {
 		t.Fatalf("got %q, want the function after the first message", s)
 	}
 }
+
+// Send to sessions without a writer goroutine has the poller's flusher write
+// their queues: every message arrives, and no writer is left behind. A
+// queue with a large payload goes to a writer, and Close right after Send
+// still delivers the message before closing.
+func TestFlusher(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("no poller on " + runtime.GOOS)
+	}
+	ts := newTestServer(t, nil, false)
+	const n = 20
+	wss := make([]*websocket.Conn, n)
+	conns := make([]*Conn, n)
+	for i := range wss {
+		wss[i] = ts.dial(t, "")
+		readText(t, wss[i])
+		conns[i] = ts.nextConn(t)
+	}
+	writing := func(c *Conn) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.writing
+	}
+	// The handshake's writer ends once the open packet is out.
+	for i, c := range conns {
+		deadline := time.Now().Add(5 * time.Second)
+		for writing(c) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if writing(c) {
+			t.Fatalf("session %d: the handshake's writer still runs", i)
+		}
+	}
+	for round := range 3 {
+		for i, c := range conns {
+			if err := c.Send(Message{Data: fmt.Appendf(nil, "r%d s%d", round, i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, ws := range wss {
+			if got, want := readText(t, ws), fmt.Sprintf("4r%d s%d", round, i); got != want {
+				t.Fatalf("session %d got %q, want %q", i, got, want)
+			}
+		}
+	}
+	for i, c := range conns {
+		if writing(c) {
+			t.Errorf("session %d has a writer goroutine", i)
+		}
+	}
+
+	big := bytes.Repeat([]byte("b"), largePayload+1)
+	if err := conns[0].Send(Message{Data: big}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, wss[0]); got != "4"+string(big) {
+		t.Fatalf("large message: %d bytes, want %d", len(got), len(big)+1)
+	}
+
+	if err := conns[1].Send(Message{Data: []byte("last")}); err != nil {
+		t.Fatal(err)
+	}
+	_ = conns[1].Close()
+	if got := readText(t, wss[1]); got != "4last" {
+		t.Fatalf("got %q before the close, want the message sent before it", got)
+	}
+	if code := readClose(t, wss[1]); code != websocket.CloseNormalClosure {
+		t.Fatalf("close code %d", code)
+	}
+	ts.waitReason(t, ReasonForcedClose)
+}
