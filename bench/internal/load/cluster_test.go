@@ -53,12 +53,13 @@ func newFakeCluster(t *testing.T, n int, mode relay) *fakeCluster {
 	for node := range n {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var s *fakeSocket
-			serveFake(w, r, func(c *websocket.Conn) {
+			serveFake(w, r, func(c *websocket.Conn, reply []byte) {
 				s = &fakeSocket{node: node, c: c}
 				fc.mu.Lock()
 				fc.socks = append(fc.socks, s)
 				fc.mu.Unlock()
 				fc.conns[node].Add(1)
+				s.write(reply)
 			}, func(_ *websocket.Conn, b []byte) {
 				if s != nil && strings.HasPrefix(string(b), `42["bcast"`) {
 					fc.broadcast(s, b)

@@ -15,7 +15,11 @@ import (
 // serveFake speaks the server side of a WebSocket session with the default
 // handshake: it answers the namespace connect, calls joined, then hands
 // every event frame to onEvent until the client goes away.
-func serveFake(w http.ResponseWriter, r *http.Request, joined func(*websocket.Conn), onEvent func(c *websocket.Conn, frame []byte)) {
+// serveFake speaks just enough of the protocol for the load generator.
+// joined writes the namespace's connect reply: a fake that delivers to
+// this socket registers it first, so that nothing it must deliver is sent
+// before the client is told it joined.
+func serveFake(w http.ResponseWriter, r *http.Request, joined func(c *websocket.Conn, reply []byte), onEvent func(c *websocket.Conn, frame []byte)) {
 	c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -29,8 +33,7 @@ func serveFake(w http.ResponseWriter, r *http.Request, joined func(*websocket.Co
 		}
 		switch s := string(b); {
 		case s == "40":
-			c.WriteMessage(websocket.TextMessage, []byte(`40{"sid":"s"}`))
-			joined(c)
+			joined(c, []byte(`40{"sid":"s"}`))
 		case strings.HasPrefix(s, "42"):
 			onEvent(c, b)
 		}
@@ -41,7 +44,9 @@ func serveFake(w http.ResponseWriter, r *http.Request, joined func(*websocket.Co
 // with the given rewrite of the event frame.
 func newBrokenServer(t *testing.T, ack func(id int64) string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveFake(w, r, func(*websocket.Conn) {}, func(c *websocket.Conn, b []byte) {
+		serveFake(w, r, func(c *websocket.Conn, reply []byte) {
+			c.WriteMessage(websocket.TextMessage, reply)
+		}, func(c *websocket.Conn, b []byte) {
 			var id int64
 			for _, ch := range string(b[2:]) {
 				if ch < '0' || ch > '9' {
