@@ -43,7 +43,7 @@ func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace 
 		name:       name,
 		srv:        srv,
 		parent:     parent,
-		events:     newTaskQueue(srv.track, srv.cfg.MaxPendingEvents, false, nil),
+		events:     newTaskQueue(srv.track, srv.cfg.MaxPendingEvents, false),
 		sockets:    map[string]*Socket{},
 		pending:    map[string]*Socket{},
 		serverSide: map[string]RawHandler{},
@@ -360,7 +360,7 @@ func (n *Namespace) HandleServerSideEmit(ev string, args Args, reply func(Args))
 			}
 		}()
 		h(n.srv.ctx, args, ack)
-	})
+	}, nil)
 	if !ok {
 		n.srv.cfg.Logger.Warn("socketio: server-side emit dropped, queue full", "nsp", n.name, "event", ev)
 	}

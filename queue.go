@@ -10,14 +10,11 @@ import (
 // taskQueue runs tasks one at a time in the order they were pushed, on a
 // goroutine that exists only while there is work: idle queues cost no
 // goroutine. That is the goroutine that read the task's message when the
-// connection can lend it (afterReader), otherwise one started for the
-// queue. It is bounded; push refuses tasks past the bound.
+// connection can lend it (see push), otherwise one started for the queue. It is bounded; push refuses tasks past the bound.
 type taskQueue struct {
-	track  *tracker
-	max    int
-	reader afterReader // the connection, or nil
-
-	once func() // runOnce, made on first use
+	track *tracker
+	max   int
+	once  func() // runOnce, made on first use
 
 	mu      sync.Mutex
 	tasks   []func()
@@ -41,21 +38,23 @@ type afterReader interface {
 }
 
 // newTaskQueue returns a queue. When held is true the queue starts as if a
-// runner were active: tasks accumulate until release is called. With a
-// reader, the goroutine that read a task's message runs the queue when it
-// can.
-func newTaskQueue(track *tracker, max int, held bool, reader afterReader) *taskQueue {
-	return &taskQueue{track: track, max: max, running: held, reader: reader}
+// runner were active: tasks accumulate until release is called.
+func newTaskQueue(track *tracker, max int, held bool) *taskQueue {
+	return &taskQueue{track: track, max: max, running: held}
 }
 
-// push appends a task and reports whether it was accepted.
-func (q *taskQueue) push(task func()) bool { return q.add(task, false, false) }
+// push appends a task and reports whether it was accepted. With a reader
+// (the connection whose message the task handles), the goroutine reading
+// it runs the queue when it can.
+func (q *taskQueue) push(task func(), reader afterReader) bool {
+	return q.add(task, false, false, reader)
+}
 
 // pushFinal appends the last task, even past the bound: the runner exits
 // once it has run.
-func (q *taskQueue) pushFinal(task func()) { q.add(task, true, true) }
+func (q *taskQueue) pushFinal(task func()) { q.add(task, true, true, nil) }
 
-func (q *taskQueue) add(task func(), force, final bool) bool {
+func (q *taskQueue) add(task func(), force, final bool, reader afterReader) bool {
 	q.mu.Lock()
 	if !force && len(q.tasks)-q.head >= q.max {
 		q.mu.Unlock()
@@ -74,13 +73,13 @@ func (q *taskQueue) add(task func(), force, final bool) bool {
 		q.idle = false
 		q.wake <- struct{}{} // cannot block: only the idle runner receives
 	}
-	if start && q.reader != nil && q.once == nil {
+	if start && reader != nil && q.once == nil {
 		q.once = q.runOnce
 	}
 	q.mu.Unlock()
 	if start {
 		q.track.add()
-		if q.reader == nil || !q.reader.AfterRead(q.once) {
+		if reader == nil || !reader.AfterRead(q.once) {
 			go q.run()
 		}
 	}

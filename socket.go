@@ -72,7 +72,7 @@ func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
 		conn:      c,
 		handshake: hs,
 		// The connecting goroutine runs the queue first (see conn.connect).
-		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true, c.ec),
+		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true),
 	}
 	// Not derived from the server's context: Shutdown ends every socket
 	// itself, and a child of one shared context would register in its
@@ -433,7 +433,7 @@ func (s *Socket) onPacket(p *protocol.Packet) {
 			ack = s.ackFunc(p.ID)
 		}
 		args := protocol.NewArgs(elems, p.Attachments)
-		if !s.queue.push(func() { s.dispatch(name, args, ack) }) {
+		if !s.queue.push(func() { s.dispatch(name, args, ack) }, s.conn.ec) {
 			s.nsp.srv.cfg.Logger.Warn("socketio: handler queue full, disconnecting",
 				"nsp", s.nsp.name, "socket", s.id)
 			s.kick(ReasonHandlerQueueFull, nil)

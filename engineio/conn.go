@@ -209,12 +209,16 @@ func (c *Conn) AfterRead(f func()) bool {
 	if w == nil {
 		return false
 	}
-	w.amu.Lock()
-	ok := w.reading
-	if ok {
-		w.after = append(w.after, f)
+	l := w.reader.Load()
+	if l == nil {
+		return false
 	}
-	w.amu.Unlock()
+	l.mu.Lock()
+	ok := w.reader.Load() == l // the worker has not moved on meanwhile
+	if ok {
+		l.fs = append(l.fs, f)
+	}
+	l.mu.Unlock()
 	return ok
 }
 

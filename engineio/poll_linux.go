@@ -169,23 +169,24 @@ func (p *poller) worker(r *pollWS) {
 	rb := &rawReader{buf: make([]byte, readBufSize)}
 	rb.fn = rb.read
 	var idle *time.Timer
-	var after []func()
+	after := new(afterList)
 	for {
 		// The lock orders one worker's handling of r before the next one's;
 		// epoll alone gives no happens-before edge the race detector sees.
 		for {
 			r.mu.Lock()
-			r.beginRead()
+			r.beginRead(after)
 			more := r.serve(rb)
 			r.mu.Unlock()
-			if after = r.endRead(after[:0]); len(after) > 0 {
+			if fs := r.endRead(after); len(fs) > 0 {
 				// What the messages left to do (Conn.AfterRead) may block:
 				// the session is released first, and what arrived
 				// meanwhile is read by another worker.
 				if more && r.unschedule() {
 					p.dispatch(r)
 				}
-				runAfter(after)
+				runAfter(fs)
+				after.fs = fs[:0]
 				break
 			}
 			if !more || !r.unschedule() {

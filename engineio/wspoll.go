@@ -43,9 +43,7 @@ type pollWS struct {
 
 	token uint64 // (p.mu)
 
-	amu     sync.Mutex
-	reading bool     // a worker is in serve: AfterRead collects (amu)
-	after   []func() // what runs after the worker's turn (amu)
+	reader atomic.Pointer[afterList] // the serving worker's, while it reads
 
 	sched     atomic.Int32 // idle, serving or again (see schedule)
 	done      atomic.Bool  // removed from the poller: stop reading
@@ -151,22 +149,25 @@ func newPollWS(p *poller, c *Conn, nc net.Conn) *pollWS {
 	return w
 }
 
-// beginRead starts a worker's turn: AfterRead collects until endRead.
-func (w *pollWS) beginRead() {
-	w.amu.Lock()
-	w.reading = true
-	w.amu.Unlock()
+// afterList collects, for the worker that owns it, what the messages it
+// reads leave to run once it has stopped reading (Conn.AfterRead).
+type afterList struct {
+	mu sync.Mutex
+	fs []func()
 }
 
-// endRead ends a worker's turn and appends what AfterRead collected to dst.
-func (w *pollWS) endRead(dst []func()) []func() {
-	w.amu.Lock()
-	w.reading = false
-	dst = append(dst, w.after...)
-	clear(w.after)
-	w.after = w.after[:0]
-	w.amu.Unlock()
-	return dst
+// beginRead starts a worker's turn: AfterRead collects into l until
+// endRead.
+func (w *pollWS) beginRead(l *afterList) { w.reader.Store(l) }
+
+// endRead ends a worker's turn and returns what AfterRead collected. Nothing
+// is added to l until the worker's next beginRead.
+func (w *pollWS) endRead(l *afterList) []func() {
+	l.mu.Lock()
+	w.reader.Store(nil)
+	fs := l.fs
+	l.mu.Unlock()
+	return fs
 }
 
 // runAfter runs fs in order and clears them.
