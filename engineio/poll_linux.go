@@ -44,8 +44,12 @@ type poller struct {
 	file *os.File        // the epoll instance
 	raw  syscall.RawConn // file's
 	epfd int             // file's descriptor, valid while !closed
-	work chan *pollWS    // hands a ready session to an idle worker
-	quit chan struct{}   // closed by stop: idle workers and flushers exit
+	quit chan struct{}   // closed by stop: flushers exit
+
+	idleMu sync.Mutex
+	idle   []*worker   // idle workers, the most recently idle last
+	reaper *time.Timer // ends workers idle for workerLinger; armed while idle is not empty
+	ended  bool        // stop was called: idle workers exit
 
 	flushers []*flusher    // one per processor at the poller's start
 	nextFl   atomic.Uint32 // spreads WebSockets over the flushers
@@ -84,7 +88,6 @@ func newPoller(wg *sync.WaitGroup) (*poller, error) {
 		file:    f,
 		raw:     raw,
 		epfd:    fd,
-		work:    make(chan *pollWS),
 		quit:    make(chan struct{}),
 		readers: make(map[uint64]*pollWS),
 	}
@@ -151,15 +154,62 @@ func (p *poller) run() {
 	}
 }
 
-// dispatch hands r to an idle worker, or to a new one.
+// worker is a goroutine serving sessions the poller hands it.
+type worker struct {
+	next      chan *pollWS // capacity 1; nil ends the worker
+	idleSince time.Time
+}
+
+// dispatch hands r to the worker that went idle last, or to a new one.
 func (p *poller) dispatch(r *pollWS) {
-	select {
-	case p.work <- r:
+	p.idleMu.Lock()
+	if n := len(p.idle); n > 0 {
+		w := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.idleMu.Unlock()
+		w.next <- r // cannot block: an idle worker's channel is empty
 		return
-	default:
 	}
+	p.idleMu.Unlock()
 	p.wg.Add(1)
 	go p.worker(r)
+}
+
+// park records w as idle, or reports false once the poller has stopped.
+func (p *poller) park(w *worker) bool {
+	w.idleSince = time.Now()
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	if p.ended {
+		return false
+	}
+	p.idle = append(p.idle, w)
+	if p.reaper == nil {
+		p.reaper = time.AfterFunc(workerLinger, p.reap)
+	}
+	return true
+}
+
+// reap ends the workers idle for workerLinger or longer, then waits for the
+// next one to be, while any is idle. One timer serves every worker: a
+// worker going idle costs no timer of its own.
+func (p *poller) reap() {
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	now := time.Now()
+	n := 0
+	for n < len(p.idle) && now.Sub(p.idle[n].idleSince) >= workerLinger {
+		p.idle[n].next <- nil
+		p.idle[n] = nil
+		n++
+	}
+	p.idle = append(p.idle[:0], p.idle[n:]...)
+	if len(p.idle) == 0 || p.ended {
+		p.reaper = nil
+		return
+	}
+	p.reaper.Reset(workerLinger - now.Sub(p.idle[0].idleSince))
 }
 
 // worker serves r, then the sessions dispatched to it, until it has been
@@ -168,8 +218,8 @@ func (p *poller) worker(r *pollWS) {
 	defer p.wg.Done()
 	rb := &rawReader{buf: make([]byte, readBufSize)}
 	rb.fn = rb.read
-	var idle *time.Timer
 	after := new(afterList)
+	self := &worker{next: make(chan *pollWS, 1)}
 	for {
 		// The lock orders one worker's handling of r before the next one's;
 		// epoll alone gives no happens-before edge the race detector sees.
@@ -194,17 +244,10 @@ func (p *poller) worker(r *pollWS) {
 			}
 			// data arrived while it was being served: read again
 		}
-		if idle == nil {
-			idle = time.NewTimer(workerLinger)
-		} else {
-			idle.Reset(workerLinger)
-		}
-		select {
-		case r = <-p.work:
-		case <-idle.C:
+		if !p.park(self) {
 			return
-		case <-p.quit:
-			idle.Stop()
+		}
+		if r = <-self.next; r == nil {
 			return
 		}
 	}
@@ -315,6 +358,18 @@ func (p *poller) stop() {
 	p.closed = true
 	close(p.quit)
 	p.file.Close()
+	p.idleMu.Lock()
+	p.ended = true
+	for i, w := range p.idle {
+		w.next <- nil
+		p.idle[i] = nil
+	}
+	p.idle = nil
+	if p.reaper != nil {
+		p.reaper.Stop()
+		p.reaper = nil
+	}
+	p.idleMu.Unlock()
 }
 
 // rawWriter writes to a socket without waiting; its method value is made
