@@ -52,6 +52,15 @@ func dialWS(t *testing.T, hs *httptest.Server) *wsClient {
 	return c
 }
 
+// joinWS dials and joins the main namespace.
+func joinWS(t *testing.T, hs *httptest.Server) *wsClient {
+	t.Helper()
+	c := dialWS(t, hs)
+	c.write("40")
+	c.expectPrefix(`40{"sid":"`)
+	return c
+}
+
 func (c *wsClient) write(frame string) {
 	c.t.Helper()
 	noErr(c.t, c.conn.WriteMessage(websocket.TextMessage, []byte(frame)))
@@ -117,12 +126,8 @@ func TestLiveWebSocket(t *testing.T) {
 			_ = ack(args.Values()...)
 		})
 	})
-	a := dialWS(t, hs)
-	b := dialWS(t, hs)
-	a.write("40")
-	a.expectPrefix(`40{"sid":"`)
-	b.write("40")
-	b.expectPrefix(`40{"sid":"`)
+	a := joinWS(t, hs)
+	b := joinWS(t, hs)
 
 	a.write(`421["echo",{"x":[1,2]}]`)
 	a.expect(`431[{"x":[1,2]}]`)
@@ -247,9 +252,7 @@ func TestLiveShutdown(t *testing.T) {
 	srv.OnConnect(func(s *Socket) {
 		s.OnDisconnect(func(ev DisconnectEvent) { disc <- ev.Reason })
 	})
-	c := dialWS(t, hs)
-	c.write("40")
-	c.expectPrefix(`40{"sid":"`)
+	c := joinWS(t, hs)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	noErr(t, srv.Shutdown(ctx))
@@ -283,12 +286,8 @@ func TestLiveBlockingHandlers(t *testing.T) {
 			_ = ack(args.Values()...)
 		})
 	})
-	a := dialWS(t, hs)
-	b := dialWS(t, hs)
-	a.write("40")
-	a.expectPrefix(`40{"sid":"`)
-	b.write("40")
-	b.expectPrefix(`40{"sid":"`)
+	a := joinWS(t, hs)
+	b := joinWS(t, hs)
 
 	// The handler waits for an answer that only a goroutine reading the
 	// same connection can deliver.

@@ -10,7 +10,8 @@ import (
 // taskQueue runs tasks one at a time in the order they were pushed, on a
 // goroutine that exists only while there is work: idle queues cost no
 // goroutine. That is the goroutine that read the task's message when the
-// connection can lend it (see push), otherwise one started for the queue. It is bounded; push refuses tasks past the bound.
+// connection can lend it (see push), otherwise one started for the queue.
+// It is bounded; push refuses tasks past the bound.
 type taskQueue struct {
 	track *tracker
 	max   int
