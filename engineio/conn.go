@@ -456,7 +456,7 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	idle := (!c.writing || c.writerIdle) && !c.direct && !c.tailQueued
-	if idle && len(c.queue) > 0 {
+	if idle && len(c.queue) > 0 && c.ws != nil {
 		// Waiting for the flusher: a writer sends the queue, then finishes.
 		c.wakeWriterLocked()
 		idle = false
