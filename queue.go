@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sio-go/socketio/internal/linger"
 )
 
 // taskQueue runs tasks one at a time in the order they were pushed, on a
@@ -113,12 +115,8 @@ func (q *taskQueue) close() {
 
 func (q *taskQueue) run() {
 	defer q.track.done()
-	var t *time.Timer
-	defer func() {
-		if t != nil {
-			t.Stop()
-		}
-	}()
+	var t linger.Timer
+	defer t.Stop()
 	for {
 		q.drain(true)
 		q.mu.Lock()
@@ -137,25 +135,22 @@ func (q *taskQueue) run() {
 		}
 		wake := q.wake
 		q.mu.Unlock()
-		if t == nil {
-			t = time.NewTimer(queueLinger)
-		} else {
-			t.Reset(queueLinger)
-		}
-		select {
-		case <-wake:
-			continue
-		case <-t.C:
-		}
-		q.mu.Lock()
-		if q.idle { // nobody pushed: exit
-			q.idle, q.running = false, false
-			q.mu.Unlock()
+		if !t.Wait(queueLinger, wake, nil, q.exitIfIdle) {
 			return
 		}
-		q.mu.Unlock()
-		<-wake // a task was pushed as the timer fired
 	}
+}
+
+// exitIfIdle reports whether the runner is still idle, with nobody having
+// pushed a task, and if so records that it exits.
+func (q *taskQueue) exitIfIdle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.idle {
+		return false
+	}
+	q.idle, q.running = false, false
+	return true
 }
 
 // drain runs the queued tasks. Unless keep is set, it marks the queue as

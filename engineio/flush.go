@@ -3,6 +3,8 @@ package engineio
 import (
 	"sync"
 	"time"
+
+	"github.com/sio-go/socketio/internal/linger"
 )
 
 // flusherLinger is how long a flusher waits for more work before it exits.
@@ -64,12 +66,8 @@ func (f *flusher) add(c *Conn) bool {
 func (f *flusher) run() {
 	defer f.wg.Done()
 	var batch []*Conn
-	var idle *time.Timer
-	defer func() {
-		if idle != nil {
-			idle.Stop()
-		}
-	}()
+	var idle linger.Timer
+	defer idle.Stop()
 	for {
 		f.mu.Lock()
 		batch, f.dirty = f.dirty, batch[:0]
@@ -83,26 +81,22 @@ func (f *flusher) run() {
 		}
 		f.waiting = true
 		f.mu.Unlock()
-		if idle == nil {
-			idle = time.NewTimer(flusherLinger)
-		} else {
-			idle.Reset(flusherLinger)
-		}
-		select {
-		case <-f.wake:
-			continue
-		case <-idle.C:
-		case <-f.quit:
-		}
-		f.mu.Lock()
-		if f.waiting { // nobody handed it work: exit
-			f.running, f.waiting = false, false
-			f.mu.Unlock()
+		if !idle.Wait(flusherLinger, f.wake, f.quit, f.exitIfIdle) {
 			return
 		}
-		f.mu.Unlock()
-		<-f.wake // handed work as it was about to exit
 	}
+}
+
+// exitIfIdle reports whether the flusher is still waiting, with no work
+// handed to it, and if so records that it exits.
+func (f *flusher) exitIfIdle() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.waiting {
+		return false
+	}
+	f.running, f.waiting = false, false
+	return true
 }
 
 // flushQueue writes c's queue for its flusher, as far as the socket takes

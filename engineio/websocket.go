@@ -3,6 +3,8 @@ package engineio
 import (
 	"net/http"
 	"time"
+
+	"github.com/sio-go/socketio/internal/linger"
 )
 
 // wsConn is a WebSocket carrying a session, or being probed for one. There
@@ -75,12 +77,8 @@ const writerLinger = time.Second
 func (c *Conn) writeWebSocket(ws wsConn, wake chan struct{}) {
 	defer c.srv.wg.Done()
 	cfg := c.srv.cfg
-	var idle *time.Timer
-	defer func() {
-		if idle != nil {
-			idle.Stop()
-		}
-	}()
+	var idle linger.Timer
+	defer idle.Stop()
 	for {
 		c.mu.Lock()
 		if c.state == stateClosed || c.ws != ws {
@@ -102,24 +100,9 @@ func (c *Conn) writeWebSocket(ws wsConn, wake chan struct{}) {
 			}
 			c.writerIdle = true
 			c.mu.Unlock()
-			if idle == nil {
-				idle = time.NewTimer(writerLinger)
-			} else {
-				idle.Reset(writerLinger)
-			}
-			select {
-			case <-wake:
-				continue
-			case <-idle.C:
-			}
-			c.mu.Lock()
-			if c.writerIdle { // nobody woke it: exit
-				c.stopWriterLocked()
-				c.mu.Unlock()
+			if !idle.Wait(writerLinger, wake, nil, c.writerExitIfIdle) {
 				return
 			}
-			c.mu.Unlock()
-			<-wake // woken while the timer fired
 			continue
 		}
 		q := c.takeLocked()
@@ -134,6 +117,18 @@ func (c *Conn) writeWebSocket(ws wsConn, wake chan struct{}) {
 			return
 		}
 	}
+}
+
+// writerExitIfIdle reports whether the writer goroutine is still idle,
+// with nobody having woken it, and if so records that it exits.
+func (c *Conn) writerExitIfIdle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.writerIdle {
+		return false
+	}
+	c.stopWriterLocked()
+	return true
 }
 
 // stopWriterLocked records that the writer goroutine exits. Its wake
