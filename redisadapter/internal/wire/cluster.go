@@ -88,18 +88,8 @@ func AppendClusterMessage(dst []byte, m *ClusterMessage) ([]byte, error) {
 // appendClusterDataJSON appends the JSON of the message's data object.
 func appendClusterDataJSON(dst []byte, m *ClusterMessage) []byte {
 	dst = append(dst, '{')
-	first := true
-	key := func(k string) {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, '"')
-		dst = append(dst, k...)
-		dst = append(dst, `":`...)
-	}
-	for _, f := range clusterFields(m) {
-		key(f)
+	for i, f := range clusterFields(m) {
+		dst = appendKey(dst, f, i == 0)
 		switch f {
 		case "packet":
 			if m.Type == ClusterBroadcast {
@@ -178,6 +168,23 @@ func appendRaw(dst []byte, raw json.RawMessage, empty string) []byte {
 	return append(dst, raw...)
 }
 
+// appendKey appends the name of an object's member, after a comma unless
+// it is the first. Names are the protocol's own, which need no escaping.
+func appendKey(dst []byte, k string, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, k...)
+	return append(dst, `":`...)
+}
+
+// appendFlagKey appends the name of a member of the flags object that dst
+// ends in.
+func appendFlagKey(dst []byte, k string) []byte {
+	return appendKey(dst, k, dst[len(dst)-1] == '{')
+}
+
 func appendOptsJSON(dst []byte, o *Opts) []byte {
 	if o == nil {
 		o = &Opts{}
@@ -187,32 +194,26 @@ func appendOptsJSON(dst []byte, o *Opts) []byte {
 	dst = append(dst, `,"except":`...)
 	dst = appendStrings(dst, o.Except)
 	dst = append(dst, `,"flags":{`...)
-	first := true
-	flag := func(k, v string) {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, '"')
-		dst = append(dst, k...)
-		dst = append(dst, `":`...)
-		dst = append(dst, v...)
-	}
 	f := &o.Flags
 	if f.ExpectSingleResponse {
-		flag("expectSingleResponse", "true")
+		dst = appendFlagKey(dst, "expectSingleResponse")
+		dst = append(dst, "true"...)
 	}
 	if f.Volatile {
-		flag("volatile", "true")
+		dst = appendFlagKey(dst, "volatile")
+		dst = append(dst, "true"...)
 	}
 	if f.NoCompress {
-		flag("compress", "false")
+		dst = appendFlagKey(dst, "compress")
+		dst = append(dst, "false"...)
 	}
 	if f.Local {
-		flag("local", "true")
+		dst = appendFlagKey(dst, "local")
+		dst = append(dst, "true"...)
 	}
 	if f.Timeout > 0 {
-		flag("timeout", strconv.FormatInt(f.Timeout.Milliseconds(), 10))
+		dst = appendFlagKey(dst, "timeout")
+		dst = strconv.AppendInt(dst, f.Timeout.Milliseconds(), 10)
 	}
 	return append(dst, "}}"...)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Every message the sharded Node adapter published decodes, and encodes
@@ -64,6 +65,31 @@ func TestClusterMalformed(t *testing.T) {
 	for _, in := range []string{"", "{", `{"type":3}`, `{"type":3,"data":{"packet":{"data":"x"}}}`, "\x81\xa4type\x03", "\xc1"} {
 		if _, err := DecodeClusterMessage([]byte(in)); err == nil {
 			t.Errorf("%q: no error", in)
+		}
+	}
+}
+
+// The options' JSON (data of the streams and the sharded adapters' JSON
+// messages): members separated by commas whichever flags are set.
+func TestOptsJSON(t *testing.T) {
+	cases := []struct {
+		opts *Opts
+		want string
+	}{
+		{nil, `{"rooms":[],"except":[],"flags":{}}`},
+		{&Opts{Rooms: []string{"a"}, Flags: Flags{Volatile: true}}, `{"rooms":["a"],"except":[],"flags":{"volatile":true}}`},
+		{&Opts{Except: []string{"x", "y"}, Flags: Flags{NoCompress: true, Timeout: 1500 * time.Millisecond}},
+			`{"rooms":[],"except":["x","y"],"flags":{"compress":false,"timeout":1500}}`},
+		{&Opts{Flags: Flags{ExpectSingleResponse: true, Volatile: true, NoCompress: true, Local: true, Timeout: time.Second}},
+			`{"rooms":[],"except":[],"flags":{"expectSingleResponse":true,"volatile":true,"compress":false,"local":true,"timeout":1000}}`},
+	}
+	for _, c := range cases {
+		got := string(appendOptsJSON([]byte("x"), c.opts))
+		if got != "x"+c.want {
+			t.Errorf("got  %s\nwant x%s", got, c.want)
+		}
+		if !json.Valid([]byte(got[1:])) {
+			t.Errorf("not JSON: %s", got[1:])
 		}
 	}
 }
