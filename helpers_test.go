@@ -248,12 +248,5 @@ func connected(n *Namespace) <-chan *Socket {
 
 func recv[T any](t testing.TB, ch <-chan T) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(2 * time.Second):
-		t.Fatal("timed out")
-		var zero T
-		return zero
-	}
+	return testutil.Recv(t, ch, 2*time.Second)
 }

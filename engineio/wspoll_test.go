@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sio-go/socketio/internal/testutil"
 )
 
 // goroutineReaders makes newTestServer's servers read every WebSocket on a
@@ -680,16 +681,6 @@ func TestAfterRead(t *testing.T) {
 			got <- "declined"
 		}
 	})
-	next := func() string {
-		t.Helper()
-		select {
-		case s := <-got:
-			return s
-		case <-time.After(5 * time.Second):
-			t.Fatal("nothing happened")
-			return ""
-		}
-	}
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("4block")); err != nil {
 		t.Fatal(err)
 	}
@@ -697,11 +688,11 @@ func TestAfterRead(t *testing.T) {
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("4next")); err != nil {
 		t.Fatal(err)
 	}
-	if s := next(); s != "next" {
+	if s := testutil.Recv(t, got, 5*time.Second); s != "next" {
 		t.Fatalf("got %q while the function after the first message blocks, want the next message", s)
 	}
 	close(unblock)
-	if s := next(); s != "after block" {
+	if s := testutil.Recv(t, got, 5*time.Second); s != "after block" {
 		t.Fatalf("got %q, want the function after the first message", s)
 	}
 }
