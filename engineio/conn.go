@@ -455,12 +455,9 @@ func (c *Conn) Close() error {
 		c.mu.Unlock()
 		return nil
 	}
-	idle := (!c.writing || c.writerIdle) && !c.direct && !c.tailQueued
-	if idle && len(c.queue) > 0 && c.ws != nil {
-		// Waiting for the flusher: a writer sends the queue, then finishes.
-		c.wakeWriterLocked()
-		idle = false
-	}
+	// A queue waiting for the flusher is written by a writer it starts for
+	// a closing session, which then finishes it.
+	idle := (!c.writing || c.writerIdle) && !c.direct && !c.tailQueued && !c.flushing
 	c.mu.Unlock()
 	if idle {
 		c.finish(ReasonForcedClose, nil)
