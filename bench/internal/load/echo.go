@@ -40,8 +40,9 @@ type echoRun struct {
 }
 
 // send emits "echo" with the next ack id. Its latency counts from the
-// moment it is written; at a fixed rate, due is when it was scheduled (ns on
-// the run's clock) and its lateness is recorded apart, as the pacer's.
+// moment it is written. At a fixed rate, due is when it was scheduled (ns on
+// the run's clock) and its lateness is recorded apart, as the pacer's;
+// closed loops have no schedule and pass 0.
 func (c *echoClient) send(due int64) {
 	if c.outstanding.Load() >= c.e.window {
 		c.e.skipped.Add(1)
@@ -85,7 +86,7 @@ func (c *echoClient) onFrame(_ *wire.Conn, f []byte) {
 	e.acks.Add(1)
 	c.outstanding.Add(-1)
 	if e.closed && !e.stop.Load() {
-		c.send(e.r.now())
+		c.send(0)
 	}
 }
 
@@ -126,7 +127,7 @@ func (r *runner) echo(ctx context.Context) error {
 	var pacer sync.WaitGroup
 	if e.closed {
 		for _, c := range live {
-			c.send(r.now())
+			c.send(0)
 		}
 	} else {
 		pctx, cancel := context.WithCancel(ctx)
