@@ -207,14 +207,7 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts
 		if err != nil {
 			return fmt.Errorf("redisadapter: %w", err)
 		}
-		a.mu.Lock()
-		a.acks[id] = &ackPending{clientCount: clientCount, ack: ack}
-		a.mu.Unlock()
-		context.AfterFunc(ctx, func() {
-			a.mu.Lock()
-			delete(a.acks, id)
-			a.mu.Unlock()
-		})
+		a.addAck(ctx, id, &ackPending{clientCount: clientCount, ack: ack})
 		perr = a.publish(ctx, a.requestChannel, msg)
 	}
 	if err := a.mem.BroadcastWithAck(ctx, p, opts, clientCount, ack); err != nil {

@@ -72,14 +72,7 @@ func (c *clusterNode) broadcastWithAck(ctx context.Context, p *protocol.Packet, 
 	var perr error
 	if !opts.Flags.Local {
 		id := randomHex()
-		c.mu.Lock()
-		c.acks[id] = &ackPending{clientCount: clientCount, ack: ack}
-		c.mu.Unlock()
-		context.AfterFunc(ctx, func() {
-			c.mu.Lock()
-			delete(c.acks, id)
-			c.mu.Unlock()
-		})
+		c.addAck(ctx, id, &ackPending{clientCount: clientCount, ack: ack})
 		q := *p
 		q.HasID = false
 		o := toWire(opts)

@@ -54,6 +54,19 @@ func newRequestTable(timeout time.Duration) requestTable {
 	return requestTable{timeout: timeout, requests: map[string]*pending{}, acks: map[string]*ackPending{}}
 }
 
+// addAck registers the callbacks of a broadcast with acknowledgements
+// under its request id, until ctx ends.
+func (t *requestTable) addAck(ctx context.Context, id string, ap *ackPending) {
+	t.mu.Lock()
+	t.acks[id] = ap
+	t.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		t.mu.Lock()
+		delete(t.acks, id)
+		t.mu.Unlock()
+	})
+}
+
 // register adds request id, unless the adapter is closed.
 func (t *requestTable) register(id string, p *pending) error {
 	t.mu.Lock()
