@@ -31,6 +31,7 @@ func (n *nopConn) Send(msgs ...engineio.Message) error {
 }
 func (n *nopConn) SendVolatile(msgs ...engineio.Message) error { return n.Send(msgs...) }
 func (n *nopConn) SendNow(msgs ...engineio.Message) error      { return n.Send(msgs...) }
+func (n *nopConn) Stall(ready <-chan struct{})                 { <-ready }
 
 // AfterRead collects f while read is delivering a message, as the server's
 // poller does.

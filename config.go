@@ -39,13 +39,39 @@ type Config struct {
 
 	// MaxPendingEvents bounds the events waiting for one socket's handlers.
 	// When a client sends faster than its handlers run and the bound is
-	// reached, the socket is disconnected with ReasonHandlerQueueFull.
-	// Defaults to 1024. The official server has no bound.
+	// reached, Overflow says what happens. Defaults to 1024. The official
+	// server has no bound: its memory grows with what the client sends.
 	MaxPendingEvents int
+
+	// Overflow is what happens when a socket's handlers have
+	// MaxPendingEvents events waiting. Defaults to OverflowBackpressure:
+	// the connection is not read until they are down to half as many, so
+	// that nothing is lost and the server's memory stays bounded.
+	Overflow OverflowPolicy
 
 	// Logger receives debug logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }
+
+// OverflowPolicy says what the server does with a client that sends events
+// faster than its socket's handlers run (see Config.MaxPendingEvents).
+type OverflowPolicy uint8
+
+const (
+	// OverflowBackpressure stops reading the connection until the handlers
+	// have caught up: over WebSocket the client's writes wait for the TCP
+	// window, over polling its POST is answered only then. Nothing is lost
+	// and the client is not disconnected. The heartbeat does not time out
+	// the connection meanwhile. While a socket of the connection awaits an
+	// acknowledgement from the client (EmitWithAck), which may be behind
+	// the events, reading goes on up to eight times MaxPendingEvents; past
+	// that, the socket is disconnected as with OverflowDisconnect.
+	OverflowBackpressure OverflowPolicy = iota
+	// OverflowDisconnect disconnects the socket with ReasonHandlerQueueFull:
+	// the client receives a DISCONNECT packet ("io server disconnect") and
+	// the events waiting are not handled. A warning is logged.
+	OverflowDisconnect
+)
 
 // RecoveryConfig configures connection state recovery.
 type RecoveryConfig struct {

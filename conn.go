@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sio-go/socketio/engineio"
@@ -21,6 +22,7 @@ type engineConn interface {
 	SendVolatile(msgs ...engineio.Message) error
 	SendNow(msgs ...engineio.Message) error
 	AfterRead(f func()) bool
+	Stall(ready <-chan struct{})
 	Close() error
 }
 
@@ -36,6 +38,9 @@ type conn struct {
 	pending nspSockets // by namespace, connecting (nil while resolving)
 	closed  bool
 	timer   *time.Timer // until the first socket connects
+	stall   *gate       // opened to end the reader's stall (see overflow)
+
+	stalled atomic.Bool // the reader waits for a socket's handlers
 }
 
 func newConn(srv *Server, ec engineConn) *conn {
@@ -129,6 +134,79 @@ func (c *conn) onMessage(data []byte, binary bool) {
 		return
 	}
 	s.onPacket(p)
+}
+
+// ackSlack is how far past Config.MaxPendingEvents a socket's queue may
+// grow while its client owes acknowledgements: they may be behind the
+// events in the stream, and a handler may be waiting for one.
+const ackSlack = 8
+
+// overflow handles an event that found its socket's queue full, on the
+// goroutine reading the connection: unless the server disconnects such
+// sockets (OverflowDisconnect), the reader stops reading the connection
+// until the handlers have caught up, then queues the event. Reading goes
+// on, up to ackSlack times the bound, while a socket of the connection
+// awaits an acknowledgement from the client: the acknowledgement may be
+// behind the events.
+func (c *conn) overflow(s *Socket, task func()) {
+	cfg := c.srv.cfg
+	for cfg.Overflow == OverflowBackpressure {
+		g := newGate()
+		c.mu.Lock()
+		c.stall = g
+		c.mu.Unlock()
+		c.stalled.Store(true)
+		acks := c.awaitingAcks()
+		if !acks && s.queue.waitRoom(g) {
+			c.ec.Stall(g.ch)
+		}
+		c.stalled.Store(false)
+		c.mu.Lock()
+		c.stall = nil
+		c.mu.Unlock()
+		if s.state.Load() != stateConnected {
+			return // gone meanwhile: like any packet for a closed socket
+		}
+		if s.queue.push(task, c.ec) {
+			return
+		}
+		if acks || c.awaitingAcks() {
+			if s.queue.pushUpTo(task, c.ec, cfg.MaxPendingEvents*ackSlack) {
+				return
+			}
+			break
+		}
+	}
+	c.srv.cfg.Logger.Warn("socketio: handler queue full, disconnecting",
+		"nsp", s.nsp.name, "socket", s.id)
+	s.kick(ReasonHandlerQueueFull, nil)
+}
+
+// awaitingAcks reports whether a socket of the connection waits for an
+// acknowledgement from the client.
+func (c *conn) awaitingAcks() bool {
+	for _, s := range c.snapshot() {
+		s.mu.Lock()
+		n := len(s.acks)
+		s.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ackAwaited ends the reader's stall, if it is stalled: a socket now waits
+// for an acknowledgement, which may be among what is not read.
+func (c *conn) ackAwaited() {
+	if !c.stalled.Load() {
+		return
+	}
+	c.mu.Lock()
+	if c.stall != nil {
+		c.stall.open()
+	}
+	c.mu.Unlock()
 }
 
 // connect admits a socket to a namespace. It runs off the connection's

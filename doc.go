@@ -41,8 +41,9 @@
 // reading, so heartbeats and acknowledgements keep flowing while a handler
 // blocks; EmitWithAck may be called from a handler.
 // The events waiting for a socket's handlers are bounded
-// (Config.MaxPendingEvents): past it, the socket is disconnected with
-// ReasonHandlerQueueFull. A handler that panics is recovered; its socket is
+// (Config.MaxPendingEvents): past it, the server stops reading the
+// connection until the handlers catch up, so that a burst is handled in
+// full and in order with bounded memory (Config.Overflow). A handler that panics is recovered; its socket is
 // disconnected with ReasonHandlerPanic, other sockets are not affected.
 // Namespace middlewares and OfFunc matchers run apart from the connection's
 // reading too, in the same way, once per connection attempt.

@@ -87,7 +87,9 @@ const (
 	// outbound queue reached engineio.Config.MaxQueueBytes.
 	ReasonSlowConsumer DisconnectReason = "slow consumer"
 	// ReasonHandlerQueueFull: the client sent events faster than the
-	// socket's handlers ran, past Config.MaxPendingEvents.
+	// socket's handlers ran, past Config.MaxPendingEvents, and
+	// Config.Overflow is OverflowDisconnect (or the client owed
+	// acknowledgements past the slack OverflowBackpressure gives).
 	ReasonHandlerQueueFull DisconnectReason = "handler queue full"
 	// ReasonHandlerPanic: a handler of the socket panicked.
 	ReasonHandlerPanic DisconnectReason = "handler panic"

@@ -87,6 +87,19 @@ func (f *fakeConn) SendNow(msgs ...engineio.Message) error { return f.Send(msgs.
 // transports the server's poller does not read.
 func (f *fakeConn) AfterRead(func()) bool { return false }
 
+// Stall blocks the sending test until ready is closed or the session ends.
+func (f *fakeConn) Stall(ready <-chan struct{}) {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for !f.isClosed() {
+		select {
+		case <-ready:
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (f *fakeConn) SendVolatile(msgs ...engineio.Message) error {
 	if f.busy {
 		return engineio.ErrDropped

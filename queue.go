@@ -13,7 +13,8 @@ import (
 // goroutine that exists only while there is work: idle queues cost no
 // goroutine. That is the goroutine that read the task's message when the
 // connection can lend it (see push), otherwise one started for the queue.
-// It is bounded; push refuses tasks past the bound.
+// It is bounded: push refuses tasks past the bound, and a pusher can wait
+// for room (waitRoom).
 type taskQueue struct {
 	track *tracker
 	max   int
@@ -26,7 +27,19 @@ type taskQueue struct {
 	idle    bool          // the runner lingers, waiting for a task
 	closed  bool          // no task follows the last one pushed
 	wake    chan struct{} // wakes the lingering runner, capacity 1
+	room    *gate         // opened once the queue is down to half its bound
 }
+
+// A gate is a channel closed once, by whichever of several events comes
+// first.
+type gate struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newGate() *gate { return &gate{ch: make(chan struct{})} }
+
+func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }
 
 // queueLinger is how long a runner waits for another task before it exits:
 // a busy socket keeps its goroutine (a new goroutine pays for growing its
@@ -50,18 +63,52 @@ func newTaskQueue(track *tracker, max int, held bool) *taskQueue {
 // (the connection whose message the task handles), the goroutine reading
 // it runs the queue when it can.
 func (q *taskQueue) push(task func(), reader afterReader) bool {
-	return q.add(task, false, false, reader)
+	return q.add(task, q.max, false, reader)
+}
+
+// pushUpTo is push with another bound than the queue's.
+func (q *taskQueue) pushUpTo(task func(), reader afterReader, limit int) bool {
+	return q.add(task, limit, false, reader)
+}
+
+// waitRoom arranges for g to be opened once the queue is down to half its
+// bound, or closed, and reports whether it will be: false when it is
+// already.
+func (q *taskQueue) waitRoom(g *gate) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || len(q.tasks)-q.head <= q.max/2 {
+		return false
+	}
+	if q.room != nil {
+		q.room.open()
+	}
+	q.room = g
+	return true
+}
+
+// openRoomLocked opens the gate of a pusher waiting for room, if any.
+func (q *taskQueue) openRoomLocked() {
+	if q.room != nil {
+		q.room.open()
+		q.room = nil
+	}
 }
 
 // pushFinal appends the last task, even past the bound: the runner exits
 // once it has run.
-func (q *taskQueue) pushFinal(task func()) { q.add(task, true, true, nil) }
+func (q *taskQueue) pushFinal(task func()) { q.add(task, -1, true, nil) }
 
-func (q *taskQueue) add(task func(), force, final bool, reader afterReader) bool {
+// add appends a task unless limit tasks wait already; limit < 0 means no
+// bound.
+func (q *taskQueue) add(task func(), limit int, final bool, reader afterReader) bool {
 	q.mu.Lock()
-	if !force && len(q.tasks)-q.head >= q.max {
+	if limit >= 0 && len(q.tasks)-q.head >= limit {
 		q.mu.Unlock()
 		return false
+	}
+	if final {
+		q.openRoomLocked()
 	}
 	if q.head > 0 && q.head*2 >= len(q.tasks) {
 		n := copy(q.tasks, q.tasks[q.head:])
@@ -106,6 +153,7 @@ func (q *taskQueue) release() { q.drain(false) }
 func (q *taskQueue) close() {
 	q.mu.Lock()
 	q.closed = true
+	q.openRoomLocked()
 	if q.idle {
 		q.idle = false
 		q.wake <- struct{}{}
@@ -173,6 +221,9 @@ func (q *taskQueue) drain(keep bool) {
 		task := q.tasks[q.head]
 		q.tasks[q.head] = nil
 		q.head++
+		if q.room != nil && len(q.tasks)-q.head <= q.max/2 {
+			q.openRoomLocked()
+		}
 		q.mu.Unlock()
 		task()
 	}

@@ -398,14 +398,16 @@ func (s *Socket) notifyOutgoing(p *protocol.Packet) {
 
 func (s *Socket) addAck(id uint64, f func(Args)) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state.Load() == stateClosed {
+		s.mu.Unlock()
 		return false
 	}
 	if s.acks == nil {
 		s.acks = map[uint64]func(Args){} // most sockets never wait for an ack
 	}
 	s.acks[id] = f
+	s.mu.Unlock()
+	s.conn.ackAwaited()
 	return true
 }
 
@@ -433,10 +435,9 @@ func (s *Socket) onPacket(p *protocol.Packet) {
 			ack = s.ackFunc(p.ID)
 		}
 		args := protocol.NewArgs(elems, p.Attachments)
-		if !s.queue.push(func() { s.dispatch(name, args, ack) }, s.conn.ec) {
-			s.nsp.srv.cfg.Logger.Warn("socketio: handler queue full, disconnecting",
-				"nsp", s.nsp.name, "socket", s.id)
-			s.kick(ReasonHandlerQueueFull, nil)
+		task := func() { s.dispatch(name, args, ack) }
+		if !s.queue.push(task, s.conn.ec) {
+			s.conn.overflow(s, task)
 		}
 	case protocol.Ack, protocol.BinaryAck:
 		s.mu.Lock()

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -440,8 +443,8 @@ func TestPanickingHandlerEndsOnlyItsSocket(t *testing.T) {
 	c2.expect(`42["pong"]`)
 }
 
-func TestHandlerQueueOverflow(t *testing.T) {
-	srv := newTestServer(t, &Config{MaxPendingEvents: 4})
+func TestHandlerQueueOverflowDisconnect(t *testing.T) {
+	srv := newTestServer(t, &Config{MaxPendingEvents: 4, Overflow: OverflowDisconnect})
 	release := make(chan struct{})
 	disc := make(chan DisconnectReason, 1)
 	srv.OnConnect(func(s *Socket) {
@@ -575,4 +578,97 @@ func TestIdleSocketsCostNoGoroutine(t *testing.T) {
 		return runtime.NumGoroutine() <= before+5
 	})
 	equal(t, "sockets", len(srv.Of("/").Sockets()), 200)
+}
+
+// TestHandlerQueueBackpressure checks that a client sending faster than its
+// handlers run is held back, not disconnected: the connection is not read
+// while the queue is full, and every event is handled once, in order.
+func TestHandlerQueueBackpressure(t *testing.T) {
+	srv := newTestServer(t, &Config{MaxPendingEvents: 4})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []int
+	disc := make(chan DisconnectReason, 1)
+	srv.OnConnect(func(s *Socket) {
+		s.OnDisconnect(func(ev DisconnectEvent) { disc <- ev.Reason })
+		On(s, "n", func(ctx context.Context, i int) error {
+			<-release
+			mu.Lock()
+			got = append(got, i)
+			mu.Unlock()
+			return nil
+		})
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	const n = 40
+	var sent atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			c.send(fmt.Sprintf(`42["n",%d]`, i))
+			sent.Add(1)
+		}
+	}()
+	// One event runs (or is about to), four wait: the reader stops at the
+	// fifth or sixth.
+	waitFor(t, "the reader to stall", func() bool { return sent.Load() >= 4 })
+	time.Sleep(50 * time.Millisecond)
+	if k := sent.Load(); k > 6 {
+		t.Fatalf("%d events read while the handler was blocked, want at most 6", k)
+	}
+	close(release)
+	recv(t, done)
+	waitFor(t, "every event handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == n
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("handled %v, want 0..%d in order", got, n-1)
+		}
+	}
+	select {
+	case r := <-disc:
+		t.Fatalf("disconnected: %q", r)
+	default:
+	}
+}
+
+// TestHandlerQueueBackpressureAwaitingAck checks that a handler waiting for
+// the client's acknowledgement does not deadlock with a full queue: the
+// acknowledgement comes after more events than the queue holds, and the
+// server reads on to it.
+func TestHandlerQueueBackpressureAwaitingAck(t *testing.T) {
+	srv := newTestServer(t, &Config{MaxPendingEvents: 4})
+	answer := make(chan string, 1)
+	var handled atomic.Int32
+	srv.OnConnect(func(s *Socket) {
+		OnAck(s, "ask", func(ctx context.Context, _ any) (string, error) {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			a, err := Call[string](ctx, s, "question")
+			answer <- a
+			return a, err
+		})
+		On(s, "n", func(ctx context.Context, i int) error { handled.Add(1); return nil })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`420["ask",null]`)
+	c.expect(`420["question"]`)
+	// Twenty events the handlers cannot take yet, then the answer.
+	for i := range 20 {
+		c.send(fmt.Sprintf(`42["n",%d]`, i))
+	}
+	c.send(`430["yes"]`)
+	if a := recv(t, answer); a != "yes" {
+		t.Fatalf("answer %q", a)
+	}
+	waitFor(t, "every event handled", func() bool { return handled.Load() == 20 })
+	c.expect(`430["yes"]`)
 }

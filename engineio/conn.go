@@ -61,6 +61,7 @@ type Conn struct {
 	hbTimer      *time.Timer
 	hbDeadline   time.Duration // on the Server's clock (see Server.now)
 	awaitingPong bool
+	stalls       int // readers stopped by Stall: the heartbeat does not expire
 	closeTimer   *time.Timer
 
 	done chan struct{} // made by Done
@@ -557,9 +558,68 @@ func (c *Conn) onPacket(p packet) {
 }
 
 // expiredLocked reports whether the pong awaited is overdue: the session
-// has timed out even if its timer has not run yet.
+// has timed out even if its timer has not run yet. It never is while the
+// server itself has stopped reading the pong (Stall).
 func (c *Conn) expiredLocked() bool {
-	return c.awaitingPong && c.srv.now() >= c.hbDeadline
+	return c.awaitingPong && c.stalls == 0 && c.srv.now() >= c.hbDeadline
+}
+
+// Stall stops reading the session until ready is closed or the session
+// ends. Call it from the OnMessage callback, on the goroutine reading the
+// session, when the application cannot take more messages yet: nothing more
+// is read meanwhile, so the client is held back by the transport itself (a
+// WebSocket's TCP window fills; over polling, the POST carrying the message
+// is not answered and the client sends no other). What AfterRead deferred
+// to this goroutine runs on another one first, so it does not wait for the
+// stall to end.
+//
+// A client cannot answer a ping while its messages are not read: the
+// heartbeat does not time the session out during a stall, and the pong
+// awaited when it ends is given PingTimeout from then.
+func (c *Conn) Stall(ready <-chan struct{}) {
+	c.handOff()
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.stalls++
+	c.mu.Unlock()
+	select {
+	case <-ready:
+	case <-c.Done():
+	}
+	c.mu.Lock()
+	c.stalls--
+	if c.stalls == 0 && c.awaitingPong && c.state != stateClosed {
+		if d := c.srv.now() + c.srv.cfg.PingTimeout; d > c.hbDeadline {
+			c.hbDeadline = d
+		}
+	}
+	c.mu.Unlock()
+}
+
+// handOff runs on a goroutine of its own what AfterRead has deferred to
+// the calling worker so far.
+func (c *Conn) handOff() {
+	w := c.pws.Load()
+	if w == nil {
+		return
+	}
+	l := w.reader.Load()
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	var fs []func()
+	if w.reader.Load() == l {
+		fs = l.fs
+		l.fs = nil
+	}
+	l.mu.Unlock()
+	if len(fs) > 0 {
+		go runAfter(fs)
+	}
 }
 
 // startHeartbeat schedules the first ping PingInterval from now.
@@ -584,6 +644,14 @@ func (c *Conn) heartbeat() {
 	if wait := c.hbDeadline - c.srv.now(); wait > 0 {
 		// reset raced with this run: the deadline moved
 		c.hbTimer.Reset(wait)
+		c.mu.Unlock()
+		return
+	}
+	if c.awaitingPong && c.stalls > 0 {
+		// The pong may be among what the server does not read: wait for
+		// the stall to end (see Stall).
+		c.hbDeadline = c.srv.now() + c.srv.cfg.PingTimeout
+		c.hbTimer.Reset(c.srv.cfg.PingTimeout)
 		c.mu.Unlock()
 		return
 	}

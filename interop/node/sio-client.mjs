@@ -31,6 +31,9 @@
 //       closes the underlying Engine.IO transport as a network failure would
 //       (reason "transport close"; the Manager then reconnects when allowed).
 //       During an upgrade, it waits for the upgrade to end first.
+//   {"cmd":"burst","socket":"s1","event":"name","count":N,"pad":P}
+//       socket.emit(event, {i, pad}) for i in [0, N), in one synchronous loop,
+//       pad being P "x" characters: what a reconnection's buffer flush does.
 //   {"cmd":"state","socket":"s1"}  answers done with
 //       {"id","connected","active","recovered","transport"}.
 //
@@ -162,6 +165,11 @@ serve(
         });
       }
       engine.transport.close();
+    },
+    burst: (c) => {
+      const { socket } = get(c);
+      const pad = "x".repeat(c.pad || 0);
+      for (let i = 0; i < c.count; i++) socket.emit(c.event, { i, pad });
     },
     state: (c) => {
       const { socket } = get(c);
