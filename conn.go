@@ -118,9 +118,9 @@ func (c *conn) onMessage(data []byte, binary bool) {
 		auth := p.Data
 		// Middlewares are user code: they run once the reading goroutine
 		// has stopped reading the connection, or on a goroutine of their own.
-		c.srv.track.add()
+		c.srv.track.Add()
 		connect := func() {
-			defer c.srv.track.done()
+			defer c.srv.track.Done()
 			c.connect(name, auth)
 		}
 		if !c.ec.AfterRead(connect) {
@@ -413,7 +413,11 @@ func (c *conn) close(reason DisconnectReason, err error) {
 
 // onClose is called by the engine when the session ends.
 func (c *conn) onClose(reason engineio.CloseReason, err error) {
-	c.shut(DisconnectReason(reason), err)
+	r := DisconnectReason(reason)
+	if reason == engineio.ReasonForcedClose && c.srv.draining.Load() {
+		r = ReasonServerShuttingDown
+	}
+	c.shut(r, err)
 }
 
 // shut ends every socket of the connection; it reports whether the

@@ -262,3 +262,43 @@ func ExampleConfig_connectionStateRecovery() {
 	// true
 	// true
 }
+
+// A rolling restart: Drain sends each client what was emitted to it, then
+// closes its connection, so that it reconnects (behind a load balancer, to
+// another server) while new connections are refused; Shutdown then stops
+// the server.
+func ExampleServer_Drain() {
+	srv := socketio.NewServer(nil)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+
+	ws := dialRaw(hs)
+	defer ws.Close()
+	writeRaw(ws, "40")
+	readRaw(ws) // the CONNECT reply
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Emit(ctx, "restarting")
+	if err := srv.Drain(ctx, time.Second); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(readRaw(ws))
+	_, _, err := ws.ReadMessage()
+	fmt.Println("closed:", err != nil)
+
+	res, err := http.Get(hs.URL + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		log.Fatal(err)
+	}
+	res.Body.Close()
+	fmt.Println("new connection:", res.StatusCode)
+
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// 42["restarting"]
+	// closed: true
+	// new connection: 503
+}

@@ -1,12 +1,11 @@
 package socketio
 
 import (
-	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sio-go/socketio/internal/linger"
+	"github.com/sio-go/socketio/internal/track"
 )
 
 // taskQueue runs tasks one at a time in the order they were pushed, on a
@@ -16,7 +15,7 @@ import (
 // It is bounded: push refuses tasks past the bound, and a pusher can wait
 // for room (waitRoom).
 type taskQueue struct {
-	track *tracker
+	track *track.Group
 	max   int
 	once  func() // runOnce, made on first use
 
@@ -55,7 +54,7 @@ type afterReader interface {
 
 // newTaskQueue returns a queue. When held is true the queue starts as if a
 // runner were active: tasks accumulate until release is called.
-func newTaskQueue(track *tracker, max int, held bool) *taskQueue {
+func newTaskQueue(track *track.Group, max int, held bool) *taskQueue {
 	return &taskQueue{track: track, max: max, running: held}
 }
 
@@ -128,7 +127,7 @@ func (q *taskQueue) add(task func(), limit int, final bool, reader afterReader) 
 	}
 	q.mu.Unlock()
 	if start {
-		q.track.add()
+		q.track.Add()
 		if reader == nil || !reader.AfterRead(q.once) {
 			go q.run()
 		}
@@ -140,12 +139,12 @@ func (q *taskQueue) add(task func(), limit int, final bool, reader afterReader) 
 // connection: it does not linger, so that the goroutine goes back to
 // reading.
 func (q *taskQueue) runOnce() {
-	defer q.track.done()
+	defer q.track.Done()
 	q.drain(false)
 }
 
 // release makes the calling goroutine run the tasks that accumulated in a
-// held queue, then returns. The caller must have been counted by the tracker.
+// held queue, then returns. The caller must have been counted by the server's track.Group.
 func (q *taskQueue) release() { q.drain(false) }
 
 // close tells the runner that no task will follow: it exits once the queue
@@ -162,7 +161,7 @@ func (q *taskQueue) close() {
 }
 
 func (q *taskQueue) run() {
-	defer q.track.done()
+	defer q.track.Done()
 	var t linger.Timer
 	defer t.Stop()
 	for {
@@ -226,51 +225,5 @@ func (q *taskQueue) drain(keep bool) {
 		}
 		q.mu.Unlock()
 		task()
-	}
-}
-
-// tracker counts the goroutines a server started, and the queue runs on
-// the goroutines that read connections, so that Shutdown can wait for them.
-// Counting is one atomic add: a run is counted for every message read.
-type tracker struct {
-	n    atomic.Int64
-	mu   sync.Mutex
-	zero chan struct{} // made by wait while n > 0, closed when n reaches 0
-}
-
-func newTracker() *tracker { return new(tracker) }
-
-func (t *tracker) add() { t.n.Add(1) }
-
-func (t *tracker) done() {
-	if t.n.Add(-1) != 0 {
-		return
-	}
-	t.mu.Lock()
-	if t.zero != nil {
-		close(t.zero)
-		t.zero = nil
-	}
-	t.mu.Unlock()
-}
-
-// wait returns when nothing counted is left, or with ctx's error.
-func (t *tracker) wait(ctx context.Context) error {
-	for {
-		t.mu.Lock()
-		if t.n.Load() == 0 {
-			t.mu.Unlock()
-			return nil
-		}
-		if t.zero == nil {
-			t.zero = make(chan struct{})
-		}
-		zero := t.zero
-		t.mu.Unlock()
-		select {
-		case <-zero:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
 	}
 }

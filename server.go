@@ -8,8 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/sio-go/socketio/engineio"
+	"github.com/sio-go/socketio/internal/track"
 )
 
 // Server is a Socket.IO server. It is an http.Handler: mount it under its
@@ -21,7 +24,7 @@ import (
 type Server struct {
 	cfg    *Config
 	eio    *engineio.Server
-	track  *tracker
+	track  *track.Group
 	ctx    context.Context // canceled by Shutdown
 	cancel context.CancelFunc
 
@@ -31,6 +34,8 @@ type Server struct {
 	conns       map[*conn]struct{}
 	onNamespace []func(*Namespace)
 	closed      bool
+
+	draining atomic.Bool // Drain was called
 }
 
 // NewServer returns a server configured by cfg (nil means all defaults). The
@@ -46,7 +51,7 @@ func NewServer(cfg *Config) *Server {
 func newServer(cfg *Config) *Server {
 	s := &Server{
 		cfg:   cfg.withDefaults(),
-		track: newTracker(),
+		track: new(track.Group),
 		nsps:  map[string]*Namespace{},
 		conns: map[*conn]struct{}{},
 	}
@@ -275,8 +280,12 @@ func (s *Server) Emit(ctx context.Context, ev string, args ...any) error {
 }
 
 // Shutdown disconnects every socket with ReasonServerShuttingDown, closes the
-// adapters and the Engine.IO sessions, then waits for the handlers still
-// running, or for ctx to end.
+// adapters, closes the Engine.IO connections once they have sent what was
+// emitted to them (see engineio.Server.Shutdown), then waits for the
+// handlers still running. When ctx ends first, what is left is closed at
+// once and ctx's error is returned. As with Node's io.close(), clients are
+// not told to stay away: they see their connection close and reconnect, to
+// another server behind a load balancer. See Drain for rolling restarts.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -314,10 +323,43 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = c.ec.Close()
 		}
 	}
-	if err := s.track.wait(ctx); err != nil {
+	if err := s.track.Wait(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// Drain prepares a rolling restart: the server refuses new connections
+// (503 Service Unavailable), then closes each connection once it has sent
+// what was emitted to it, spreading the closes evenly over spread so that
+// the clients do not all reconnect to the other servers at the same moment.
+// Their sockets disconnect with ReasonServerShuttingDown and, with
+// connection state recovery and a cluster adapter that keeps sessions
+// (redisadapter.NewStreams), the server that each client reconnects to
+// gives it back its id, rooms and missed events. Drain returns once every
+// connection is closed, or with ctx's error. The adapters stay open, so the
+// sessions are stored and broadcasts from other servers still flow; call
+// Shutdown afterwards.
+//
+//	ready.Store(false)             // fail the balancer's health check
+//	io.Drain(ctx, 5*time.Second)   // clients move to other servers
+//	io.Shutdown(ctx)
+//	httpServer.Shutdown(ctx)
+func (s *Server) Drain(ctx context.Context, spread time.Duration) error {
+	s.draining.Store(true)
+	if s.eio != nil {
+		return s.eio.Drain(ctx, spread)
+	}
+	s.mu.RLock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.RUnlock()
+	for _, c := range conns {
+		c.close(ReasonServerShuttingDown, nil)
+	}
+	return nil
 }
 
 // ParentNamespace creates child namespaces on demand, for the names it

@@ -63,6 +63,7 @@ type Conn struct {
 	awaitingPong bool
 	stalls       int // readers stopped by Stall: the heartbeat does not expire
 	closeTimer   *time.Timer
+	closeErr     error // the error a closing session ends with
 
 	done chan struct{} // made by Done
 }
@@ -422,7 +423,7 @@ func (c *Conn) wakeWriterLocked() {
 func (c *Conn) startWriterLocked() {
 	c.writing, c.writerIdle = true, false
 	c.writerWake = make(chan struct{}, 1)
-	c.srv.wg.Add(1)
+	c.srv.wg.Add()
 	go c.writeWebSocket(c.ws, c.writerWake)
 }
 
@@ -439,32 +440,47 @@ func (c *Conn) takeLocked() []packet {
 // then a close packet in a poll of its own (or the session ends 30 seconds
 // later without it).
 func (c *Conn) Close() error {
+	c.closeWith(nil, false)
+	return nil
+}
+
+// closeGracefully is Close for a server that shuts down: the session ends
+// with err, and a polling session with nothing queued and no poll pending
+// ends at once rather than wait for the client's next poll.
+func (c *Conn) closeGracefully(err error) { c.closeWith(err, true) }
+
+func (c *Conn) closeWith(err error, quick bool) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
-		return nil
+		return
 	}
 	c.state = stateClosing
+	c.closeErr = err
 	if c.transport == Polling {
+		if quick && c.poll == nil && len(c.queue) == 0 {
+			c.mu.Unlock()
+			c.finish(ReasonForcedClose, err)
+			return
+		}
 		// The close packet goes in a poll of its own, after the queued
 		// packets: a client handles it before the packets of the same
 		// payload have reached their handlers.
 		c.kickLocked()
 		c.closeTimer = time.AfterFunc(30*time.Second, func() {
-			c.finish(ReasonForcedClose, nil)
+			c.finish(ReasonForcedClose, err)
 		})
 		c.mu.Unlock()
-		return nil
+		return
 	}
 	// A queue waiting for the flusher is written by a writer it starts for
 	// a closing session, which then finishes it.
 	idle := (!c.writing || c.writerIdle) && !c.direct && !c.tailQueued && !c.flushing
 	c.mu.Unlock()
 	if idle {
-		c.finish(ReasonForcedClose, nil)
+		c.finish(ReasonForcedClose, err)
 	}
 	// otherwise the writer finishes the session once the queue is empty
-	return nil
 }
 
 // finish ends the session: it stops the timers, releases the transport,
@@ -679,7 +695,7 @@ func (c *Conn) heartbeat() {
 	c.queue = append(c.queue, packet{typ: packetPing})
 	c.queueBytes++
 	c.writing = true
-	c.srv.wg.Add(1)
+	c.srv.wg.Add()
 	ws := c.ws
 	c.mu.Unlock()
 	c.writeWebSocket(ws, nil)

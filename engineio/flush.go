@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sio-go/socketio/internal/linger"
+	"github.com/sio-go/socketio/internal/track"
 )
 
 // flusherLinger is how long a flusher waits for more work before it exits.
@@ -24,8 +25,8 @@ const maxFlushBytes = maxCork
 // still go out in one write. The poller has one flusher per processor, and
 // a WebSocket always uses the same one.
 type flusher struct {
-	wg   *sync.WaitGroup // the Server's
-	quit chan struct{}   // the poller's: closed by stop
+	wg   *track.Group  // the Server's
+	quit chan struct{} // the poller's: closed by stop
 
 	mu      sync.Mutex
 	dirty   []*Conn // sessions whose queue waits for the flusher
@@ -34,7 +35,7 @@ type flusher struct {
 	wake    chan struct{}
 }
 
-func newFlusher(wg *sync.WaitGroup, quit chan struct{}) *flusher {
+func newFlusher(wg *track.Group, quit chan struct{}) *flusher {
 	return &flusher{wg: wg, quit: quit, wake: make(chan struct{}, 1)}
 }
 
@@ -51,7 +52,7 @@ func (f *flusher) add(c *Conn) bool {
 	switch {
 	case !f.running:
 		f.running = true
-		f.wg.Add(1)
+		f.wg.Add()
 		go f.run()
 	case f.waiting:
 		f.waiting = false

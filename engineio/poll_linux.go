@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sio-go/socketio/internal/track"
 )
 
 // pollEvents are the events a WebSocket's socket is watched for: readable
@@ -40,7 +42,7 @@ var errPollerClosed = errors.New("engineio: poller closed")
 // goroutine blocked on a socket, without holding a thread. It runs only
 // while there are sockets to watch.
 type poller struct {
-	wg   *sync.WaitGroup // the Server's: counts the watching goroutine and the workers
+	wg   *track.Group    // the Server's: counts the watching goroutine and the workers
 	file *os.File        // the epoll instance
 	raw  syscall.RawConn // file's
 	epfd int             // file's descriptor, valid while !closed
@@ -62,7 +64,7 @@ type poller struct {
 }
 
 // newPoller returns a poller whose goroutines wg counts.
-func newPoller(wg *sync.WaitGroup) (*poller, error) {
+func newPoller(wg *track.Group) (*poller, error) {
 	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -172,7 +174,7 @@ func (p *poller) dispatch(r *pollWS) {
 		return
 	}
 	p.idleMu.Unlock()
-	p.wg.Add(1)
+	p.wg.Add()
 	go p.worker(r)
 }
 
@@ -318,7 +320,7 @@ func (p *poller) add(r *pollWS) error {
 	if !p.running {
 		p.running = true
 		_ = p.file.SetReadDeadline(time.Time{})
-		p.wg.Add(1)
+		p.wg.Add()
 		go p.run()
 	}
 	return nil

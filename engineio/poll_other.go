@@ -4,8 +4,9 @@ package engineio
 
 import (
 	"errors"
-	"sync"
 	"syscall"
+
+	"github.com/sio-go/socketio/internal/track"
 )
 
 // Without epoll there is no poller: every WebSocket is read by a goroutine
@@ -17,7 +18,7 @@ var errNoPoller = errors.New("engineio: no WebSocket poller on this system")
 
 type poller struct{}
 
-func newPoller(*sync.WaitGroup) (*poller, error) { return nil, errNoPoller }
+func newPoller(*track.Group) (*poller, error) { return nil, errNoPoller }
 
 func (p *poller) add(*pollWS) error { return errNoPoller }
 

@@ -68,7 +68,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		})
 		defer t.Stop()
 	}
-	c.srv.wg.Add(1)
+	c.srv.wg.Add()
 	defer c.srv.wg.Done()
 	for {
 		var payload []byte
@@ -100,10 +100,11 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		if payload != nil {
 			c.poll = nil
+			err := c.closeErr
 			c.mu.Unlock()
 			c.writePoll(w, r, payload)
 			if closing {
-				c.finish(ReasonForcedClose, nil)
+				c.finish(ReasonForcedClose, err)
 			}
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sio-go/socketio/internal/track"
 )
 
 // Server is an Engine.IO v4 server. It is an http.Handler answering under
@@ -31,11 +32,12 @@ type Server struct {
 
 	mu           sync.Mutex
 	sessions     map[string]*Conn
-	closed       bool
-	poller       *poller        // reads WebSockets, started with the first
-	pollerFailed bool           // no poller: WebSockets are read by goroutines
-	noPoller     bool           // (tests) read every WebSocket on a goroutine
-	wg           sync.WaitGroup // goroutines serving sessions
+	closed       bool          // Shutdown or Drain: new sessions are refused
+	drained      chan struct{} // closed when the last session goes, made by closeAll
+	poller       *poller       // reads WebSockets, started with the first
+	pollerFailed bool          // no poller: WebSockets are read by goroutines
+	noPoller     bool          // (tests) read every WebSocket on a goroutine
+	wg           track.Group   // goroutines serving sessions
 }
 
 // NewServer returns a server configured by cfg (nil means all defaults) that
@@ -95,19 +97,21 @@ func (s *Server) ClientsCount() int {
 	return n
 }
 
-// Shutdown closes every session (pending polls are answered with a close
-// packet, WebSockets are closed), refuses new ones, and waits for the
-// goroutines serving them to end. It returns ctx.Err() if they do not end
-// before ctx does.
+// Shutdown refuses new sessions, closes the open ones after sending what
+// they have queued, and waits for the goroutines serving them to end. A
+// WebSocket session is closed once its queue is written; a polling session
+// once its client has polled what was queued (with nothing queued and no
+// poll pending, at once). When ctx ends first, the sessions left are closed
+// at once, what they still had queued is dropped, and Shutdown returns
+// ctx.Err() if the goroutines do not end either. A context without a
+// deadline lets a client that stopped reading delay Shutdown until the
+// write times out (PingInterval + PingTimeout).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
-	conns := make([]*Conn, 0, len(s.sessions))
-	for _, c := range s.sessions {
-		conns = append(conns, c)
-	}
 	s.mu.Unlock()
-	for _, c := range conns {
+	err := s.closeAll(ctx, 0, ErrServerClosed)
+	for _, c := range s.snapshot() {
 		c.finish(ReasonForcedClose, ErrServerClosed)
 	}
 	s.mu.Lock()
@@ -116,17 +120,77 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if p != nil {
 		p.stop()
 	}
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if werr := s.wg.Wait(ctx); werr != nil {
+		return werr
 	}
+	return err
+}
+
+// Drain refuses new sessions (503 Service Unavailable), then closes the
+// open ones as Shutdown does, spreading the closes evenly over spread so
+// that the clients do not all reconnect at the same moment, and waits for
+// them to end, or for ctx to. Unlike Shutdown it leaves alone the sessions
+// still open when ctx ends, and the server's goroutines: call Shutdown
+// afterwards. Clients whose session is closed this way reconnect, behind a
+// load balancer to another server.
+func (s *Server) Drain(ctx context.Context, spread time.Duration) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return s.closeAll(ctx, spread, nil)
+}
+
+// closeAll closes every session after its queue is sent, the closes spread
+// over spread, and waits until none is left or ctx ends.
+func (s *Server) closeAll(ctx context.Context, spread time.Duration, err error) error {
+	conns := s.snapshot()
+	start := time.Now()
+	var t *time.Timer
+	for i, c := range conns {
+		if spread > 0 && i > 0 {
+			d := time.Until(start.Add(spread * time.Duration(i) / time.Duration(len(conns))))
+			if t == nil {
+				t = time.NewTimer(d)
+				defer t.Stop()
+			} else {
+				t.Reset(d)
+			}
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		c.closeGracefully(err)
+	}
+	for {
+		s.mu.Lock()
+		if len(s.sessions) == 0 {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.drained == nil {
+			s.drained = make(chan struct{})
+		}
+		drained := s.drained
+		s.mu.Unlock()
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// snapshot returns the open sessions.
+func (s *Server) snapshot() []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conns := make([]*Conn, 0, len(s.sessions))
+	for _, c := range s.sessions {
+		conns = append(conns, c)
+	}
+	return conns
 }
 
 // ServeHTTP answers Engine.IO requests under the configured path and 404 to
@@ -157,6 +221,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodGet {
 		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrBadHandshakeMethod})
+		return
+	}
+	if s.isClosed() {
+		unavailable(w)
 		return
 	}
 	if transport == WebSocket && !upgrade {
@@ -247,7 +315,7 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 
 	c := newConn(s, id, r, Polling)
 	if !s.register(c) {
-		w.WriteHeader(http.StatusServiceUnavailable)
+		unavailable(w)
 		return
 	}
 	for k, v := range header {
@@ -255,6 +323,24 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 	}
 	s.start(c, s.handshake)
 	c.servePoll(w, r)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// unavailable answers a handshake that arrives during Drain or Shutdown. A
+// client takes it as a failed connection attempt and tries again later,
+// behind a load balancer on another server.
+func unavailable(w http.ResponseWriter) {
+	const msg = "Server is shutting down"
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(msg)))
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(msg))
 }
 
 // register adds c to the sessions and counts its serving goroutine. It fails
@@ -293,6 +379,10 @@ func (s *Server) remove(c *Conn) {
 	s.mu.Lock()
 	if s.sessions[c.id] == c {
 		delete(s.sessions, c.id)
+	}
+	if len(s.sessions) == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
 	}
 	s.mu.Unlock()
 }

@@ -34,7 +34,7 @@ func (c *Conn) attachWebSocket(ws wsConn) bool {
 	}
 	c.ws = ws
 	c.writing = true // by the caller
-	c.srv.wg.Add(1)
+	c.srv.wg.Add()
 	c.mu.Unlock()
 	return true
 }
@@ -57,7 +57,7 @@ func (c *Conn) startReading(ws wsConn) {
 	case *libWS:
 		// a goroutine of its own, so that the request's goroutine returns
 		// and net/http releases the request and its buffers
-		c.srv.wg.Add(1)
+		c.srv.wg.Add()
 		go func() {
 			defer c.srv.wg.Done()
 			c.readWebSocket(ws)
@@ -89,8 +89,9 @@ func (c *Conn) writeWebSocket(ws wsConn, wake chan struct{}) {
 		if len(c.queue) == 0 && !c.tailQueued {
 			if c.state == stateClosing {
 				c.stopWriterLocked()
+				err := c.closeErr
 				c.mu.Unlock()
-				c.finish(ReasonForcedClose, nil)
+				c.finish(ReasonForcedClose, err)
 				return
 			}
 			if wake == nil {
@@ -160,7 +161,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c.srv.wg.Add(1)
+	c.srv.wg.Add()
 	go func() {
 		defer c.srv.wg.Done()
 		c.probe(ws.(*libWS))
