@@ -373,8 +373,11 @@ func (s *Socket) onEvent(p *protocol.Packet) {
 }
 
 // dispatchLocked queues the handlers of an event and records its offset.
+// Like the official client, it takes the offset only from events without an
+// acknowledgement: the server adds none to those (they are not kept for
+// recovery), so their last string argument is the application's.
 func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
-	if s.pid != "" && args.Len() > 0 {
+	if s.pid != "" && ack == nil && args.Len() > 0 {
 		var off string
 		if last := args.Raw(args.Len() - 1); len(last) > 0 && last[0] == '"' && json.Unmarshal(last, &off) == nil {
 			s.lastOffset = off
