@@ -332,21 +332,25 @@ func (c *ClientConn) fail(reason CloseReason, err error) {
 // the server, closes the connection and waits for its goroutines to end.
 // Read then returns a *CloseError with ReasonForcedClose. Close returns nil;
 // later calls do nothing.
+//
+// Over polling, the close packet goes in a request of its own once the
+// queue is written, as the official client sends it: a server may handle the
+// packets of one payload out of order with a close among them (Node's
+// Socket.IO server defers its packets to the next tick, after the close).
 func (c *ClientConn) Close() error {
 	c.mu.Lock()
 	if !c.closing && !c.closed {
 		c.closing = true
-		if c.transport == Polling {
-			c.sendPacketLocked(packetClose, nil)
-		}
 		stop := time.AfterFunc(closeDrainTimeout, func() {
 			c.mu.Lock()
 			c.cond.Broadcast()
 			c.mu.Unlock()
 		})
 		deadline := time.Now().Add(closeDrainTimeout)
-		for !c.closed && (c.writing || c.upgrading || len(c.queue) > 0) && time.Now().Before(deadline) {
-			c.cond.Wait()
+		c.waitDrainedLocked(deadline)
+		if c.transport == Polling && !c.closed {
+			c.sendPacketLocked(packetClose, nil)
+			c.waitDrainedLocked(deadline)
 		}
 		stop.Stop()
 		ws := c.ws
@@ -362,6 +366,14 @@ func (c *ClientConn) Close() error {
 	c.wg.Wait()
 	c.closeIdle()
 	return nil
+}
+
+// waitDrainedLocked waits until the queue is written, the connection
+// closed, or the deadline passed (someone must wake the waiter then).
+func (c *ClientConn) waitDrainedLocked(deadline time.Time) {
+	for !c.closed && (c.writing || c.upgrading || len(c.queue) > 0) && time.Now().Before(deadline) {
+		c.cond.Wait()
+	}
 }
 
 // closeIdle closes the idle HTTP connections of the connection's own client.

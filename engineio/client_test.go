@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -305,5 +308,72 @@ func TestClientQueueBound(t *testing.T) {
 	_ = c.Close()
 	if err := c.Send(Message{Data: []byte("late")}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestClientCloseAfterDrain: over polling, Close first writes what is
+// queued, then sends the close packet in a POST of its own, as the official
+// client does: a server that handles a payload's packets in one go (Node
+// defers Socket.IO packets to the next tick) would otherwise close the
+// session before it handled the packets in front of the close.
+func TestClientCloseAfterDrain(t *testing.T) {
+	var mu sync.Mutex
+	var posts []string
+	first := make(chan struct{})
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sid") == "" {
+			_, _ = w.Write([]byte(openPacket))
+			return
+		}
+		if r.Method != http.MethodPost {
+			<-r.Context().Done()
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posts = append(posts, string(body))
+		n := len(posts)
+		mu.Unlock()
+		if n == 1 {
+			close(first)
+			<-release
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	c := dialT(t, srv.URL, &DialConfig{Transports: []Transport{Polling}})
+	if err := c.Send(Message{Data: []byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	<-first // "a" is being written
+	if err := c.Send(Message{Data: []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		closing := c.closing
+		c.mu.Unlock()
+		if closing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"4a", "4b", "1"}; !slices.Equal(posts, want) {
+		t.Fatalf("POST bodies %q, want %q", posts, want)
 	}
 }
