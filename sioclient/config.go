@@ -43,10 +43,28 @@ type Config struct {
 	// Defaults to 20s.
 	Timeout time.Duration
 
-	// MaxPendingEvents bounds the events waiting for one socket's handlers.
-	// Past it, events are dropped and ErrHandlerQueueFull goes to the
-	// socket's OnError handlers. Defaults to 1024.
+	// MaxPendingEvents is how many events may wait for one socket's
+	// handlers before the client stops reading the connection until they
+	// catch up: backpressure, not loss. Over WebSocket the server's writes
+	// then wait on TCP; over polling the next poll waits. The client holds
+	// at most these events per socket plus one WebSocket message or one
+	// polling response (Engine.MaxMessageBytes). Defaults to 1024.
+	//
+	// Reading goes on past it while a caller waits for the server
+	// (EmitWithAck, Call, Connect), from a handler or not, since what it
+	// waits for may be behind the events: up to HardMaxPendingEvents.
 	MaxPendingEvents int
+
+	// HardMaxPendingEvents caps the events waiting for one socket's
+	// handlers. When an event arrives for a socket that has that many, the
+	// client closes the connection instead of queueing it: every socket of
+	// the manager is disconnected with ReasonHandlerQueueFull (its Err wraps
+	// ErrHandlerQueueFull), then reconnects as after any lost connection;
+	// with connection state recovery on the server, the events not read
+	// are delivered then. A value of MaxPendingEvents or less disconnects
+	// at MaxPendingEvents rather than pause. Defaults to 64 ×
+	// MaxPendingEvents.
+	HardMaxPendingEvents int
 
 	// Socket holds the options of the sockets created by Dial, and by
 	// Manager.Socket when given nil.
@@ -131,6 +149,12 @@ func (c *Config) withDefaults() *Config {
 	}
 	if cfg.MaxPendingEvents <= 0 {
 		cfg.MaxPendingEvents = 1024
+	}
+	switch {
+	case cfg.HardMaxPendingEvents <= 0:
+		cfg.HardMaxPendingEvents = 64 * cfg.MaxPendingEvents
+	case cfg.HardMaxPendingEvents < cfg.MaxPendingEvents:
+		cfg.HardMaxPendingEvents = cfg.MaxPendingEvents
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -48,8 +48,18 @@
 // socket (event handlers, OnAny, OnConnect, OnConnectError, OnDisconnect,
 // OnError) run one at a time, in arrival order, on a goroutine that exists
 // only while there is work, apart from the goroutine reading the connection:
-// a handler may block, and may call EmitWithAck. At most
-// Config.MaxPendingEvents events wait for a socket's handlers; further ones
-// are dropped and reported to OnError. A handler that panics is recovered
-// and reported to OnError. Close waits for the manager's goroutines.
+// a handler may block, and may call EmitWithAck.
+//
+// Nothing received is dropped: when a socket has Config.MaxPendingEvents
+// events waiting for its handlers, the client stops reading the connection
+// until they catch up (over WebSocket the server's writes then wait on TCP;
+// over polling the next poll waits), so memory stays bounded by those
+// events plus one message or polling response. While a caller waits for the
+// server (EmitWithAck, Call, Connect), reading goes on, up to
+// Config.HardMaxPendingEvents, so that a handler waiting for an
+// acknowledgement does not wait for itself; past that cap the connection is
+// closed with ReasonHandlerQueueFull. The server's heartbeat waits too: a
+// client that falls behind by more than the server's pingTimeout is
+// disconnected by it. A handler that panics is recovered and reported to
+// OnError. Close waits for the manager's goroutines.
 package sioclient

@@ -75,6 +75,7 @@ func (e Emitter) EmitWithAck(ctx context.Context, ev string, args ...any) (Args,
 		return Args{}, err
 	}
 	s := e.s
+	defer s.m.awaitServer()()
 	res := make(chan ackResult, 1)
 	done := func(a Args, err error) { res <- ackResult{a, err} }
 	if s.cfg.Retries > 0 && !e.volatile {
@@ -197,7 +198,7 @@ func (s *Socket) writeLocked(p *protocol.Packet, volatile bool) bool {
 		hooks := s.anyOutgoing
 		if name, elems, err := protocol.EventName(p.Data); err == nil {
 			args := protocol.NewArgs(elems, p.Attachments)
-			s.queue.pushForce(func() {
+			s.queue.push(func() {
 				for _, h := range hooks {
 					s.safely(name, func() { h(name, args) })
 				}

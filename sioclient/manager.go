@@ -29,6 +29,12 @@ type Manager struct {
 	wg     sync.WaitGroup // the manager's goroutines
 	inHook atomic.Int32   // > 0 while a Config hook runs
 
+	// Backpressure: the reader pauses while a socket has MaxPendingEvents
+	// events waiting, unless callers wait for the server.
+	waiting atomic.Int32  // callers waiting for a packet from the server
+	paused  atomic.Bool   // the reader waits for room in a socket's queue
+	resume  chan struct{} // wakes the paused reader
+
 	mu         sync.Mutex
 	sockets    map[string]*Socket
 	conn       *engineio.ClientConn
@@ -56,7 +62,8 @@ func NewManager(rawURL string, cfg *Config) (*Manager, error) {
 		return nil, fmt.Errorf("sioclient: URL %q has no host", rawURL)
 	}
 	u.Path, u.RawPath, u.Fragment = "", "", ""
-	m := &Manager{cfg: cfg.withDefaults(), url: u.String(), sockets: map[string]*Socket{}, wake: make(chan struct{}, 1)}
+	m := &Manager{cfg: cfg.withDefaults(), url: u.String(), sockets: map[string]*Socket{},
+		wake: make(chan struct{}, 1), resume: make(chan struct{}, 1)}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
@@ -424,8 +431,76 @@ func (m *Manager) read(conn *engineio.ClientConn, gen uint64) (DisconnectReason,
 		m.mu.Lock()
 		s := m.sockets[p.Namespace]
 		m.mu.Unlock()
-		if s != nil {
-			s.onPacket(p, gen)
+		if s == nil {
+			continue
+		}
+		if err := s.onPacket(p, conn, gen); err != nil {
+			m.cfg.Logger.Warn("sioclient: closing the connection", "nsp", s.nsp, "err", err)
+			return ReasonHandlerQueueFull, err
 		}
 	}
+}
+
+// errEventDropped tells the reader that an event arrived for a socket whose
+// session ended while the event waited for room: it is dropped, as the
+// official client ignores the packets of a disconnected socket.
+var errEventDropped = errors.New("sioclient: session ended")
+
+// admit waits until the handlers of s may take one more event: while s has
+// MaxPendingEvents events waiting, the reader stops reading conn
+// (backpressure), unless a caller waits for a packet from the server. It
+// returns an error wrapping ErrHandlerQueueFull at HardMaxPendingEvents,
+// and errEventDropped when the session ended meanwhile.
+func (m *Manager) admit(s *Socket, conn *engineio.ClientConn, session context.Context) error {
+	for {
+		n := s.queue.len()
+		switch {
+		case n >= m.cfg.HardMaxPendingEvents:
+			return fmt.Errorf("%w: %d events waiting for the handlers of namespace %q", ErrHandlerQueueFull, n, s.nsp)
+		case n < m.cfg.MaxPendingEvents || m.waiting.Load() > 0:
+			return nil
+		}
+		// Check again once the queues see the flag, so that no wake-up is
+		// lost in between.
+		m.paused.Store(true)
+		if s.queue.len() < m.cfg.MaxPendingEvents || m.waiting.Load() > 0 {
+			m.paused.Store(false)
+			continue
+		}
+		var err error
+		select {
+		case <-m.resume:
+		case <-conn.Done():
+			// The event arrived before the end: queue it; the reader
+			// learns of the end at its next read.
+			m.paused.Store(false)
+			return nil
+		case <-session.Done():
+			err = errEventDropped
+		}
+		m.paused.Store(false)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// wakeReader wakes the reader when it is paused: a queue took a task, or a
+// caller started waiting for the server.
+func (m *Manager) wakeReader() {
+	if m.paused.Load() {
+		select {
+		case m.resume <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// awaitServer counts a caller waiting for a packet from the server until
+// the returned function is called; meanwhile the reader does not pause,
+// since the packet may be behind events.
+func (m *Manager) awaitServer() (done func()) {
+	m.waiting.Add(1)
+	m.wakeReader()
+	return func() { m.waiting.Add(-1) }
 }

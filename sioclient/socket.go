@@ -71,7 +71,7 @@ type pendingAck struct {
 
 func newSocket(m *Manager, nsp string, cfg SocketConfig) *Socket {
 	s := &Socket{m: m, nsp: nsp, cfg: cfg.withDefaults(), acks: map[uint64]*pendingAck{}, handlers: map[string]RawHandler{}}
-	s.queue.max = m.cfg.MaxPendingEvents
+	s.queue.taken = m.wakeReader
 	s.sessCtx, s.sessCancel = context.WithCancel(context.Background())
 	s.sessCancel()
 	return s
@@ -121,6 +121,7 @@ func (s *Socket) Connect(ctx context.Context) error {
 	s.waiters = append(s.waiters, w)
 	s.active.Store(true)
 	s.mu.Unlock()
+	defer s.m.awaitServer()()
 	s.m.activate(s)
 	select {
 	case err := <-w:
@@ -299,8 +300,10 @@ func (s *Socket) refuse(gen uint64, err error) {
 	s.m.maybeClose()
 }
 
-// onPacket handles a packet for this namespace from connection gen.
-func (s *Socket) onPacket(p *protocol.Packet, gen uint64) {
+// onPacket handles a packet for this namespace from connection gen. It
+// returns an error wrapping ErrHandlerQueueFull when the connection must be
+// closed.
+func (s *Socket) onPacket(p *protocol.Packet, conn *engineio.ClientConn, gen uint64) error {
 	switch p.Type {
 	case protocol.Connect:
 		var d struct {
@@ -309,11 +312,11 @@ func (s *Socket) onPacket(p *protocol.Packet, gen uint64) {
 		}
 		if json.Unmarshal(p.Data, &d) != nil || d.SID == "" {
 			s.pushConnectError(errors.New("sioclient: CONNECT reply without sid: the server is not a Socket.IO v3 or later server"))
-			return
+			return nil
 		}
 		s.onConnect(d.SID, d.PID, gen)
 	case protocol.Event, protocol.BinaryEvent:
-		s.onEvent(p)
+		return s.onEvent(p, conn)
 	case protocol.Ack, protocol.BinaryAck:
 		s.onAck(p)
 	case protocol.Disconnect:
@@ -321,6 +324,7 @@ func (s *Socket) onPacket(p *protocol.Packet, gen uint64) {
 	case protocol.ConnectError:
 		s.refuse(gen, parseConnectError(p.Data))
 	}
+	return nil
 }
 
 func (s *Socket) onConnect(sid, pid string, gen uint64) {
@@ -346,17 +350,19 @@ func (s *Socket) onConnect(sid, pid string, gen uint64) {
 	s.resolveLocked(nil)
 	hooks := s.connectHooks
 	s.mu.Unlock()
-	s.queue.pushForce(func() {
+	s.queue.push(func() {
 		for _, h := range hooks {
 			s.safely("connect", h)
 		}
 	})
 }
 
-func (s *Socket) onEvent(p *protocol.Packet) {
+// onEvent queues the handlers of an event, once there is room for it (see
+// Manager.admit).
+func (s *Socket) onEvent(p *protocol.Packet, conn *engineio.ClientConn) error {
 	name, elems, err := protocol.EventName(p.Data)
 	if err != nil {
-		return // a numeric event name: no handler can match
+		return nil // a numeric event name: no handler can match
 	}
 	args := protocol.NewArgs(elems, p.Attachments)
 	var ack AckFunc
@@ -364,12 +370,29 @@ func (s *Socket) onEvent(p *protocol.Packet) {
 		ack = s.ackFunc(p.ID)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.connected {
+		// Before the CONNECT reply, which may be behind: no pausing.
+		defer s.mu.Unlock()
+		if len(s.recvBuf) >= s.m.cfg.HardMaxPendingEvents {
+			return fmt.Errorf("%w: %d events received before the connection to namespace %q", ErrHandlerQueueFull, len(s.recvBuf), s.nsp)
+		}
 		s.recvBuf = append(s.recvBuf, received{name, args, ack})
-		return
+		return nil
 	}
-	s.dispatchLocked(name, args, ack)
+	session := s.sessCtx
+	s.mu.Unlock()
+	switch err := s.m.admit(s, conn, session); {
+	case errors.Is(err, errEventDropped):
+		return nil
+	case err != nil:
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessCtx == session {
+		s.dispatchLocked(name, args, ack)
+	}
+	return nil
 }
 
 // dispatchLocked queues the handlers of an event and records its offset.
@@ -389,7 +412,7 @@ func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
 	if h == nil && len(anys) == 0 {
 		return
 	}
-	if !s.queue.push(func() {
+	s.queue.push(func() {
 		defer func() {
 			if v := recover(); v != nil {
 				s.reportError(&HandlerPanicError{Event: name, Value: v})
@@ -401,9 +424,7 @@ func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
 		if h != nil {
 			h(ctx, args, ack)
 		}
-	}) {
-		s.queue.pushForce(func() { s.reportError(fmt.Errorf("%w: %q", ErrHandlerQueueFull, name)) })
-	}
+	})
 }
 
 // ackFunc returns the function that acknowledges event id.
@@ -499,7 +520,7 @@ func (s *Socket) pushConnectError(err error) {
 	if len(hooks) == 0 {
 		return
 	}
-	s.queue.pushForce(func() {
+	s.queue.push(func() {
 		for _, h := range hooks {
 			s.safely("connect_error", func() { h(err) })
 		}
@@ -513,7 +534,7 @@ func (s *Socket) pushDisconnect(ev DisconnectEvent) {
 	if len(hooks) == 0 {
 		return
 	}
-	s.queue.pushForce(func() {
+	s.queue.push(func() {
 		for _, h := range hooks {
 			s.safely("disconnect", func() { h(ev) })
 		}
@@ -599,7 +620,7 @@ func (s *Socket) OnDisconnect(h func(DisconnectEvent)) {
 }
 
 // OnError registers h, called with the errors of handlers (failed typed
-// handlers without acknowledgement, panics) and ErrHandlerQueueFull.
+// handlers without acknowledgement, panics).
 func (s *Socket) OnError(h func(error)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
