@@ -61,5 +61,11 @@
 // closed with ReasonHandlerQueueFull. The server's heartbeat waits too: a
 // client that falls behind by more than the server's pingTimeout is
 // disconnected by it. A handler that panics is recovered and reported to
-// OnError. Close waits for the manager's goroutines.
+// OnError.
+//
+// Close is final, for a Socket as for a Manager: afterwards Emit,
+// EmitWithAck, Call and Connect return ErrClosed at once. It returns once
+// the goroutines it ended are gone, handlers included, unless that would
+// deadlock (a handler that calls Close is not waited for). The socket of
+// Dial owns its manager and closes it too.
 package sioclient

@@ -39,7 +39,9 @@ type Manager struct {
 	sockets    map[string]*Socket
 	conn       *engineio.ClientConn
 	gen        uint64
-	running    bool // the supervisor goroutine runs
+	running    bool          // the supervisor goroutine runs
+	stopped    chan struct{} // closed when that goroutine ends
+	activated  chan struct{} // closed and replaced when a socket connects
 	closed     bool
 	dialCancel context.CancelFunc // ends the attempt under way
 	wake       chan struct{}      // interrupts a backoff wait
@@ -63,15 +65,16 @@ func NewManager(rawURL string, cfg *Config) (*Manager, error) {
 	}
 	u.Path, u.RawPath, u.Fragment = "", "", ""
 	m := &Manager{cfg: cfg.withDefaults(), url: u.String(), sockets: map[string]*Socket{},
-		wake: make(chan struct{}, 1), resume: make(chan struct{}, 1)}
+		activated: make(chan struct{}), wake: make(chan struct{}, 1), resume: make(chan struct{}, 1)}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
 
 // Dial connects to the namespace named by rawURL's path ("/" when empty) of
 // the server at rawURL, with a manager of its own, and waits under ctx until
-// the server accepted the socket. Closing the socket closes the manager. On
-// error everything is closed.
+// the server accepted the socket. The socket's Close closes that manager
+// too, and returns once its goroutines are gone. On error everything is
+// closed.
 func Dial(ctx context.Context, rawURL string, cfg *Config) (*Socket, error) {
 	m, err := NewManager(rawURL, cfg)
 	if err != nil {
@@ -83,6 +86,7 @@ func Dial(ctx context.Context, rawURL string, cfg *Config) (*Socket, error) {
 		nsp = "/"
 	}
 	s := m.Socket(nsp, nil)
+	s.owner = true
 	if err := s.Connect(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -91,7 +95,8 @@ func Dial(ctx context.Context, rawURL string, cfg *Config) (*Socket, error) {
 }
 
 // Socket returns the socket of namespace nsp, creating it with cfg (nil
-// means Config.Socket) on first use. It does not connect it.
+// means Config.Socket) on first use, or when the previous one was closed. It
+// does not connect it.
 func (m *Manager) Socket(nsp string, cfg *SocketConfig) *Socket {
 	if nsp == "" || nsp[0] != '/' {
 		nsp = "/" + nsp
@@ -110,10 +115,12 @@ func (m *Manager) Socket(nsp string, cfg *SocketConfig) *Socket {
 	return s
 }
 
-// Close closes every socket (as Socket.Close does) and the connection, stops
-// reconnecting, and waits for the manager's goroutines to end (unless called
-// from a Config hook). Handlers still running are not waited for; their
-// context is cancelled.
+// Close closes every socket (as Socket.Close does) and the connection,
+// for good: Connect then returns ErrClosed. It returns once the manager's
+// goroutines and its sockets' handler goroutines are gone, with the
+// exceptions that would deadlock: a handler that was running when Close was
+// called and still runs (its context is cancelled), and the manager's own
+// goroutine when Close is called from a Config hook. Later calls only wait.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -121,13 +128,17 @@ func (m *Manager) Close() error {
 		m.waitUnlessHook()
 		return nil
 	}
+	m.closed = true
 	socks := m.listLocked()
 	m.mu.Unlock()
+	running := make([]uint64, len(socks))
+	for i, s := range socks {
+		running[i] = s.queue.current()
+	}
 	for _, s := range socks {
-		s.Close()
+		s.close()
 	}
 	m.mu.Lock()
-	m.closed = true
 	conn := m.conn
 	if m.dialCancel != nil {
 		m.dialCancel()
@@ -138,6 +149,9 @@ func (m *Manager) Close() error {
 		conn.Close()
 	}
 	m.waitUnlessHook()
+	for i, s := range socks {
+		s.queue.wait(running[i])
+	}
 	return nil
 }
 
@@ -184,6 +198,15 @@ func (m *Manager) wantedLocked() bool {
 	return false
 }
 
+// forget removes a closed socket, so that Socket makes a new one.
+func (m *Manager) forget(s *Socket) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sockets[s.nsp] == s {
+		delete(m.sockets, s.nsp)
+	}
+}
+
 // activate makes sure the connection is open or being opened for s, and
 // sends s's CONNECT when it is open.
 func (m *Manager) activate(s *Socket) {
@@ -194,10 +217,13 @@ func (m *Manager) activate(s *Socket) {
 		return
 	}
 	conn, gen := m.conn, m.gen
+	close(m.activated)
+	m.activated = make(chan struct{})
 	if !m.running {
 		m.running = true
+		m.stopped = make(chan struct{})
 		m.wg.Add(1)
-		go m.run()
+		go m.run(m.stopped)
 	}
 	m.mu.Unlock()
 	if conn != nil {
@@ -205,14 +231,18 @@ func (m *Manager) activate(s *Socket) {
 	}
 }
 
-// maybeClose closes the connection when no socket wants it any more.
-func (m *Manager) maybeClose() {
+// release closes the connection when no socket wants it any more. With
+// wait, it returns once the connection is closed and the supervisor
+// goroutine gone (unless a socket wants the connection again meanwhile);
+// without, or from a Config hook (the supervisor's goroutine), it closes
+// the connection in the background.
+func (m *Manager) release(wait bool) {
 	m.mu.Lock()
 	if m.wantedLocked() {
 		m.mu.Unlock()
 		return
 	}
-	conn := m.conn
+	conn, stopped, activated := m.conn, m.stopped, m.activated
 	if m.dialCancel != nil {
 		m.dialCancel()
 	}
@@ -221,8 +251,24 @@ func (m *Manager) maybeClose() {
 	case m.wake <- struct{}{}:
 	default:
 	}
+	if !wait || m.inHook.Load() > 0 {
+		if conn != nil {
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				conn.Close()
+			}()
+		}
+		return
+	}
 	if conn != nil {
-		go conn.Close() // may be called from the read loop
+		conn.Close()
+	}
+	if stopped != nil {
+		select {
+		case <-stopped:
+		case <-activated:
+		}
 	}
 }
 
@@ -245,8 +291,9 @@ func (m *Manager) hook(f func()) {
 
 // run opens the connection, serves it, and reopens it per the reconnection
 // policy, while some socket wants it.
-func (m *Manager) run() {
+func (m *Manager) run(stopped chan struct{}) {
 	defer m.wg.Done()
+	defer close(stopped)
 	bo := backoff.Backoff{Min: m.cfg.ReconnectionDelay, Max: m.cfg.ReconnectionDelayMax, Jitter: m.cfg.RandomizationFactor}
 	reconnecting := false
 	attempt := 0

@@ -22,6 +22,8 @@ type Socket struct {
 	cfg SocketConfig
 
 	active atomic.Bool // wants to be connected (the official client's "active")
+	closed atomic.Bool // Close was called; set under mu
+	owner  bool        // made by Dial: Close closes the manager
 	queue  taskQueue   // runs the handlers
 
 	mu         sync.Mutex
@@ -113,6 +115,10 @@ func (s *Socket) Recovered() bool {
 // last case the socket keeps trying in the background until Close.
 func (s *Socket) Connect(ctx context.Context) error {
 	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return ErrClosed
+	}
 	if s.connected {
 		s.mu.Unlock()
 		return nil
@@ -147,13 +153,47 @@ func (s *Socket) resolveLocked(err error) {
 	s.waiters = nil
 }
 
-// Close disconnects the socket from its namespace (the server sees "client
-// namespace disconnect") and stops reconnecting it. Events buffered or
-// queued for retries are dropped and every EmitWithAck waiting returns
-// ErrClosed. When it was the manager's last active socket, the manager's
-// connection is closed too. The socket may be connected again with Connect.
+// Close disconnects the socket from its namespace for good: the server sees
+// "client namespace disconnect", and the socket never reconnects. From then
+// on Emit, EmitWithAck, Call and Connect return ErrClosed at once; events
+// buffered or queued for retries are dropped, every EmitWithAck waiting
+// returns ErrClosed, and the handlers run no more, except the OnDisconnect
+// handlers, with ReasonClientDisconnect. Manager.Socket makes a new socket
+// for the namespace.
+//
+// A socket made by Dial closes its manager too. Otherwise, when it was the
+// manager's last active socket, the manager's connection is closed, and
+// reopened when a socket connects again.
+//
+// Close returns once the goroutines it ended are gone, the handlers'
+// included, with one exception: a handler that was running when Close was
+// called and still runs (as when Close is called from a handler) is not
+// waited for; its context is cancelled, and its goroutine ends once it
+// returns. Close returns nil; later calls do nothing.
 func (s *Socket) Close() error {
+	running := s.queue.current()
+	if !s.close() {
+		return nil
+	}
+	s.m.forget(s)
+	if s.owner {
+		_ = s.m.Close()
+	} else {
+		s.m.release(true)
+	}
+	s.queue.wait(running)
+	return nil
+}
+
+// close ends the socket and reports whether it was open. The manager is
+// left to the caller.
+func (s *Socket) close() bool {
 	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return false
+	}
+	s.closed.Store(true)
 	wasConnected := s.connected
 	if s.connected && s.conn != nil {
 		_ = s.conn.Send(engineio.Message{Data: (&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp}).Encode()})
@@ -175,8 +215,7 @@ func (s *Socket) Close() error {
 	if wasConnected {
 		s.pushDisconnect(DisconnectEvent{Reason: ReasonClientDisconnect})
 	}
-	s.m.maybeClose()
-	return nil
+	return true
 }
 
 func stopAck(a *pendingAck) {
@@ -297,7 +336,7 @@ func (s *Socket) refuse(gen uint64, err error) {
 	s.resolveLocked(err)
 	s.mu.Unlock()
 	s.pushConnectError(err)
-	s.m.maybeClose()
+	s.m.release(false)
 }
 
 // onPacket handles a packet for this namespace from connection gen. It
@@ -350,7 +389,7 @@ func (s *Socket) onConnect(sid, pid string, gen uint64) {
 	s.resolveLocked(nil)
 	hooks := s.connectHooks
 	s.mu.Unlock()
-	s.queue.push(func() {
+	s.schedule(func() {
 		for _, h := range hooks {
 			s.safely("connect", h)
 		}
@@ -412,7 +451,7 @@ func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
 	if h == nil && len(anys) == 0 {
 		return
 	}
-	s.queue.push(func() {
+	s.schedule(func() {
 		defer func() {
 			if v := recover(); v != nil {
 				s.reportError(&HandlerPanicError{Event: name, Value: v})
@@ -476,7 +515,7 @@ func (s *Socket) onServerDisconnect(gen uint64) {
 		a.fn(Args{}, ErrDisconnected)
 	}
 	s.pushDisconnect(DisconnectEvent{Reason: ReasonServerDisconnect})
-	s.m.maybeClose()
+	s.m.release(false)
 }
 
 // onClose ends the session on connection gen, which closed.
@@ -520,7 +559,7 @@ func (s *Socket) pushConnectError(err error) {
 	if len(hooks) == 0 {
 		return
 	}
-	s.queue.push(func() {
+	s.schedule(func() {
 		for _, h := range hooks {
 			s.safely("connect_error", func() { h(err) })
 		}
@@ -551,6 +590,16 @@ func (s *Socket) reportError(err error) {
 	if len(hooks) == 0 {
 		s.m.cfg.Logger.Warn("sioclient: handler error", "nsp", s.nsp, "err", err)
 	}
+}
+
+// schedule queues a task for the handlers' goroutine, which skips it once
+// the socket is closed.
+func (s *Socket) schedule(task func()) {
+	s.queue.push(func() {
+		if !s.closed.Load() {
+			task()
+		}
+	})
 }
 
 // safely runs a handler, turning a panic into an OnError report.
