@@ -99,6 +99,13 @@ func (s *Socket) Connected() bool {
 	return s.connected
 }
 
+// Active reports whether the socket is connected or trying to connect:
+// from Connect until Close, a refusal by the server (a CONNECT_ERROR or a
+// disconnection by the server), or the manager giving up reconnecting. Like
+// socket.active of the official client, it tells in an OnDisconnect handler
+// whether the client reconnects by itself.
+func (s *Socket) Active() bool { return s.active.Load() }
+
 // Recovered reports whether the last connection restored the previous
 // session (connection state recovery): same id, and the events missed in
 // between delivered.
@@ -527,6 +534,9 @@ func (s *Socket) onClose(gen uint64, reason DisconnectReason, err error) {
 	}
 	wasConnected := s.connected
 	fail := s.resetLocked()
+	if s.m.cfg.DisableReconnection {
+		s.active.Store(false)
+	}
 	s.mu.Unlock()
 	for _, a := range fail {
 		a.fn(Args{}, ErrDisconnected)
@@ -540,6 +550,7 @@ func (s *Socket) onClose(gen uint64, reason DisconnectReason, err error) {
 // up.
 func (s *Socket) onReconnectFailed(err error) {
 	s.mu.Lock()
+	s.active.Store(false)
 	s.resolveLocked(err)
 	s.mu.Unlock()
 }
