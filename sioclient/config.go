@@ -32,8 +32,10 @@ type Config struct {
 	ReconnectionDelayMax time.Duration
 
 	// RandomizationFactor spreads each delay by up to this fraction, down or
-	// up. Defaults to 0.5; a negative value means no jitter.
-	RandomizationFactor float64
+	// up, as randomizationFactor does in the official client: new(0.0)
+	// turns the jitter off. Values are clamped to [0, 1]. Defaults to nil:
+	// 0.5.
+	RandomizationFactor *float64
 
 	// ReconnectionDelayFunc, when not nil, replaces the exponential backoff:
 	// it returns the delay before attempt n (1 for the first).
@@ -136,14 +138,14 @@ func (c *Config) withDefaults() *Config {
 	if cfg.ReconnectionDelayMax < cfg.ReconnectionDelay {
 		cfg.ReconnectionDelayMax = cfg.ReconnectionDelay
 	}
-	switch {
-	case cfg.RandomizationFactor == 0:
-		cfg.RandomizationFactor = 0.5
-	case cfg.RandomizationFactor < 0:
-		cfg.RandomizationFactor = 0
-	case cfg.RandomizationFactor > 1:
-		cfg.RandomizationFactor = 1
+	jitter := 0.5
+	if f := cfg.RandomizationFactor; f != nil {
+		jitter = 0 // negative or NaN
+		if *f > 0 {
+			jitter = min(*f, 1)
+		}
 	}
+	cfg.RandomizationFactor = &jitter // not the caller's variable
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Second
 	}

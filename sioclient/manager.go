@@ -294,7 +294,7 @@ func (m *Manager) hook(f func()) {
 func (m *Manager) run(stopped chan struct{}) {
 	defer m.wg.Done()
 	defer close(stopped)
-	bo := backoff.Backoff{Min: m.cfg.ReconnectionDelay, Max: m.cfg.ReconnectionDelayMax, Jitter: m.cfg.RandomizationFactor}
+	bo := backoff.Backoff{Min: m.cfg.ReconnectionDelay, Max: m.cfg.ReconnectionDelayMax, Jitter: *m.cfg.RandomizationFactor}
 	reconnecting := false
 	attempt := 0
 	for {
