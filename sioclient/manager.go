@@ -514,20 +514,17 @@ func (m *Manager) admit(s *Socket, conn *engineio.ClientConn, session context.Co
 			m.paused.Store(false)
 			continue
 		}
-		var err error
 		select {
 		case <-m.resume:
+			m.paused.Store(false)
 		case <-conn.Done():
 			// The event arrived before the end: queue it; the reader
 			// learns of the end at its next read.
 			m.paused.Store(false)
 			return nil
 		case <-session.Done():
-			err = errEventDropped
-		}
-		m.paused.Store(false)
-		if err != nil {
-			return err
+			m.paused.Store(false)
+			return errEventDropped
 		}
 	}
 }

@@ -417,13 +417,9 @@ func (s *Socket) onEvent(p *protocol.Packet, conn *engineio.ClientConn) error {
 	}
 	s.mu.Lock()
 	if !s.connected {
-		// Before the CONNECT reply, which may be behind: no pausing.
-		defer s.mu.Unlock()
-		if len(s.recvBuf) >= s.m.cfg.HardMaxPendingEvents {
-			return fmt.Errorf("%w: %d events received before the connection to namespace %q", ErrHandlerQueueFull, len(s.recvBuf), s.nsp)
-		}
-		s.recvBuf = append(s.recvBuf, received{name, args, ack})
-		return nil
+		err := s.keepLocked(received{name, args, ack})
+		s.mu.Unlock()
+		return err
 	}
 	session := s.sessCtx
 	s.mu.Unlock()
@@ -438,6 +434,20 @@ func (s *Socket) onEvent(p *protocol.Packet, conn *engineio.ClientConn) error {
 	if s.sessCtx == session {
 		s.dispatchLocked(name, args, ack)
 	}
+	return nil
+}
+
+// keepLocked keeps an event that arrived before the CONNECT reply, to be
+// handled once it comes. The reply may be behind the events, so reading does
+// not pause for these, up to HardMaxPendingEvents.
+func (s *Socket) keepLocked(r received) error {
+	if s.closed.Load() {
+		return nil
+	}
+	if len(s.recvBuf) >= s.m.cfg.HardMaxPendingEvents {
+		return fmt.Errorf("%w: %d events received before the connection to namespace %q", ErrHandlerQueueFull, len(s.recvBuf), s.nsp)
+	}
+	s.recvBuf = append(s.recvBuf, r)
 	return nil
 }
 
@@ -458,7 +468,10 @@ func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
 	if h == nil && len(anys) == 0 {
 		return
 	}
-	s.schedule(func() {
+	s.queue.push(func() {
+		if s.closed.Load() {
+			return // as schedule does, without a second closure per event
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				s.reportError(&HandlerPanicError{Event: name, Value: v})
