@@ -8,6 +8,7 @@ import (
 	"time"
 
 	socketio "github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/testutil"
 )
 
 // TestCloseRunsDisconnectHandlersFirst: Close returns after the OnDisconnect
@@ -71,13 +72,8 @@ func TestCloseFromHandler(t *testing.T) {
 	if err := s.Connect(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-closed:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close from a handler did not return")
+	if err := testutil.Recv(t, closed, 10*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	if e := discs.get(t); e.Reason != ReasonClientDisconnect {
 		t.Fatalf("disconnected with %+v", e)
