@@ -341,6 +341,7 @@ func (c *ClientConn) Close() error {
 	c.mu.Lock()
 	if !c.closing && !c.closed {
 		c.closing = true
+		c.cond.Broadcast() // an upgrade waiting for the poll gives up
 		stop := time.AfterFunc(closeDrainTimeout, func() {
 			c.mu.Lock()
 			c.cond.Broadcast()

@@ -377,3 +377,34 @@ func TestClientCloseAfterDrain(t *testing.T) {
 		t.Fatalf("POST bodies %q, want %q", posts, want)
 	}
 }
+
+// TestClientCloseDuringStalledUpgrade: a connection whose reader stopped
+// reading cannot finish its upgrade (the poll waits for Read, the upgrade for
+// the poll); Close gives the upgrade up and closes over polling at once.
+func TestClientCloseDuringStalledUpgrade(t *testing.T) {
+	ts := newTestServer(t, &Config{InitialPacket: []byte("unread")}, false)
+	c := dialT(t, ts.url, nil) // polling, then the upgrade
+	ts.nextConn(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		stalled := c.upgrading && c.polling
+		c.mu.Unlock()
+		if stalled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the upgrade did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	c.Close()
+	if d := time.Since(start); d >= closeDrainTimeout/2 {
+		t.Fatalf("Close took %v", d)
+	}
+	ts.waitReason(t, ReasonTransportClose)
+	if c.Transport() != Polling {
+		t.Fatalf("transport %s", c.Transport())
+	}
+}

@@ -224,8 +224,20 @@ func (c *ClientConn) upgrade() {
 	}
 	c.mu.Lock()
 	c.upgrading, c.pausing = true, true
-	for !c.closed && (c.writing || c.polling) {
+	for !c.closed && !c.closing && (c.writing || c.polling) {
 		c.cond.Wait()
+	}
+	if c.closing && !c.closed {
+		// Give the upgrade up: Close sends its close packet over polling.
+		// (Waiting on would wait for a poll that may be waiting for a Read
+		// that will not come.)
+		c.upgrading, c.pausing, c.probe = false, false, nil
+		c.cond.Broadcast()
+		c.flushLocked()
+		c.mu.Unlock()
+		_ = ws.Close()
+		c.wg.Done()
+		return
 	}
 	closed := c.closed
 	c.mu.Unlock()
