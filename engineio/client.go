@@ -16,9 +16,13 @@ const closeDrainTimeout = 2 * time.Second
 
 // ClientConn is the client end of an Engine.IO connection, returned by Dial.
 //
-// Read returns the server's messages in order; call it continuously, since
-// the goroutine that reads the transport waits for Read before it goes on
-// (pings are answered all the same until it blocks). Send queues messages
+// Read returns the server's messages in order. The goroutine that reads the
+// transport waits for Read before it goes on, so a caller that stops
+// calling Read stops the reading (backpressure: over WebSocket the server's
+// writes wait on TCP, over polling no new poll is made) and holds at most
+// one WebSocket message or one polling response. The server's pings behind
+// a message wait as well: stop for longer than its ping timeout and it
+// closes the connection. Send queues messages
 // without blocking; one writer drains the queue in order, over one polling
 // POST at a time (split under the server's maxPayload) or WebSocket frames.
 // Every method is safe for concurrent use.

@@ -24,13 +24,15 @@
 //
 // The manager reconnects a lost connection with exponential backoff and
 // jitter (Config.ReconnectionDelay, ReconnectionDelayMax,
-// RandomizationFactor, ReconnectionAttempts, or ReconnectionDelayFunc), and
+// RandomizationFactor, new(0.0) for none, ReconnectionAttempts, or
+// ReconnectionDelayFunc), and
 // reports through typed hooks (OnReconnectAttempt, OnReconnectError,
 // OnReconnectFailed, OnReconnect). Every (re)connection sends the socket's
 // auth, from SocketConfig.AuthFunc when set so that tokens can be refreshed.
 // A server refusal (CONNECT_ERROR) is a *ConnectError with the server's
 // message and data, and is not retried. DisconnectReason tells why a socket
-// was disconnected and WillReconnect whether it comes back by itself.
+// was disconnected and WillReconnect whether it comes back by itself;
+// Socket.Active tells the latter at any time.
 //
 // Emit never blocks: while disconnected, events are buffered (bounded by
 // SocketConfig.MaxBufferBytes, ErrBufferFull past it) and sent on
