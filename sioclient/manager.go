@@ -272,6 +272,12 @@ func (m *Manager) release(wait bool) {
 	}
 }
 
+func (m *Manager) wanted() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.wantedLocked()
+}
+
 // stopIfUnwanted ends the supervisor when no socket wants the connection.
 func (m *Manager) stopIfUnwanted() bool {
 	m.mu.Lock()
@@ -328,8 +334,8 @@ func (m *Manager) run(stopped chan struct{}) {
 		}
 		conn, err := m.dial()
 		if err != nil {
-			if m.ctx.Err() != nil {
-				continue
+			if m.ctx.Err() != nil || !m.wanted() {
+				continue // closed or released: not a failure to report
 			}
 			m.cfg.Logger.Debug("sioclient: connection failed", "err", err)
 			m.notifyError(err)
@@ -406,6 +412,9 @@ func (m *Manager) dial() (*engineio.ClientConn, error) {
 	defer cancel()
 	m.mu.Lock()
 	m.dialCancel = cancel
+	if !m.wantedLocked() {
+		cancel() // released before the attempt could be cancelled
+	}
 	m.mu.Unlock()
 	conn, err := engineio.Dial(ctx, m.url, &m.cfg.Engine)
 	m.mu.Lock()
