@@ -352,19 +352,7 @@ func TestClientCloseAfterDrain(t *testing.T) {
 	}
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c.mu.Lock()
-		closing := c.closing
-		c.mu.Unlock()
-		if closing {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Close did not start")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitConn(t, c, "Close to start", func() bool { return c.closing })
 	close(release)
 	select {
 	case <-closed:
@@ -385,19 +373,7 @@ func TestClientCloseDuringStalledUpgrade(t *testing.T) {
 	ts := newTestServer(t, &Config{InitialPacket: []byte("unread")}, false)
 	c := dialT(t, ts.url, nil) // polling, then the upgrade
 	ts.nextConn(t)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c.mu.Lock()
-		stalled := c.upgrading && c.polling
-		c.mu.Unlock()
-		if stalled {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the upgrade did not start")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitConn(t, c, "the upgrade to wait for the poll", func() bool { return c.upgrading && c.polling })
 	start := time.Now()
 	c.Close()
 	if d := time.Since(start); d >= closeDrainTimeout/2 {
@@ -406,5 +382,23 @@ func TestClientCloseDuringStalledUpgrade(t *testing.T) {
 	ts.waitReason(t, ReasonTransportClose)
 	if c.Transport() != Polling {
 		t.Fatalf("transport %s", c.Transport())
+	}
+}
+
+// waitConn waits until cond, called with c.mu held, holds.
+func waitConn(t *testing.T, c *ClientConn, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		ok := cond()
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
