@@ -367,6 +367,9 @@ func (c *ClientConn) Close() error {
 		c.fail(ReasonForcedClose, ErrClosed)
 	} else {
 		c.mu.Unlock()
+		// Wait for the Close under way: until the connection is closed it
+		// may start a writer, which Wait must not race with.
+		<-c.done
 	}
 	c.wg.Wait()
 	c.closeIdle()

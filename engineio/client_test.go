@@ -402,3 +402,26 @@ func waitConn(t *testing.T, c *ClientConn, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestClientConcurrentClose: Close from several goroutines at once; each
+// returns once the connection's goroutines are gone.
+func TestClientConcurrentClose(t *testing.T) {
+	ts := newTestServer(t, nil, true)
+	for range 20 {
+		c := dialT(t, ts.url, &DialConfig{Transports: []Transport{Polling}})
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.Close()
+				select {
+				case <-c.Done():
+				default:
+					t.Error("Close returned before the connection ended")
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
