@@ -16,9 +16,13 @@ const closeDrainTimeout = 2 * time.Second
 
 // ClientConn is the client end of an Engine.IO connection, returned by Dial.
 //
-// Read returns the server's messages in order; call it continuously, since
-// the goroutine that reads the transport waits for Read before it goes on
-// (pings are answered all the same until it blocks). Send queues messages
+// Read returns the server's messages in order. The goroutine that reads the
+// transport waits for Read before it goes on, so a caller that stops
+// calling Read stops the reading (backpressure: over WebSocket the server's
+// writes wait on TCP, over polling no new poll is made) and holds at most
+// one WebSocket message or one polling response. The server's pings behind
+// a message wait as well: stop for longer than its ping timeout and it
+// closes the connection. Send queues messages
 // without blocking; one writer drains the queue in order, over one polling
 // POST at a time (split under the server's maxPayload) or WebSocket frames.
 // Every method is safe for concurrent use.
@@ -332,21 +336,26 @@ func (c *ClientConn) fail(reason CloseReason, err error) {
 // the server, closes the connection and waits for its goroutines to end.
 // Read then returns a *CloseError with ReasonForcedClose. Close returns nil;
 // later calls do nothing.
+//
+// Over polling, the close packet goes in a request of its own once the
+// queue is written, as the official client sends it: a server may handle the
+// packets of one payload out of order with a close among them (Node's
+// Socket.IO server defers its packets to the next tick, after the close).
 func (c *ClientConn) Close() error {
 	c.mu.Lock()
 	if !c.closing && !c.closed {
 		c.closing = true
-		if c.transport == Polling {
-			c.sendPacketLocked(packetClose, nil)
-		}
+		c.cond.Broadcast() // an upgrade waiting for the poll gives up
 		stop := time.AfterFunc(closeDrainTimeout, func() {
 			c.mu.Lock()
 			c.cond.Broadcast()
 			c.mu.Unlock()
 		})
 		deadline := time.Now().Add(closeDrainTimeout)
-		for !c.closed && (c.writing || c.upgrading || len(c.queue) > 0) && time.Now().Before(deadline) {
-			c.cond.Wait()
+		c.waitDrainedLocked(deadline)
+		if c.transport == Polling && !c.closed {
+			c.sendPacketLocked(packetClose, nil)
+			c.waitDrainedLocked(deadline)
 		}
 		stop.Stop()
 		ws := c.ws
@@ -358,10 +367,21 @@ func (c *ClientConn) Close() error {
 		c.fail(ReasonForcedClose, ErrClosed)
 	} else {
 		c.mu.Unlock()
+		// Wait for the Close under way: until the connection is closed it
+		// may start a writer, which Wait must not race with.
+		<-c.done
 	}
 	c.wg.Wait()
 	c.closeIdle()
 	return nil
+}
+
+// waitDrainedLocked waits until the queue is written, the connection
+// closed, or the deadline passed (someone must wake the waiter then).
+func (c *ClientConn) waitDrainedLocked(deadline time.Time) {
+	for !c.closed && (c.writing || c.upgrading || len(c.queue) > 0) && time.Now().Before(deadline) {
+		c.cond.Wait()
+	}
 }
 
 // closeIdle closes the idle HTTP connections of the connection's own client.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -305,5 +308,120 @@ func TestClientQueueBound(t *testing.T) {
 	_ = c.Close()
 	if err := c.Send(Message{Data: []byte("late")}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestClientCloseAfterDrain: over polling, Close first writes what is
+// queued, then sends the close packet in a POST of its own, as the official
+// client does: a server that handles a payload's packets in one go (Node
+// defers Socket.IO packets to the next tick) would otherwise close the
+// session before it handled the packets in front of the close.
+func TestClientCloseAfterDrain(t *testing.T) {
+	var mu sync.Mutex
+	var posts []string
+	first := make(chan struct{})
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sid") == "" {
+			_, _ = w.Write([]byte(openPacket))
+			return
+		}
+		if r.Method != http.MethodPost {
+			<-r.Context().Done()
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posts = append(posts, string(body))
+		n := len(posts)
+		mu.Unlock()
+		if n == 1 {
+			close(first)
+			<-release
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	c := dialT(t, srv.URL, &DialConfig{Transports: []Transport{Polling}})
+	if err := c.Send(Message{Data: []byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	<-first // "a" is being written
+	if err := c.Send(Message{Data: []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	waitConn(t, c, "Close to start", func() bool { return c.closing })
+	close(release)
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"4a", "4b", "1"}; !slices.Equal(posts, want) {
+		t.Fatalf("POST bodies %q, want %q", posts, want)
+	}
+}
+
+// TestClientCloseDuringStalledUpgrade: a connection whose reader stopped
+// reading cannot finish its upgrade (the poll waits for Read, the upgrade for
+// the poll); Close gives the upgrade up and closes over polling at once.
+func TestClientCloseDuringStalledUpgrade(t *testing.T) {
+	ts := newTestServer(t, &Config{InitialPacket: []byte("unread")}, false)
+	c := dialT(t, ts.url, nil) // polling, then the upgrade
+	ts.nextConn(t)
+	waitConn(t, c, "the upgrade to wait for the poll", func() bool { return c.upgrading && c.polling })
+	start := time.Now()
+	c.Close()
+	if d := time.Since(start); d >= closeDrainTimeout/2 {
+		t.Fatalf("Close took %v", d)
+	}
+	ts.waitReason(t, ReasonTransportClose)
+	if c.Transport() != Polling {
+		t.Fatalf("transport %s", c.Transport())
+	}
+}
+
+// waitConn waits until cond, called with c.mu held, holds.
+func waitConn(t *testing.T, c *ClientConn, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		ok := cond()
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestClientConcurrentClose: Close from several goroutines at once; each
+// returns once the connection's goroutines are gone.
+func TestClientConcurrentClose(t *testing.T) {
+	ts := newTestServer(t, nil, true)
+	for range 20 {
+		c := dialT(t, ts.url, &DialConfig{Transports: []Transport{Polling}})
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.Close()
+				select {
+				case <-c.Done():
+				default:
+					t.Error("Close returned before the connection ended")
+				}
+			}()
+		}
+		wg.Wait()
 	}
 }

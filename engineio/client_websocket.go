@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -139,6 +140,7 @@ func (c *ClientConn) readWebSocketClient(ws *websocket.Conn) {
 			c.fail(wsClientError(err))
 			return
 		}
+		data = trim(data)
 		if mt == websocket.BinaryMessage {
 			if !c.deliver(Message{Data: data, Binary: true}) {
 				return
@@ -154,6 +156,16 @@ func (c *ClientConn) readWebSocketClient(ws *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// trim returns a small message in a slice of its own size: the WebSocket
+// library reads every message into a buffer of at least 512 bytes, which a
+// message kept for a while (waiting for its handler) would otherwise hold.
+func trim(data []byte) []byte {
+	if len(data) < 2048 && cap(data) >= 2*len(data) {
+		return bytes.Clone(data)
+	}
+	return data
 }
 
 // writeWebSocketPackets writes packets as frames: text packets as
@@ -212,8 +224,20 @@ func (c *ClientConn) upgrade() {
 	}
 	c.mu.Lock()
 	c.upgrading, c.pausing = true, true
-	for !c.closed && (c.writing || c.polling) {
+	for !c.closed && !c.closing && (c.writing || c.polling) {
 		c.cond.Wait()
+	}
+	if c.closing && !c.closed {
+		// Give the upgrade up: Close sends its close packet over polling.
+		// (Waiting on would wait for a poll that may be waiting for a Read
+		// that will not come.)
+		c.upgrading, c.pausing, c.probe = false, false, nil
+		c.cond.Broadcast()
+		c.flushLocked()
+		c.mu.Unlock()
+		_ = ws.Close()
+		c.wg.Done()
+		return
 	}
 	closed := c.closed
 	c.mu.Unlock()

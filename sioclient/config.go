@@ -32,8 +32,10 @@ type Config struct {
 	ReconnectionDelayMax time.Duration
 
 	// RandomizationFactor spreads each delay by up to this fraction, down or
-	// up. Defaults to 0.5; a negative value means no jitter.
-	RandomizationFactor float64
+	// up, as randomizationFactor does in the official client: new(0.0)
+	// turns the jitter off. Values are clamped to [0, 1]. Defaults to nil:
+	// 0.5.
+	RandomizationFactor *float64
 
 	// ReconnectionDelayFunc, when not nil, replaces the exponential backoff:
 	// it returns the delay before attempt n (1 for the first).
@@ -43,10 +45,28 @@ type Config struct {
 	// Defaults to 20s.
 	Timeout time.Duration
 
-	// MaxPendingEvents bounds the events waiting for one socket's handlers.
-	// Past it, events are dropped and ErrHandlerQueueFull goes to the
-	// socket's OnError handlers. Defaults to 1024.
+	// MaxPendingEvents is how many events may wait for one socket's
+	// handlers before the client stops reading the connection until they
+	// catch up: backpressure, not loss. Over WebSocket the server's writes
+	// then wait on TCP; over polling the next poll waits. The client holds
+	// at most these events per socket plus one WebSocket message or one
+	// polling response (Engine.MaxMessageBytes). Defaults to 1024.
+	//
+	// Reading goes on past it while a caller waits for the server
+	// (EmitWithAck, Call, Connect), from a handler or not, since what it
+	// waits for may be behind the events: up to HardMaxPendingEvents.
 	MaxPendingEvents int
+
+	// HardMaxPendingEvents caps the events waiting for one socket's
+	// handlers. When an event arrives for a socket that has that many, the
+	// client closes the connection instead of queueing it: every socket of
+	// the manager is disconnected with ReasonHandlerQueueFull (its Err wraps
+	// ErrHandlerQueueFull), then reconnects as after any lost connection;
+	// with connection state recovery on the server, the events not read
+	// are delivered then. A value of MaxPendingEvents or less disconnects
+	// at MaxPendingEvents rather than pause. Defaults to 64 ×
+	// MaxPendingEvents.
+	HardMaxPendingEvents int
 
 	// Socket holds the options of the sockets created by Dial, and by
 	// Manager.Socket when given nil.
@@ -118,19 +138,25 @@ func (c *Config) withDefaults() *Config {
 	if cfg.ReconnectionDelayMax < cfg.ReconnectionDelay {
 		cfg.ReconnectionDelayMax = cfg.ReconnectionDelay
 	}
-	switch {
-	case cfg.RandomizationFactor == 0:
-		cfg.RandomizationFactor = 0.5
-	case cfg.RandomizationFactor < 0:
-		cfg.RandomizationFactor = 0
-	case cfg.RandomizationFactor > 1:
-		cfg.RandomizationFactor = 1
+	jitter := 0.5
+	if f := cfg.RandomizationFactor; f != nil {
+		jitter = 0 // negative or NaN
+		if *f > 0 {
+			jitter = min(*f, 1)
+		}
 	}
+	cfg.RandomizationFactor = &jitter // not the caller's variable
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Second
 	}
 	if cfg.MaxPendingEvents <= 0 {
 		cfg.MaxPendingEvents = 1024
+	}
+	switch {
+	case cfg.HardMaxPendingEvents <= 0:
+		cfg.HardMaxPendingEvents = 64 * cfg.MaxPendingEvents
+	case cfg.HardMaxPendingEvents < cfg.MaxPendingEvents:
+		cfg.HardMaxPendingEvents = cfg.MaxPendingEvents
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

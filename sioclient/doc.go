@@ -24,13 +24,15 @@
 //
 // The manager reconnects a lost connection with exponential backoff and
 // jitter (Config.ReconnectionDelay, ReconnectionDelayMax,
-// RandomizationFactor, ReconnectionAttempts, or ReconnectionDelayFunc), and
+// RandomizationFactor, new(0.0) for none, ReconnectionAttempts, or
+// ReconnectionDelayFunc), and
 // reports through typed hooks (OnReconnectAttempt, OnReconnectError,
 // OnReconnectFailed, OnReconnect). Every (re)connection sends the socket's
 // auth, from SocketConfig.AuthFunc when set so that tokens can be refreshed.
 // A server refusal (CONNECT_ERROR) is a *ConnectError with the server's
 // message and data, and is not retried. DisconnectReason tells why a socket
-// was disconnected and WillReconnect whether it comes back by itself.
+// was disconnected and WillReconnect whether it comes back by itself;
+// Socket.Active tells the latter at any time.
 //
 // Emit never blocks: while disconnected, events are buffered (bounded by
 // SocketConfig.MaxBufferBytes, ErrBufferFull past it) and sent on
@@ -48,8 +50,24 @@
 // socket (event handlers, OnAny, OnConnect, OnConnectError, OnDisconnect,
 // OnError) run one at a time, in arrival order, on a goroutine that exists
 // only while there is work, apart from the goroutine reading the connection:
-// a handler may block, and may call EmitWithAck. At most
-// Config.MaxPendingEvents events wait for a socket's handlers; further ones
-// are dropped and reported to OnError. A handler that panics is recovered
-// and reported to OnError. Close waits for the manager's goroutines.
+// a handler may block, and may call EmitWithAck.
+//
+// Nothing received is dropped: when a socket has Config.MaxPendingEvents
+// events waiting for its handlers, the client stops reading the connection
+// until they catch up (over WebSocket the server's writes then wait on TCP;
+// over polling the next poll waits), so memory stays bounded by those
+// events plus one message or polling response. While a caller waits for the
+// server (EmitWithAck, Call, Connect), reading goes on, up to
+// Config.HardMaxPendingEvents, so that a handler waiting for an
+// acknowledgement does not wait for itself; past that cap the connection is
+// closed with ReasonHandlerQueueFull. The server's heartbeat waits too: a
+// client that falls behind by more than the server's pingTimeout is
+// disconnected by it. A handler that panics is recovered and reported to
+// OnError.
+//
+// Close is final, for a Socket as for a Manager: afterwards Emit,
+// EmitWithAck, Call and Connect return ErrClosed at once. It returns once
+// the goroutines it ended are gone, handlers included, unless that would
+// deadlock (a handler that calls Close is not waited for). The socket of
+// Dial owns its manager and closes it too.
 package sioclient

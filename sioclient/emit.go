@@ -75,6 +75,7 @@ func (e Emitter) EmitWithAck(ctx context.Context, ev string, args ...any) (Args,
 		return Args{}, err
 	}
 	s := e.s
+	defer s.m.awaitServer()()
 	res := make(chan ackResult, 1)
 	done := func(a Args, err error) { res <- ackResult{a, err} }
 	if s.cfg.Retries > 0 && !e.volatile {
@@ -141,7 +142,7 @@ func (s *Socket) send(data []byte, atts [][]byte, ack *pendingAck, volatile bool
 	p := &protocol.Packet{Type: protocol.Event, Namespace: s.nsp, Data: data, Attachments: atts}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m.isClosed() {
+	if s.closed.Load() || s.m.isClosed() {
 		return 0, ErrClosed
 	}
 	var id uint64
@@ -197,7 +198,7 @@ func (s *Socket) writeLocked(p *protocol.Packet, volatile bool) bool {
 		hooks := s.anyOutgoing
 		if name, elems, err := protocol.EventName(p.Data); err == nil {
 			args := protocol.NewArgs(elems, p.Attachments)
-			s.queue.pushForce(func() {
+			s.schedule(func() {
 				for _, h := range hooks {
 					s.safely(name, func() { h(name, args) })
 				}
@@ -259,7 +260,7 @@ func (s *Socket) enqueueRetry(data []byte, atts [][]byte, done func(Args, error)
 	it := &retryItem{data: data, atts: atts, size: packetSize(data, atts), done: done}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m.isClosed() {
+	if s.closed.Load() || s.m.isClosed() {
 		return nil, ErrClosed
 	}
 	if s.retryLen+it.size > s.cfg.MaxBufferBytes {

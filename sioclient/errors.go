@@ -30,10 +30,10 @@ var (
 	// Config.ReconnectionAttempts attempts failed, or when the first one
 	// failed with reconnection disabled.
 	ErrReconnectFailed = errors.New("sioclient: reconnection failed")
-	// ErrHandlerQueueFull is passed to OnError handlers when an event was
-	// dropped because Config.MaxPendingEvents events already waited for the
-	// socket's handlers.
-	ErrHandlerQueueFull = errors.New("sioclient: handler queue full, event dropped")
+	// ErrHandlerQueueFull ends a connection on which an event arrived for
+	// a socket whose handlers already had Config.HardMaxPendingEvents
+	// events waiting (the DisconnectEvent's Err wraps it).
+	ErrHandlerQueueFull = errors.New("sioclient: handler queue full")
 	// ErrAckSent is returned by an AckFunc called more than once.
 	ErrAckSent = errors.New("sioclient: acknowledgement already sent")
 )
@@ -85,6 +85,11 @@ const (
 	ReasonTransportError DisconnectReason = "transport error"
 	// ReasonParseError: the server sent an invalid packet. Reconnects.
 	ReasonParseError DisconnectReason = "parse error"
+	// ReasonHandlerQueueFull: the client closed the connection because the
+	// handlers of a socket had Config.HardMaxPendingEvents events waiting.
+	// Reconnects. (Not a reason of the official client, which has no
+	// bound.)
+	ReasonHandlerQueueFull DisconnectReason = "handler queue full"
 )
 
 // WillReconnect reports whether the client reconnects by itself after a

@@ -41,3 +41,35 @@ func ExampleDial() {
 	// Output:
 	// HELLO
 }
+
+func ExampleSocket_Active() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnect(func(s *socketio.Socket) {
+		socketio.On(s, "kick", func(context.Context, any) error { s.Disconnect(); return nil })
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := sioclient.Dial(ctx, hs.URL, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	fmt.Println("active:", s.Active())
+	disconnected := make(chan struct{})
+	s.OnDisconnect(func(e sioclient.DisconnectEvent) {
+		// Active tells whether the client comes back by itself: after a
+		// lost connection it does, after a disconnection by the server or
+		// Close it does not.
+		fmt.Println(e.Reason, "then active:", s.Active())
+		close(disconnected)
+	})
+	_ = s.Emit("kick")
+	<-disconnected
+	// Output:
+	// active: true
+	// io server disconnect then active: false
+}

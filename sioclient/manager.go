@@ -29,11 +29,19 @@ type Manager struct {
 	wg     sync.WaitGroup // the manager's goroutines
 	inHook atomic.Int32   // > 0 while a Config hook runs
 
+	// Backpressure: the reader pauses while a socket has MaxPendingEvents
+	// events waiting, unless callers wait for the server.
+	waiting atomic.Int32  // callers waiting for a packet from the server
+	paused  atomic.Bool   // the reader waits for room in a socket's queue
+	resume  chan struct{} // wakes the paused reader
+
 	mu         sync.Mutex
 	sockets    map[string]*Socket
 	conn       *engineio.ClientConn
 	gen        uint64
-	running    bool // the supervisor goroutine runs
+	running    bool          // the supervisor goroutine runs
+	stopped    chan struct{} // closed when that goroutine ends
+	activated  chan struct{} // closed and replaced when a socket connects
 	closed     bool
 	dialCancel context.CancelFunc // ends the attempt under way
 	wake       chan struct{}      // interrupts a backoff wait
@@ -56,15 +64,17 @@ func NewManager(rawURL string, cfg *Config) (*Manager, error) {
 		return nil, fmt.Errorf("sioclient: URL %q has no host", rawURL)
 	}
 	u.Path, u.RawPath, u.Fragment = "", "", ""
-	m := &Manager{cfg: cfg.withDefaults(), url: u.String(), sockets: map[string]*Socket{}, wake: make(chan struct{}, 1)}
+	m := &Manager{cfg: cfg.withDefaults(), url: u.String(), sockets: map[string]*Socket{},
+		activated: make(chan struct{}), wake: make(chan struct{}, 1), resume: make(chan struct{}, 1)}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
 
 // Dial connects to the namespace named by rawURL's path ("/" when empty) of
 // the server at rawURL, with a manager of its own, and waits under ctx until
-// the server accepted the socket. Closing the socket closes the manager. On
-// error everything is closed.
+// the server accepted the socket. The socket's Close closes that manager
+// too, and returns once its goroutines are gone. On error everything is
+// closed.
 func Dial(ctx context.Context, rawURL string, cfg *Config) (*Socket, error) {
 	m, err := NewManager(rawURL, cfg)
 	if err != nil {
@@ -76,6 +86,7 @@ func Dial(ctx context.Context, rawURL string, cfg *Config) (*Socket, error) {
 		nsp = "/"
 	}
 	s := m.Socket(nsp, nil)
+	s.owner = true
 	if err := s.Connect(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -84,7 +95,8 @@ func Dial(ctx context.Context, rawURL string, cfg *Config) (*Socket, error) {
 }
 
 // Socket returns the socket of namespace nsp, creating it with cfg (nil
-// means Config.Socket) on first use. It does not connect it.
+// means Config.Socket) on first use, or when the previous one was closed. It
+// does not connect it.
 func (m *Manager) Socket(nsp string, cfg *SocketConfig) *Socket {
 	if nsp == "" || nsp[0] != '/' {
 		nsp = "/" + nsp
@@ -103,10 +115,12 @@ func (m *Manager) Socket(nsp string, cfg *SocketConfig) *Socket {
 	return s
 }
 
-// Close closes every socket (as Socket.Close does) and the connection, stops
-// reconnecting, and waits for the manager's goroutines to end (unless called
-// from a Config hook). Handlers still running are not waited for; their
-// context is cancelled.
+// Close closes every socket (as Socket.Close does) and the connection,
+// for good: Connect then returns ErrClosed. It returns once the manager's
+// goroutines and its sockets' handler goroutines are gone, with the
+// exceptions that would deadlock: a handler that was running when Close was
+// called and still runs (its context is cancelled), and the manager's own
+// goroutine when Close is called from a Config hook. Later calls only wait.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -114,13 +128,17 @@ func (m *Manager) Close() error {
 		m.waitUnlessHook()
 		return nil
 	}
+	m.closed = true
 	socks := m.listLocked()
 	m.mu.Unlock()
+	running := make([]uint64, len(socks))
+	for i, s := range socks {
+		running[i] = s.queue.current()
+	}
 	for _, s := range socks {
-		s.Close()
+		s.close()
 	}
 	m.mu.Lock()
-	m.closed = true
 	conn := m.conn
 	if m.dialCancel != nil {
 		m.dialCancel()
@@ -131,6 +149,9 @@ func (m *Manager) Close() error {
 		conn.Close()
 	}
 	m.waitUnlessHook()
+	for i, s := range socks {
+		s.queue.wait(running[i])
+	}
 	return nil
 }
 
@@ -177,6 +198,15 @@ func (m *Manager) wantedLocked() bool {
 	return false
 }
 
+// forget removes a closed socket, so that Socket makes a new one.
+func (m *Manager) forget(s *Socket) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sockets[s.nsp] == s {
+		delete(m.sockets, s.nsp)
+	}
+}
+
 // activate makes sure the connection is open or being opened for s, and
 // sends s's CONNECT when it is open.
 func (m *Manager) activate(s *Socket) {
@@ -187,10 +217,13 @@ func (m *Manager) activate(s *Socket) {
 		return
 	}
 	conn, gen := m.conn, m.gen
+	close(m.activated)
+	m.activated = make(chan struct{})
 	if !m.running {
 		m.running = true
+		m.stopped = make(chan struct{})
 		m.wg.Add(1)
-		go m.run()
+		go m.run(m.stopped)
 	}
 	m.mu.Unlock()
 	if conn != nil {
@@ -198,14 +231,18 @@ func (m *Manager) activate(s *Socket) {
 	}
 }
 
-// maybeClose closes the connection when no socket wants it any more.
-func (m *Manager) maybeClose() {
+// release closes the connection when no socket wants it any more. With
+// wait, it returns once the connection is closed and the supervisor
+// goroutine gone (unless a socket wants the connection again meanwhile);
+// without, or from a Config hook (the supervisor's goroutine), it closes
+// the connection in the background.
+func (m *Manager) release(wait bool) {
 	m.mu.Lock()
 	if m.wantedLocked() {
 		m.mu.Unlock()
 		return
 	}
-	conn := m.conn
+	conn, stopped, activated := m.conn, m.stopped, m.activated
 	if m.dialCancel != nil {
 		m.dialCancel()
 	}
@@ -214,9 +251,31 @@ func (m *Manager) maybeClose() {
 	case m.wake <- struct{}{}:
 	default:
 	}
-	if conn != nil {
-		go conn.Close() // may be called from the read loop
+	if !wait || m.inHook.Load() > 0 {
+		if conn != nil {
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				conn.Close()
+			}()
+		}
+		return
 	}
+	if conn != nil {
+		conn.Close()
+	}
+	if stopped != nil {
+		select {
+		case <-stopped:
+		case <-activated:
+		}
+	}
+}
+
+func (m *Manager) wanted() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.wantedLocked()
 }
 
 // stopIfUnwanted ends the supervisor when no socket wants the connection.
@@ -238,9 +297,10 @@ func (m *Manager) hook(f func()) {
 
 // run opens the connection, serves it, and reopens it per the reconnection
 // policy, while some socket wants it.
-func (m *Manager) run() {
+func (m *Manager) run(stopped chan struct{}) {
 	defer m.wg.Done()
-	bo := backoff.Backoff{Min: m.cfg.ReconnectionDelay, Max: m.cfg.ReconnectionDelayMax, Jitter: m.cfg.RandomizationFactor}
+	defer close(stopped)
+	bo := backoff.Backoff{Min: m.cfg.ReconnectionDelay, Max: m.cfg.ReconnectionDelayMax, Jitter: *m.cfg.RandomizationFactor}
 	reconnecting := false
 	attempt := 0
 	for {
@@ -274,8 +334,8 @@ func (m *Manager) run() {
 		}
 		conn, err := m.dial()
 		if err != nil {
-			if m.ctx.Err() != nil {
-				continue
+			if m.ctx.Err() != nil || !m.wanted() {
+				continue // closed or released: not a failure to report
 			}
 			m.cfg.Logger.Debug("sioclient: connection failed", "err", err)
 			m.notifyError(err)
@@ -352,6 +412,9 @@ func (m *Manager) dial() (*engineio.ClientConn, error) {
 	defer cancel()
 	m.mu.Lock()
 	m.dialCancel = cancel
+	if !m.wantedLocked() {
+		cancel() // released before the attempt could be cancelled
+	}
 	m.mu.Unlock()
 	conn, err := engineio.Dial(ctx, m.url, &m.cfg.Engine)
 	m.mu.Lock()
@@ -424,8 +487,73 @@ func (m *Manager) read(conn *engineio.ClientConn, gen uint64) (DisconnectReason,
 		m.mu.Lock()
 		s := m.sockets[p.Namespace]
 		m.mu.Unlock()
-		if s != nil {
-			s.onPacket(p, gen)
+		if s == nil {
+			continue
+		}
+		if err := s.onPacket(p, conn, gen); err != nil {
+			m.cfg.Logger.Warn("sioclient: closing the connection", "nsp", s.nsp, "err", err)
+			return ReasonHandlerQueueFull, err
 		}
 	}
+}
+
+// errEventDropped tells the reader that an event arrived for a socket whose
+// session ended while the event waited for room: it is dropped, as the
+// official client ignores the packets of a disconnected socket.
+var errEventDropped = errors.New("sioclient: session ended")
+
+// admit waits until the handlers of s may take one more event: while s has
+// MaxPendingEvents events waiting, the reader stops reading conn
+// (backpressure), unless a caller waits for a packet from the server. It
+// returns an error wrapping ErrHandlerQueueFull at HardMaxPendingEvents,
+// and errEventDropped when the session ended meanwhile.
+func (m *Manager) admit(s *Socket, conn *engineio.ClientConn, session context.Context) error {
+	for {
+		n := s.queue.len()
+		switch {
+		case n >= m.cfg.HardMaxPendingEvents:
+			return fmt.Errorf("%w: %d events waiting for the handlers of namespace %q", ErrHandlerQueueFull, n, s.nsp)
+		case n < m.cfg.MaxPendingEvents || m.waiting.Load() > 0:
+			return nil
+		}
+		// Check again once the queues see the flag, so that no wake-up is
+		// lost in between.
+		m.paused.Store(true)
+		if s.queue.len() < m.cfg.MaxPendingEvents || m.waiting.Load() > 0 {
+			m.paused.Store(false)
+			continue
+		}
+		select {
+		case <-m.resume:
+			m.paused.Store(false)
+		case <-conn.Done():
+			// The event arrived before the end: queue it; the reader
+			// learns of the end at its next read.
+			m.paused.Store(false)
+			return nil
+		case <-session.Done():
+			m.paused.Store(false)
+			return errEventDropped
+		}
+	}
+}
+
+// wakeReader wakes the reader when it is paused: a queue took a task, or a
+// caller started waiting for the server.
+func (m *Manager) wakeReader() {
+	if m.paused.Load() {
+		select {
+		case m.resume <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// awaitServer counts a caller waiting for a packet from the server until
+// the returned function is called; meanwhile the reader does not pause,
+// since the packet may be behind events.
+func (m *Manager) awaitServer() (done func()) {
+	m.waiting.Add(1)
+	m.wakeReader()
+	return func() { m.waiting.Add(-1) }
 }

@@ -220,6 +220,9 @@ func TestReconnectionGivesUp(t *testing.T) {
 	if err := s.Connect(ctxT(t, 10*time.Second)); !errors.Is(err, ErrReconnectFailed) {
 		t.Fatalf("got %v", err)
 	}
+	if s.Active() {
+		t.Fatal("still active once the manager gave up")
+	}
 	waitFor(t, 2*time.Second, "connect errors", func() bool { return connectErrors.Load() == 3 })
 	if h.attempts.Load() != 2 || h.errors.Load() != 2 || h.failed.Load() != 1 || h.reconnects.Load() != 0 {
 		t.Fatalf("attempts %d errors %d failed %d", h.attempts.Load(), h.errors.Load(), h.failed.Load())

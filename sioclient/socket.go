@@ -22,6 +22,8 @@ type Socket struct {
 	cfg SocketConfig
 
 	active atomic.Bool // wants to be connected (the official client's "active")
+	closed atomic.Bool // Close was called; set under mu
+	owner  bool        // made by Dial: Close closes the manager
 	queue  taskQueue   // runs the handlers
 
 	mu         sync.Mutex
@@ -71,7 +73,7 @@ type pendingAck struct {
 
 func newSocket(m *Manager, nsp string, cfg SocketConfig) *Socket {
 	s := &Socket{m: m, nsp: nsp, cfg: cfg.withDefaults(), acks: map[uint64]*pendingAck{}, handlers: map[string]RawHandler{}}
-	s.queue.max = m.cfg.MaxPendingEvents
+	s.queue.taken = m.wakeReader
 	s.sessCtx, s.sessCancel = context.WithCancel(context.Background())
 	s.sessCancel()
 	return s
@@ -97,6 +99,13 @@ func (s *Socket) Connected() bool {
 	return s.connected
 }
 
+// Active reports whether the socket is connected or trying to connect:
+// from Connect until Close, a refusal by the server (a CONNECT_ERROR or a
+// disconnection by the server), or the manager giving up reconnecting. Like
+// socket.active of the official client, it tells in an OnDisconnect handler
+// whether the client reconnects by itself.
+func (s *Socket) Active() bool { return s.active.Load() }
+
 // Recovered reports whether the last connection restored the previous
 // session (connection state recovery): same id, and the events missed in
 // between delivered.
@@ -113,6 +122,10 @@ func (s *Socket) Recovered() bool {
 // last case the socket keeps trying in the background until Close.
 func (s *Socket) Connect(ctx context.Context) error {
 	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return ErrClosed
+	}
 	if s.connected {
 		s.mu.Unlock()
 		return nil
@@ -121,6 +134,7 @@ func (s *Socket) Connect(ctx context.Context) error {
 	s.waiters = append(s.waiters, w)
 	s.active.Store(true)
 	s.mu.Unlock()
+	defer s.m.awaitServer()()
 	s.m.activate(s)
 	select {
 	case err := <-w:
@@ -146,13 +160,47 @@ func (s *Socket) resolveLocked(err error) {
 	s.waiters = nil
 }
 
-// Close disconnects the socket from its namespace (the server sees "client
-// namespace disconnect") and stops reconnecting it. Events buffered or
-// queued for retries are dropped and every EmitWithAck waiting returns
-// ErrClosed. When it was the manager's last active socket, the manager's
-// connection is closed too. The socket may be connected again with Connect.
+// Close disconnects the socket from its namespace for good: the server sees
+// "client namespace disconnect", and the socket never reconnects. From then
+// on Emit, EmitWithAck, Call and Connect return ErrClosed at once; events
+// buffered or queued for retries are dropped, every EmitWithAck waiting
+// returns ErrClosed, and the handlers run no more, except the OnDisconnect
+// handlers, with ReasonClientDisconnect. Manager.Socket makes a new socket
+// for the namespace.
+//
+// A socket made by Dial closes its manager too. Otherwise, when it was the
+// manager's last active socket, the manager's connection is closed, and
+// reopened when a socket connects again.
+//
+// Close returns once the goroutines it ended are gone, the handlers'
+// included, with one exception: a handler that was running when Close was
+// called and still runs (as when Close is called from a handler) is not
+// waited for; its context is cancelled, and its goroutine ends once it
+// returns. Close returns nil; later calls do nothing.
 func (s *Socket) Close() error {
+	running := s.queue.current()
+	if !s.close() {
+		return nil
+	}
+	s.m.forget(s)
+	if s.owner {
+		_ = s.m.Close()
+	} else {
+		s.m.release(true)
+	}
+	s.queue.wait(running)
+	return nil
+}
+
+// close ends the socket and reports whether it was open. The manager is
+// left to the caller.
+func (s *Socket) close() bool {
 	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return false
+	}
+	s.closed.Store(true)
 	wasConnected := s.connected
 	if s.connected && s.conn != nil {
 		_ = s.conn.Send(engineio.Message{Data: (&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp}).Encode()})
@@ -174,8 +222,7 @@ func (s *Socket) Close() error {
 	if wasConnected {
 		s.pushDisconnect(DisconnectEvent{Reason: ReasonClientDisconnect})
 	}
-	s.m.maybeClose()
-	return nil
+	return true
 }
 
 func stopAck(a *pendingAck) {
@@ -296,11 +343,13 @@ func (s *Socket) refuse(gen uint64, err error) {
 	s.resolveLocked(err)
 	s.mu.Unlock()
 	s.pushConnectError(err)
-	s.m.maybeClose()
+	s.m.release(false)
 }
 
-// onPacket handles a packet for this namespace from connection gen.
-func (s *Socket) onPacket(p *protocol.Packet, gen uint64) {
+// onPacket handles a packet for this namespace from connection gen. It
+// returns an error wrapping ErrHandlerQueueFull when the connection must be
+// closed.
+func (s *Socket) onPacket(p *protocol.Packet, conn *engineio.ClientConn, gen uint64) error {
 	switch p.Type {
 	case protocol.Connect:
 		var d struct {
@@ -309,11 +358,11 @@ func (s *Socket) onPacket(p *protocol.Packet, gen uint64) {
 		}
 		if json.Unmarshal(p.Data, &d) != nil || d.SID == "" {
 			s.pushConnectError(errors.New("sioclient: CONNECT reply without sid: the server is not a Socket.IO v3 or later server"))
-			return
+			return nil
 		}
 		s.onConnect(d.SID, d.PID, gen)
 	case protocol.Event, protocol.BinaryEvent:
-		s.onEvent(p)
+		return s.onEvent(p, conn)
 	case protocol.Ack, protocol.BinaryAck:
 		s.onAck(p)
 	case protocol.Disconnect:
@@ -321,6 +370,7 @@ func (s *Socket) onPacket(p *protocol.Packet, gen uint64) {
 	case protocol.ConnectError:
 		s.refuse(gen, parseConnectError(p.Data))
 	}
+	return nil
 }
 
 func (s *Socket) onConnect(sid, pid string, gen uint64) {
@@ -346,17 +396,19 @@ func (s *Socket) onConnect(sid, pid string, gen uint64) {
 	s.resolveLocked(nil)
 	hooks := s.connectHooks
 	s.mu.Unlock()
-	s.queue.pushForce(func() {
+	s.schedule(func() {
 		for _, h := range hooks {
 			s.safely("connect", h)
 		}
 	})
 }
 
-func (s *Socket) onEvent(p *protocol.Packet) {
+// onEvent queues the handlers of an event, once there is room for it (see
+// Manager.admit).
+func (s *Socket) onEvent(p *protocol.Packet, conn *engineio.ClientConn) error {
 	name, elems, err := protocol.EventName(p.Data)
 	if err != nil {
-		return // a numeric event name: no handler can match
+		return nil // a numeric event name: no handler can match
 	}
 	args := protocol.NewArgs(elems, p.Attachments)
 	var ack AckFunc
@@ -364,17 +416,47 @@ func (s *Socket) onEvent(p *protocol.Packet) {
 		ack = s.ackFunc(p.ID)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.connected {
-		s.recvBuf = append(s.recvBuf, received{name, args, ack})
-		return
+		err := s.keepLocked(received{name, args, ack})
+		s.mu.Unlock()
+		return err
 	}
-	s.dispatchLocked(name, args, ack)
+	session := s.sessCtx
+	s.mu.Unlock()
+	switch err := s.m.admit(s, conn, session); {
+	case errors.Is(err, errEventDropped):
+		return nil
+	case err != nil:
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessCtx == session {
+		s.dispatchLocked(name, args, ack)
+	}
+	return nil
+}
+
+// keepLocked keeps an event that arrived before the CONNECT reply, to be
+// handled once it comes. The reply may be behind the events, so reading does
+// not pause for these, up to HardMaxPendingEvents.
+func (s *Socket) keepLocked(r received) error {
+	if s.closed.Load() {
+		return nil
+	}
+	if len(s.recvBuf) >= s.m.cfg.HardMaxPendingEvents {
+		return fmt.Errorf("%w: %d events received before the connection to namespace %q", ErrHandlerQueueFull, len(s.recvBuf), s.nsp)
+	}
+	s.recvBuf = append(s.recvBuf, r)
+	return nil
 }
 
 // dispatchLocked queues the handlers of an event and records its offset.
+// Like the official client, it takes the offset only from events without an
+// acknowledgement: the server adds none to those (they are not kept for
+// recovery), so their last string argument is the application's.
 func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
-	if s.pid != "" && args.Len() > 0 {
+	if s.pid != "" && ack == nil && args.Len() > 0 {
 		var off string
 		if last := args.Raw(args.Len() - 1); len(last) > 0 && last[0] == '"' && json.Unmarshal(last, &off) == nil {
 			s.lastOffset = off
@@ -386,7 +468,10 @@ func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
 	if h == nil && len(anys) == 0 {
 		return
 	}
-	if !s.queue.push(func() {
+	s.queue.push(func() {
+		if s.closed.Load() {
+			return // as schedule does, without a second closure per event
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				s.reportError(&HandlerPanicError{Event: name, Value: v})
@@ -398,9 +483,7 @@ func (s *Socket) dispatchLocked(name string, args Args, ack AckFunc) {
 		if h != nil {
 			h(ctx, args, ack)
 		}
-	}) {
-		s.queue.pushForce(func() { s.reportError(fmt.Errorf("%w: %q", ErrHandlerQueueFull, name)) })
-	}
+	})
 }
 
 // ackFunc returns the function that acknowledges event id.
@@ -452,7 +535,7 @@ func (s *Socket) onServerDisconnect(gen uint64) {
 		a.fn(Args{}, ErrDisconnected)
 	}
 	s.pushDisconnect(DisconnectEvent{Reason: ReasonServerDisconnect})
-	s.m.maybeClose()
+	s.m.release(false)
 }
 
 // onClose ends the session on connection gen, which closed.
@@ -464,6 +547,9 @@ func (s *Socket) onClose(gen uint64, reason DisconnectReason, err error) {
 	}
 	wasConnected := s.connected
 	fail := s.resetLocked()
+	if s.m.cfg.DisableReconnection {
+		s.active.Store(false)
+	}
 	s.mu.Unlock()
 	for _, a := range fail {
 		a.fn(Args{}, ErrDisconnected)
@@ -477,6 +563,7 @@ func (s *Socket) onClose(gen uint64, reason DisconnectReason, err error) {
 // up.
 func (s *Socket) onReconnectFailed(err error) {
 	s.mu.Lock()
+	s.active.Store(false)
 	s.resolveLocked(err)
 	s.mu.Unlock()
 }
@@ -496,7 +583,7 @@ func (s *Socket) pushConnectError(err error) {
 	if len(hooks) == 0 {
 		return
 	}
-	s.queue.pushForce(func() {
+	s.schedule(func() {
 		for _, h := range hooks {
 			s.safely("connect_error", func() { h(err) })
 		}
@@ -510,7 +597,7 @@ func (s *Socket) pushDisconnect(ev DisconnectEvent) {
 	if len(hooks) == 0 {
 		return
 	}
-	s.queue.pushForce(func() {
+	s.queue.push(func() {
 		for _, h := range hooks {
 			s.safely("disconnect", func() { h(ev) })
 		}
@@ -527,6 +614,16 @@ func (s *Socket) reportError(err error) {
 	if len(hooks) == 0 {
 		s.m.cfg.Logger.Warn("sioclient: handler error", "nsp", s.nsp, "err", err)
 	}
+}
+
+// schedule queues a task for the handlers' goroutine, which skips it once
+// the socket is closed.
+func (s *Socket) schedule(task func()) {
+	s.queue.push(func() {
+		if !s.closed.Load() {
+			task()
+		}
+	})
 }
 
 // safely runs a handler, turning a panic into an OnError report.
@@ -596,7 +693,7 @@ func (s *Socket) OnDisconnect(h func(DisconnectEvent)) {
 }
 
 // OnError registers h, called with the errors of handlers (failed typed
-// handlers without acknowledgement, panics) and ErrHandlerQueueFull.
+// handlers without acknowledgement, panics).
 func (s *Socket) OnError(h func(error)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
