@@ -85,9 +85,25 @@ type Config struct {
 	GenerateID func(r *http.Request) (string, error)
 
 	// MaxQueueBytes bounds the bytes waiting in one session's outbound queue.
-	// Past it the session is closed with ReasonSlowConsumer.
-	// Defaults to 4 MiB.
+	// Past it the session is closed with ReasonSlowConsumer. It is generous
+	// so that a burst to a client that reads does not cut it; the two
+	// bounds below are what catch a client that does not.
+	// Defaults to 32 MiB.
 	MaxQueueBytes int
+
+	// SlowConsumerTimeout is how long a session's queue may hold more than
+	// 64 KiB without the transport taking any of it (a WebSocket write
+	// that does not complete, a polling client that does not poll) before
+	// the session is closed with ReasonSlowConsumer.
+	// Defaults to 20s.
+	SlowConsumerTimeout time.Duration
+
+	// MaxTotalQueueBytes bounds the bytes that all sessions together hold
+	// in their queues above 64 KiB each. A message that would go past it is
+	// not queued on a session already over 64 KiB: that session is closed
+	// with ReasonSlowConsumer. Sessions that keep up are not affected.
+	// Defaults to 512 MiB.
+	MaxTotalQueueBytes int
 
 	// OnConnectionError, when not nil, is called for every request refused
 	// with an Engine.IO error (Node's "connection_error" event).
@@ -188,7 +204,13 @@ func (c *Config) withDefaults() *Config {
 		cfg.Cookie = &ck
 	}
 	if cfg.MaxQueueBytes <= 0 {
-		cfg.MaxQueueBytes = 4 << 20
+		cfg.MaxQueueBytes = 32 << 20
+	}
+	if cfg.SlowConsumerTimeout <= 0 {
+		cfg.SlowConsumerTimeout = 20 * time.Second
+	}
+	if cfg.MaxTotalQueueBytes <= 0 {
+		cfg.MaxTotalQueueBytes = 512 << 20
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -36,6 +36,9 @@ type Conn struct {
 	transport  Transport
 	queue      []packet
 	queueBytes int
+	// backlogSince is when the queue grew past backlogBytes, on the
+	// Server's clock; 0 while it is not (see backlog.go).
+	backlogSince time.Duration
 
 	poll    *pollWaiter // the pending GET, if any
 	posting bool        // a POST is being read
@@ -322,8 +325,9 @@ func (c *Conn) afterDirect(tail bool, err error) {
 		return
 	}
 	switch {
-	case tail || c.state == stateClosing:
-		c.tailQueued = tail
+	case tail || c.tailQueued || c.state == stateClosing:
+		// c.tailQueued may have been set meanwhile by a pong (pollWS.pong).
+		c.tailQueued = tail || c.tailQueued
 		c.wakeWriterLocked()
 	default:
 		c.kickLocked()
@@ -348,7 +352,7 @@ func (c *Conn) send(msgs []Message, volatile bool) error {
 	for i := range msgs {
 		n += len(msgs[i].Data) + 1
 	}
-	if c.queueBytes+n > c.srv.cfg.MaxQueueBytes {
+	if c.overLimitLocked(n) {
 		c.mu.Unlock()
 		c.finish(ReasonSlowConsumer, ErrSlowConsumer)
 		return ErrSlowConsumer
@@ -371,7 +375,7 @@ func (c *Conn) writableLocked() bool {
 // enqueueLocked appends p to the queue and wakes the writer.
 func (c *Conn) enqueueLocked(p packet) {
 	c.queue = append(c.queue, p)
-	c.queueBytes += p.size()
+	c.resizeLocked(c.queueBytes + p.size())
 	c.kickLocked()
 }
 
@@ -431,7 +435,7 @@ func (c *Conn) startWriterLocked() {
 func (c *Conn) takeLocked() []packet {
 	q := c.queue
 	c.queue = nil
-	c.queueBytes = 0
+	c.resizeLocked(0)
 	return q
 }
 
@@ -444,9 +448,15 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// shutdownPollWait is how long a server that shuts down waits for a polling
+// client to collect what is queued for it and the close packet. A client
+// that is alive polls again as soon as a poll is answered.
+const shutdownPollWait = 2 * time.Second
+
 // closeGracefully is Close for a server that shuts down: the session ends
-// with err, and a polling session with nothing queued and no poll pending
-// ends at once rather than wait for the client's next poll.
+// with err; a polling session with nothing queued and no poll pending ends
+// at once rather than wait for the client's next poll, and one that has
+// data waits for it shutdownPollWait at most.
 func (c *Conn) closeGracefully(err error) { c.closeWith(err, true) }
 
 func (c *Conn) closeWith(err error, quick bool) {
@@ -465,9 +475,14 @@ func (c *Conn) closeWith(err error, quick bool) {
 		}
 		// The close packet goes in a poll of its own, after the queued
 		// packets: a client handles it before the packets of the same
-		// payload have reached their handlers.
+		// payload have reached their handlers. A server shutting down
+		// waits less for clients that do not poll.
 		c.kickLocked()
-		c.closeTimer = time.AfterFunc(30*time.Second, func() {
+		wait := 30 * time.Second
+		if quick {
+			wait = shutdownPollWait
+		}
+		c.closeTimer = time.AfterFunc(wait, func() {
 			c.finish(ReasonForcedClose, err)
 		})
 		c.mu.Unlock()
@@ -498,7 +513,8 @@ func (c *Conn) finish(reason CloseReason, err error) {
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
 	}
-	c.queue, c.queueBytes = nil, 0
+	c.queue = nil
+	c.resizeLocked(0)
 	if c.poll != nil {
 		c.poll.signal() // the pending poll answers with a close packet
 	}
@@ -693,7 +709,7 @@ func (c *Conn) heartbeat() {
 	// that would linger, so that an idle session's heartbeat costs no
 	// goroutine beyond the timer's.
 	c.queue = append(c.queue, packet{typ: packetPing})
-	c.queueBytes++
+	c.resizeLocked(c.queueBytes + 1)
 	c.writing = true
 	c.srv.wg.Add()
 	ws := c.ws

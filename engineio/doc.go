@@ -18,10 +18,15 @@
 // registered with Conn.OnMessage run one at a time, in arrival order, on a
 // goroutine that reads the transport; a slow callback delays the reading of
 // that session only. Conn.Send never blocks: messages go into a per-session
-// queue bounded in bytes (Config.MaxQueueBytes) that one writer drains. When
-// a client cannot keep up and the bound would be exceeded, Send returns
-// ErrSlowConsumer and the session is closed with ReasonSlowConsumer, so a slow
-// or dead client costs at most that many bytes and never delays others.
+// queue that one writer drains. A client that does not keep up is closed
+// with ReasonSlowConsumer (Send returns ErrSlowConsumer) when its queue has
+// held more than 64 KiB for Config.SlowConsumerTimeout without the
+// transport taking any of it, when it would exceed Config.MaxQueueBytes, or
+// when the backlogs of all sessions would exceed Config.MaxTotalQueueBytes;
+// volatile messages are dropped as soon as the transport is busy. A burst
+// to clients that read is delivered in full. Closing a session never waits
+// for a write under way, and answering a client's pings never waits for
+// its socket, so no client delays the delivery to others.
 //
 // # Memory
 //

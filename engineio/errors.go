@@ -69,16 +69,17 @@ const (
 	ReasonForcedClose    CloseReason = "forced close"
 	ReasonPingTimeout    CloseReason = "ping timeout"
 	ReasonParseError     CloseReason = "parse error"
-	// ReasonSlowConsumer ends a session whose outbound queue exceeded
-	// Config.MaxQueueBytes. The official server has no bound and no reason.
+	// ReasonSlowConsumer ends a session whose client did not keep up with
+	// what was sent to it (Config.MaxQueueBytes, SlowConsumerTimeout,
+	// MaxTotalQueueBytes). The official server has no bound and no reason.
 	ReasonSlowConsumer CloseReason = "slow consumer"
 )
 
 var (
 	// ErrClosed is returned by Send on a closed session.
 	ErrClosed = errors.New("engineio: session closed")
-	// ErrSlowConsumer is returned by Send when the message would exceed the
-	// session's queue bound; the session is then closed.
+	// ErrSlowConsumer is returned by Send when the session's client does
+	// not keep up (see ReasonSlowConsumer); the session is then closed.
 	ErrSlowConsumer = errors.New("engineio: outbound queue full, client too slow")
 	// ErrDropped is returned by SendVolatile when the transport was busy and
 	// the messages were dropped.

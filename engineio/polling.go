@@ -231,6 +231,11 @@ func (c *Conn) serveData(w http.ResponseWriter, r *http.Request) {
 		c.tooLarge(w)
 		return
 	}
+	// A body trickled slower than a heartbeat does not keep its connection
+	// and goroutine: the session would have timed out meanwhile anyway.
+	// (net/http resets the deadline for the connection's next request.)
+	cfg := c.srv.cfg
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(cfg.PingInterval + cfg.PingTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		c.finish(ReasonTransportError, err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -37,6 +38,7 @@ type Server struct {
 	poller       *poller       // reads WebSockets, started with the first
 	pollerFailed bool          // no poller: WebSockets are read by goroutines
 	noPoller     bool          // (tests) read every WebSocket on a goroutine
+	backlog      atomic.Int64  // the sessions' queued bytes above backlogBytes each
 	wg           track.Group   // goroutines serving sessions
 }
 
@@ -101,7 +103,7 @@ func (s *Server) ClientsCount() int {
 // they have queued, and waits for the goroutines serving them to end. A
 // WebSocket session is closed once its queue is written; a polling session
 // once its client has polled what was queued (with nothing queued and no
-// poll pending, at once). When ctx ends first, the sessions left are closed
+// poll pending, at once; a client that does not poll is given 2 seconds). When ctx ends first, the sessions left are closed
 // at once, what they still had queued is dropped, and Shutdown returns
 // ctx.Err() if the goroutines do not end either. A context without a
 // deadline lets a client that stopped reading delay Shutdown until the

@@ -63,7 +63,7 @@ func (l *libWS) writeFrame(p *packet) error {
 }
 
 func (l *libWS) close() {
-	_ = l.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(controlWait))
+	_ = l.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeWait))
 	_ = l.ws.Close()
 }
 

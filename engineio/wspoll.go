@@ -17,13 +17,15 @@ import (
 
 var (
 	// errWouldBlock reports a non-blocking read that found nothing to read.
-	errWouldBlock   = errors.New("engineio: read would block")
-	errCloseSent    = errors.New("engineio: websocket: close sent")
-	errWriteTimeout = errors.New("engineio: websocket: write timeout")
+	errWouldBlock = errors.New("engineio: read would block")
+	errCloseSent  = errors.New("engineio: websocket: close sent")
+	errWriteBusy  = errors.New("engineio: websocket: a write is under way")
 )
 
-// controlWait bounds writing a pong or a close frame.
-const controlWait = time.Second
+// closeWait bounds sending a close frame through the WebSocket library,
+// waiting for a write under way included: the goroutine closing a session
+// may be one that broadcasts to others.
+const closeWait = 5 * time.Millisecond
 
 // pollWS is a WebSocket read through the Server's poller. A worker serves
 // it when data arrives on its socket: it reads the socket dry, handles the
@@ -45,13 +47,14 @@ type pollWS struct {
 
 	reader atomic.Pointer[afterList] // the serving worker's, while it reads
 
-	sched     atomic.Int32 // idle, serving or again (see schedule)
-	done      atomic.Bool  // removed from the poller: stop reading
-	probe     bool         // being probed for an upgrade (mu)
-	closeSent bool         // (wmu)
-	tail      []byte       // written by writeNow, not yet taken by the socket (wmu)
-	added     bool         // (p.mu)
-	removed   bool         // (p.mu)
+	sched     atomic.Int32           // idle, serving or again (see schedule)
+	done      atomic.Bool            // removed from the poller: stop reading
+	probe     bool                   // being probed for an upgrade (mu)
+	closeSent bool                   // (wmu)
+	tail      []byte                 // written by writeNow, not yet taken by the socket (wmu)
+	pongDue   atomic.Pointer[[]byte] // the payload of a pong left for the next write
+	added     bool                   // (p.mu)
+	removed   bool                   // (p.mu)
 }
 
 // Scheduling states of a pollWS.
@@ -227,7 +230,7 @@ func (w *pollWS) handle(p []byte) bool {
 			if fe, ok := err.(*frameError); ok {
 				code = fe.code
 			}
-			_ = w.writeControl(opClose, closeFramePayload(code), time.Now().Add(controlWait))
+			_, _ = w.writeControl(opClose, closeFramePayload(code))
 			w.end(ReasonTransportError, err)
 			return false
 		}
@@ -246,12 +249,12 @@ func (w *pollWS) event(ev frameEvent) bool {
 	c := w.c
 	switch ev.kind {
 	case framePing:
-		_ = w.writeControl(opPong, ev.data, time.Now().Add(controlWait))
+		w.pong(ev.data)
 		return true
 	case framePong:
 		return true
 	case frameClose:
-		_ = w.writeControl(opClose, closeFramePayload(ev.code), time.Now().Add(controlWait))
+		_, _ = w.writeControl(opClose, closeFramePayload(ev.code))
 		w.end(ReasonTransportClose, &websocket.CloseError{Code: ev.code, Text: string(ev.data)})
 		return false
 	case frameBinary:
@@ -412,14 +415,21 @@ func (w *pollWS) write(b []byte, deadline time.Time) error {
 	return err
 }
 
-// flushTail writes what writeNow left; wmu is held.
+// flushTail writes what writeNow and writeControl left, and a pong due;
+// wmu is held.
 func (w *pollWS) flushTail(deadline time.Time) error {
-	if len(w.tail) == 0 {
+	if len(w.tail) > 0 {
+		err := w.write(w.tail, deadline)
+		w.tail = nil
+		if err != nil {
+			return err
+		}
+	}
+	if w.pongDue.Load() == nil {
 		return nil
 	}
-	err := w.write(w.tail, deadline)
-	w.tail = nil
-	return err
+	var buf [4 + maxControlFrame]byte
+	return w.write(w.appendPongDue(buf[:0]), deadline)
 }
 
 // writeNow writes q (small packets) without waiting for the socket. What
@@ -433,6 +443,9 @@ func (w *pollWS) writeNow(q []packet) (tail bool, err error) {
 	}
 	bp := frameBufs.Get().(*[]byte)
 	b := (*bp)[:0]
+	if len(w.tail) == 0 {
+		b = w.appendPongDue(b)
+	}
 	for i := range q {
 		b = append(appendPacketHeader(b, &q[i]), q[i].data...)
 	}
@@ -451,28 +464,77 @@ func (w *pollWS) writeNow(q []packet) (tail bool, err error) {
 	return len(w.tail) > 0, err
 }
 
-// writeControl writes a control frame, waiting until deadline at most for
-// a write under way to end.
-func (w *pollWS) writeControl(op byte, data []byte, deadline time.Time) error {
-	for !w.wmu.TryLock() {
-		if !time.Now().Before(deadline) {
-			return errWriteTimeout
+// writeControl writes a control frame without ever waiting: not for
+// another write holding the socket, nor for the socket to take the frame.
+// When the frame cannot go out at once behind what is already written, a
+// pong is left for the next write to send (pongDue; only the latest one,
+// as RFC 6455 allows) and a close frame is not sent: the connection is
+// closed anyway. It reports whether bytes are left for the session's
+// writer: a pong, or the part of the frame the socket did not take.
+func (w *pollWS) writeControl(op byte, data []byte) (left bool, err error) {
+	if !w.wmu.TryLock() {
+		if op == opPong {
+			w.setPongDue(data)
+			return true, nil
 		}
-		time.Sleep(time.Millisecond)
+		return false, errWriteBusy
 	}
 	defer w.wmu.Unlock()
 	if w.closeSent {
-		return errCloseSent
+		return false, errCloseSent
 	}
 	if op == opClose {
 		w.closeSent = true
 	}
+	if len(w.tail) > 0 {
+		if op == opPong {
+			w.setPongDue(data)
+			return true, nil
+		}
+		return false, errWriteBusy
+	}
 	var buf [4 + maxControlFrame]byte
 	b := append(appendFrameHeader(buf[:0], op, len(data)), data...)
-	if err := w.flushTail(deadline); err != nil {
-		return err
+	n, err := writeNonblock(w.raw, b)
+	if err == nil && n < len(b) {
+		w.tail = append([]byte(nil), b[n:]...)
+		return true, nil
 	}
-	return w.write(b, deadline)
+	return false, err
+}
+
+// setPongDue records a pong to send with the next write, replacing one
+// recorded before.
+func (w *pollWS) setPongDue(data []byte) {
+	p := append([]byte(nil), data...)
+	w.pongDue.Store(&p)
+}
+
+// appendPongDue appends the pong due, if any, to b; wmu is held.
+func (w *pollWS) appendPongDue(b []byte) []byte {
+	p := w.pongDue.Swap(nil)
+	if p == nil {
+		return b
+	}
+	return append(appendFrameHeader(b, opPong, len(*p)), *p...)
+}
+
+// pong answers a ping from the reader, which must not wait: what cannot be
+// written at once is left to the session's writer goroutine.
+func (w *pollWS) pong(data []byte) {
+	left, err := w.writeControl(opPong, data)
+	if err != nil || !left || w.probe {
+		return
+	}
+	c := w.c
+	c.mu.Lock()
+	if c.ws == wsConn(w) {
+		c.tailQueued = true
+		if !c.direct {
+			c.wakeWriterLocked()
+		}
+	}
+	c.mu.Unlock()
 }
 
 // closeFramePayload returns the payload of a close frame with code.
@@ -485,8 +547,11 @@ func closeFramePayload(code int) []byte {
 
 var normalClosure = closeFramePayload(websocket.CloseNormalClosure)
 
+// close stops reading, sends a close frame if the socket takes it at once,
+// and closes the connection. It never waits: a writer stuck in a write to
+// a client that does not read fails when the connection closes.
 func (w *pollWS) close() {
 	w.p.remove(w)
-	_ = w.writeControl(opClose, normalClosure, time.Now().Add(controlWait))
+	_, _ = w.writeControl(opClose, normalClosure)
 	_ = w.nc.Close()
 }
