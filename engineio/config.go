@@ -71,6 +71,14 @@ type Config struct {
 	// preflights. Defaults to nil (no CORS headers).
 	CORS *CORS
 
+	// CheckWebSocketOrigin refuses WebSocket handshakes and upgrades whose
+	// Origin header is neither the server's own host nor allowed by CORS
+	// (requests without an Origin, from programs rather than browsers, are
+	// accepted). Browsers do not apply CORS to WebSockets: without this
+	// check any site can open one with the user's cookies. For other rules
+	// use AllowRequest. Defaults to false, as in Node.
+	CheckWebSocketOrigin bool
+
 	// AllowRequest, when not nil, is called for every handshake (requests
 	// without a sid). A non-nil error refuses it with code 4 (Forbidden, HTTP
 	// 403) and the error's text as message.
@@ -139,8 +147,10 @@ type Cookie struct {
 // CORS configures cross-origin resource sharing, with the semantics of the
 // npm cors package that the Node server uses.
 type CORS struct {
-	// AllowOrigins lists the allowed origins. "*" allows any origin; with
-	// AllowCredentials the request's own origin is reflected instead of "*".
+	// AllowOrigins lists the allowed origins. "*" allows any origin and is
+	// sent as "*", as by Node's cors package, also with AllowCredentials:
+	// browsers then refuse the credentialed requests. To allow cookies from
+	// other sites, list them, or decide with AllowOriginFunc.
 	AllowOrigins []string
 	// AllowOriginFunc, when not nil, decides instead of AllowOrigins.
 	AllowOriginFunc func(origin string) bool

@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -19,11 +20,9 @@ func (c *CORS) allowedOrigin(origin string) (value string, vary bool) {
 	}
 	for _, o := range c.AllowOrigins {
 		if o == "*" {
-			if c.AllowCredentials && origin != "" {
-				// A literal "*" is refused by browsers on credentialed
-				// requests; reflect the origin instead.
-				return origin, true
-			}
+			// Also with AllowCredentials, as Node's cors package: browsers
+			// refuse a literal "*" on credentialed requests, so that no
+			// site can read responses made with the user's cookies.
 			return "*", false
 		}
 	}
@@ -33,6 +32,23 @@ func (c *CORS) allowedOrigin(origin string) (value string, vary bool) {
 		}
 	}
 	return "", true
+}
+
+// allows reports whether a request from origin may use the server: it has
+// no Origin (not from a browser), comes from the server's own host, or
+// from an origin the configuration allows.
+func (c *CORS) allows(origin, host string) bool {
+	if origin == "" {
+		return true
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host != "" && strings.EqualFold(u.Host, host) {
+		return true
+	}
+	if c == nil {
+		return false
+	}
+	v, _ := c.allowedOrigin(origin)
+	return v != ""
 }
 
 // apply sets the CORS headers of a response. It answers a preflight request

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +77,10 @@ func NewServer(cfg *Config, onConnect func(*Conn)) *Server {
 			`,"pingInterval":` + strconv.FormatInt(c.PingInterval.Milliseconds(), 10) +
 			`,"pingTimeout":` + strconv.FormatInt(c.PingTimeout.Milliseconds(), 10) +
 			`,"maxPayload":` + strconv.Itoa(c.MaxBufferSize) + `}`)
+	}
+	if cors := c.CORS; cors != nil && cors.AllowCredentials && slices.Contains(cors.AllowOrigins, "*") {
+		c.Logger.Warn(`engineio: CORS allows origin "*" with credentials: browsers refuse such responses; list the allowed origins`,
+			"component", "engine")
 	}
 	s.handshake = tail(upgrades)
 	s.handshakeWS = tail(`[]`)
@@ -215,6 +220,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if invalidHeaderValue(r.Header.Get("Origin")) {
 		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrBadRequest, Context: "INVALID_ORIGIN"})
+		return
+	}
+	if upgrade && s.cfg.CheckWebSocketOrigin && !s.cfg.CORS.allows(r.Header.Get("Origin"), r.Host) {
+		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrForbidden, Message: "Origin not allowed"})
 		return
 	}
 	if sid := q.Get("sid"); sid != "" {

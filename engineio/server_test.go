@@ -516,3 +516,60 @@ func TestConnRequest(t *testing.T) {
 		t.Errorf("URL %v, RequestURI %q", r.URL, r.RequestURI)
 	}
 }
+
+// TestCORSWildcardWithCredentials checks that "*" with credentials is sent
+// as a literal "*", as by Node's cors package: no origin, "null" included,
+// is given credentialed access.
+func TestCORSWildcardWithCredentials(t *testing.T) {
+	ts := newTestServer(t, &Config{CORS: &CORS{AllowOrigins: []string{"*"}, AllowCredentials: true}}, true)
+	for _, origin := range []string{"https://evil.example", "null"} {
+		res := do(t, "GET", ts.url+"?EIO=4&transport=polling", "", http.Header{"Origin": {origin}})
+		if got := res.header.Get("Access-Control-Allow-Origin"); got != "*" {
+			t.Errorf("origin %s: Access-Control-Allow-Origin %q, want *", origin, got)
+		}
+	}
+}
+
+// TestCheckWebSocketOrigin checks the Origin of WebSocket handshakes and
+// upgrades against the CORS configuration when asked to.
+func TestCheckWebSocketOrigin(t *testing.T) {
+	dialFrom := func(ts *testServer, query, origin string) error {
+		u := "ws" + strings.TrimPrefix(ts.url, "http") + "?EIO=4&transport=websocket" + query
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		ws, _, err := websocket.DefaultDialer.Dial(u, h)
+		if err == nil {
+			ws.Close()
+		}
+		return err
+	}
+	checked := newTestServer(t, &Config{CheckWebSocketOrigin: true,
+		CORS: &CORS{AllowOrigins: []string{"https://good.example"}}}, true)
+	host := "http://" + strings.TrimPrefix(checked.http.URL, "http://")
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"https://good.example", true},
+		{host, true}, // same origin
+		{"", true},   // not a browser
+		{"https://evil.example", false},
+		{"null", false},
+	} {
+		if err := dialFrom(checked, "", tc.origin); (err == nil) != tc.ok {
+			t.Errorf("origin %q: dial error %v, want allowed %v", tc.origin, err, tc.ok)
+		}
+	}
+	// An upgrade is checked too.
+	sid := checked.handshake(t)
+	if err := dialFrom(checked, "&sid="+sid, "https://evil.example"); err == nil {
+		t.Error("upgrade from a hostile origin accepted")
+	}
+	// Off by default, as in Node.
+	open := newTestServer(t, &Config{CORS: &CORS{AllowOrigins: []string{"https://good.example"}}}, true)
+	if err := dialFrom(open, "", "https://evil.example"); err != nil {
+		t.Errorf("without the check: %v", err)
+	}
+}

@@ -72,7 +72,11 @@ func run() error {
 		_ = c.Shutdown(context.Background())
 		return err
 	}
-	hs := &http.Server{Handler: c.handler, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Handler: c.handler,
+		// Long-polls wait up to PingInterval (25 s): see the README, "Serving".
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -54,7 +54,11 @@ func routes(srv *socketio.Server) http.Handler {
 func main() {
 	addr := net.JoinHostPort(env("ADDR", "127.0.0.1"), env("PORT", "8082"))
 	srv := newSocketServer()
-	hs := &http.Server{Addr: addr, Handler: routes(srv), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Addr: addr, Handler: routes(srv),
+		// Long-polls wait up to PingInterval (25 s): see the README, "Serving".
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
