@@ -406,6 +406,7 @@ func TestShardedClusterSlotMoved(t *testing.T) {
 		from, err := rc.Owner(ctx, slot)
 		must(t, err)
 		must(t, rc.MoveSlot(ctx, slot, (from+1)%3))
+		must(t, rc.WaitOwner(ctx, slot, (from+1)%3))
 	}
 	// The old masters unsubscribed the servers; they subscribe again on
 	// the new ones.
