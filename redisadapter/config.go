@@ -26,6 +26,10 @@ type Config struct {
 	// the requester's own channel "<key>-response#<namespace>#<uid>#"
 	// instead of the channel every server listens to. Defaults to false.
 	PublishOnSpecificResponseChannel bool
+	// Publish tells how the messages for the other servers are published,
+	// and what happens while Redis is unreachable. Its zero value takes
+	// the defaults of its fields.
+	Publish PublishConfig
 	// Logger receives the adapter's logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }
@@ -57,52 +61,57 @@ func New(client redis.UniversalClient, cfg *Config) socketio.AdapterFactory {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &hub{client: client, log: c.Logger}
+	c.Publish = c.Publish.withDefaults()
+	h := &hub{client: client, log: c.Logger, timeout: c.Publish.Timeout}
 	return func(nsp *socketio.Namespace) socketio.Adapter {
 		a := newAdapter(h, &c, nsp)
-		a.sub = h.acquire()
 		a.sub.add(a.subscription(), a.onMessage)
 		return a
 	}
 }
 
-// hub holds what the adapters of one factory share: the Redis client and
-// the subscriber.
+// hub holds what the adapters of one factory share: the Redis client, the
+// subscriber and the link that tells whether Redis answers.
 type hub struct {
 	client  redis.UniversalClient
 	log     *slog.Logger
-	sharded bool // the factory of NewSharded
+	sharded bool          // the factory of NewSharded
+	timeout time.Duration // PublishConfig.Timeout
 
 	mu    sync.Mutex
 	sub   *subscriber // nil when no adapter is open
+	link  *link       // idem
 	users int
 }
 
-// acquire returns the subscriber, opening it for the first adapter.
-func (h *hub) acquire() *subscriber {
+// acquire returns the subscriber and the link, opening them for the first
+// adapter.
+func (h *hub) acquire() (*subscriber, *link) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sub == nil {
-		h.sub = newSubscriber(h.client, h.log, h.sharded)
+		h.link = newLink(h.client, h.log, h.timeout)
+		h.sub = newSubscriber(h.client, h.log, h.sharded, h.link)
 	}
 	h.users++
-	return h.sub
+	return h.sub, h.link
 }
 
 // release unsubscribes a closing adapter; the last one closes the
-// subscriber.
+// subscriber and the link.
 func (h *hub) release(sub subscription) {
 	h.mu.Lock()
-	s := h.sub
+	s, l := h.sub, h.link
 	h.users--
 	last := h.users == 0
 	if last {
-		h.sub = nil
+		h.sub, h.link = nil, nil
 	}
 	h.mu.Unlock()
 	s.remove(sub)
 	if last {
 		s.close()
+		l.close()
 	}
 }
 

@@ -1,0 +1,203 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sio-go/socketio/internal/testutil"
+	"github.com/sio-go/socketio/redisadapter/internal/redistest"
+	"github.com/sio-go/socketio/sioclient"
+)
+
+// reports collects what PublishConfig.OnError hears of.
+type reports struct {
+	mu   sync.Mutex
+	errs []*PublishError
+}
+
+func (r *reports) add(pe *PublishError) {
+	r.mu.Lock()
+	r.errs = append(r.errs, pe)
+	r.mu.Unlock()
+}
+
+func (r *reports) list() []*PublishError {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.errs)
+}
+
+// While Redis is down for less than MaxDelay, broadcasts wait in the queue,
+// in order, up to its bound; past it they fail at once with ErrQueueFull.
+// Once Redis is back, the queued ones reach the other server in order, and
+// the ones reported failed do not. When the broadcasts start before the
+// adapter noticed the outage, some are in flight when Redis goes away:
+// they are reported, or published once the other server is back.
+func TestPublishQueueDuringOutage(t *testing.T) {
+	t.Run("known", func(t *testing.T) { testPublishQueue(t, true) })
+	t.Run("in flight", func(t *testing.T) { testPublishQueue(t, false) })
+}
+
+func testPublishQueue(t *testing.T, known bool) {
+	rs := redistest.Start(t)
+	var rep reports
+	g1 := startGo(t, rs.Addr(), "g1", &Config{Publish: PublishConfig{MaxDelay: time.Minute, QueueBytes: 2000, OnError: rep.add}})
+	g2 := startGo(t, rs.Addr(), "g2", nil)
+	g1.ready(t)
+	g2.ready(t)
+	waitServerCount(t, 2, g1.adapter("/"))
+
+	var mu sync.Mutex
+	var got []int
+	c2, err := sioclient.Dial(ctxFor(t, 10*time.Second), g2.url+"/", nil)
+	must(t, err)
+	t.Cleanup(func() { _ = c2.Close() })
+	c2.OnRaw("seq", func(ctx context.Context, args sioclient.Args, _ sioclient.AckFunc) {
+		var n int
+		_ = json.Unmarshal(args.Raw(0), &n)
+		mu.Lock()
+		got = append(got, n)
+		mu.Unlock()
+	})
+	received := func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	must(t, g1.srv.Emit(context.Background(), "seq", 0))
+	waitFor(t, func() error {
+		if len(received()) != 1 {
+			return errors.New("the first broadcast did not arrive")
+		}
+		return nil
+	})
+
+	rs.Stop()
+	down := func() error {
+		if !g1.adapter("/").PublishStats().RedisDown {
+			return errors.New("the adapter did not notice that Redis is down")
+		}
+		return nil
+	}
+	if known {
+		waitFor(t, down) // the subscriber's connection broke
+	}
+	var accepted, refused []int
+	for i := 1; i <= 60; i++ {
+		start := time.Now()
+		err := g1.srv.Emit(context.Background(), "seq", i)
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("Emit %d took %v", i, d)
+		}
+		switch {
+		case err == nil:
+			accepted = append(accepted, i)
+		case errors.Is(err, ErrQueueFull):
+			refused = append(refused, i)
+		default:
+			t.Fatalf("Emit %d: %v", i, err)
+		}
+	}
+	if known {
+		if len(refused) == 0 || len(accepted) < 10 {
+			t.Fatalf("accepted %v, refused %v: the queue bound did not apply", accepted, refused)
+		}
+		if s := g1.adapter("/").PublishStats(); s.Queued != len(accepted) || s.QueuedBytes > 2000 {
+			t.Errorf("stats during the outage: %+v, want %d queued", s, len(accepted))
+		}
+	}
+	waitFor(t, down)
+	rs.Restart()
+	waitQueueEmpty(t, g1)
+
+	// What was accepted and not reported since arrives, in order.
+	failed := map[int]bool{}
+	for _, pe := range rep.list() {
+		var args []json.RawMessage
+		must(t, json.Unmarshal(pe.Packet.Data, &args))
+		var n int
+		must(t, json.Unmarshal(args[1], &n))
+		failed[n] = true
+	}
+	for _, n := range refused {
+		if !failed[n] {
+			t.Errorf("refused broadcast %d was not reported to OnError", n)
+		}
+	}
+	want := []int{0}
+	for _, n := range accepted {
+		if !failed[n] {
+			want = append(want, n)
+		}
+	}
+	waitFor(t, func() error {
+		if g := received(); len(g) < len(want) {
+			return fmt.Errorf("received %v, want %v", g, want)
+		}
+		return nil
+	})
+	time.Sleep(100 * time.Millisecond) // nothing more comes
+	t.Logf("accepted %d, refused %d, reported failed %d, received after the outage %d",
+		len(accepted), len(refused), len(failed), len(want)-1)
+	equal(t, "broadcasts received by the other server", received(), want)
+	s := g1.adapter("/").PublishStats()
+	equal(t, "failed", s.Failed, uint64(len(failed)))
+	if s.Published != uint64(len(want)) || s.RedisDown || s.Queued != 0 {
+		t.Errorf("stats after the outage: %+v, want %d published", s, len(want))
+	}
+}
+
+// stacks counts the goroutines whose stack contains each of names.
+func stacks(names ...string) map[string]int {
+	out := map[string]int{}
+	for _, g := range testutil.Goroutines() {
+		for _, n := range names {
+			if strings.Contains(g, n) {
+				out[n]++
+			}
+		}
+	}
+	return out
+}
+
+// The publishing goroutine ends when the queue is empty, and the prober
+// when Redis answers again.
+func TestPublisherGoroutinesEnd(t *testing.T) {
+	rs := redistest.Start(t)
+	g1 := startGo(t, rs.Addr(), "g1", nil)
+	g1.ready(t)
+	idle := func() error {
+		if n := stacks("(*outbox).run", "(*link).run"); len(n) > 0 {
+			return fmt.Errorf("goroutines still running: %v", n)
+		}
+		return nil
+	}
+	for i := range 20 {
+		must(t, g1.srv.Emit(context.Background(), "x", i))
+	}
+	waitFor(t, idle)
+	if s := g1.adapter("/").PublishStats(); s.Published != 20 {
+		t.Errorf("published %d of 20", s.Published)
+	}
+
+	rs.Stop()
+	must(t, g1.srv.Emit(context.Background(), "x", "during"))
+	waitFor(t, func() error {
+		if !g1.adapter("/").PublishStats().RedisDown {
+			return errors.New("Redis not seen down")
+		}
+		return nil
+	})
+	if n := stacks("(*link).run"); n["(*link).run"] != 1 {
+		t.Errorf("probing goroutines while Redis is down: %v, want 1", n)
+	}
+	rs.Restart()
+	waitFor(t, idle)
+}
