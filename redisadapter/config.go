@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -18,7 +19,11 @@ type Config struct {
 	// must use the same. Defaults to "socket.io".
 	Key string
 	// RequestsTimeout bounds the wait for the other servers' responses to
-	// FetchSockets, AllRooms and ServerSideEmit with replies, and how long
+	// FetchSockets, AllRooms and ServerSideEmit with replies, even under a
+	// context without deadline, as Node's requestsTimeout does:
+	// FetchSockets and AllRooms then fail with ErrTimeout, and
+	// socketio.Namespace.ServerSideEmitWithAck returns the replies so far
+	// with an error matching context.DeadlineExceeded. It is also how long
 	// acknowledgements of a broadcast received from another server are
 	// awaited when that server gave no timeout. Defaults to 5 seconds.
 	RequestsTimeout time.Duration
@@ -35,8 +40,15 @@ type Config struct {
 }
 
 // ErrTimeout is returned (wrapped) when other servers did not answer a
-// request within Config.RequestsTimeout.
-var ErrTimeout = errors.New("redisadapter: timeout reached")
+// request within the adapter's RequestsTimeout. It matches
+// context.DeadlineExceeded too.
+var ErrTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "redisadapter: timeout reached" }
+
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // ErrClosed is returned by the operations of a closed adapter.
 var ErrClosed = errors.New("redisadapter: adapter closed")

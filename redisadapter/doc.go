@@ -29,7 +29,8 @@
 // of it later; it is logged and counted (PublishStats). Requests to other
 // servers (FetchSockets, AllRooms, ServerSideEmit with replies) fail at
 // once with ErrRedisDown while Redis is down, and end at
-// Config.RequestsTimeout when a server does not answer.
+// Config.RequestsTimeout when a server does not answer, whatever their
+// context.
 //
 // NewSharded is the counterpart of the sharded adapter
 // (createShardedAdapter): Redis 7 sharded pub/sub and the messages of

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/internal/testutil"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
 	"github.com/sio-go/socketio/sioclient"
@@ -200,4 +202,94 @@ func TestPublisherGoroutinesEnd(t *testing.T) {
 	}
 	rs.Restart()
 	waitFor(t, idle)
+}
+
+// silent subscribes to channel like a server that never answers, so that
+// it is counted but requests wait for it.
+func silent(t *testing.T, addr, channel string, sharded bool) {
+	t.Helper()
+	rdb := newClient(addr)
+	ctx := ctxFor(t, 10*time.Second)
+	var ps *redis.PubSub
+	if sharded {
+		ps = rdb.SSubscribe(ctx, channel)
+	} else {
+		ps = rdb.Subscribe(ctx, channel)
+	}
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ps.Close(); _ = rdb.Close() })
+}
+
+// Requests end at RequestsTimeout when other servers do not answer, even
+// under a context without deadline, as in Node, with every adapter.
+func TestRequestsTimeoutWithoutDeadline(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		start   func(t *testing.T, addr, name string) *goServer
+		channel string
+		sharded bool
+	}{
+		{"classic", func(t *testing.T, addr, name string) *goServer {
+			return startGo(t, addr, name, &Config{RequestsTimeout: timeout})
+		}, "socket.io-request#/#", false},
+		{"sharded", func(t *testing.T, addr, name string) *goServer {
+			return startSharded(t, addr, name, &ShardedConfig{RequestsTimeout: timeout})
+		}, "socket.io#/#", true},
+		{"streams", func(t *testing.T, addr, name string) *goServer {
+			return startStreams(t, addr, name, &StreamsConfig{RequestsTimeout: timeout})
+		}, "socket.io#/#", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			g1 := tc.start(t, rs.Addr(), "g1")
+			g2 := tc.start(t, rs.Addr(), "g2")
+			g1.ready(t)
+			g2.ready(t)
+			g2.srv.Of("/").OnServerSideEmit("silent", func(context.Context, socketio.Args, socketio.AckFunc) {})
+			counter := g1.srv.Of("/").Adapter().(serverCounter)
+			waitServerCount(t, 2, counter)
+
+			within := func(what string, f func() error) {
+				t.Helper()
+				start := time.Now()
+				err := f()
+				d := time.Since(start)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%s: %v, want a timeout", what, err)
+				}
+				if d < timeout || d > timeout+time.Second {
+					t.Errorf("%s ended after %v, want about %v", what, d, timeout)
+				}
+			}
+			within("ServerSideEmitWithAck", func() error {
+				replies, err := g1.srv.Of("/").ServerSideEmitWithAck(context.Background(), "silent")
+				if len(replies) != 0 {
+					t.Errorf("replies %v", replies)
+				}
+				return err
+			})
+			replies, err := g1.srv.Of("/").ServerSideEmitWithAck(context.Background(), "hello")
+			must(t, err)
+			equal(t, "replies of a server that answers", len(replies), 1)
+
+			silent(t, rs.Addr(), tc.channel, tc.sharded)
+			waitServerCount(t, 3, counter)
+			within("FetchSockets", func() error {
+				_, err := g1.srv.Of("/").FetchSockets(context.Background())
+				if !errors.Is(err, ErrTimeout) {
+					t.Errorf("FetchSockets: %v, want ErrTimeout", err)
+				}
+				return err
+			})
+			if a, ok := g1.srv.Of("/").Adapter().(*Adapter); ok {
+				within("AllRooms", func() error {
+					_, err := a.AllRooms(context.Background())
+					return err
+				})
+			}
+		})
+	}
 }

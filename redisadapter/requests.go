@@ -97,6 +97,11 @@ func (t *requestTable) unsent(id string, p *pending) func(redis.Cmder, error) {
 	}
 }
 
+// RequestsTimeout returns how long a request waits for the other servers'
+// responses: socketio.Namespace.ServerSideEmitWithAck stops waiting then,
+// as the Node adapter does, even under a context without deadline.
+func (t *requestTable) RequestsTimeout() time.Duration { return t.timeout }
+
 // wait waits for the responses of request id, for ctx and for the
 // requests' timeout.
 func (t *requestTable) wait(ctx context.Context, id, op string, p *pending) error {
