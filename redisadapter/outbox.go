@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,10 @@ type PublishError struct {
 	// must not be modified.
 	Packet *protocol.Packet
 	Err    error
+	// MaybeSent tells that the message had been written to Redis when the
+	// connection failed, or that it reached only some of the servers: the
+	// other servers may have received it. When false, none did.
+	MaybeSent bool
 }
 
 func (e *PublishError) Error() string {
@@ -215,7 +220,7 @@ func (o *outbox) push(m *message) error {
 	}
 	if err != nil {
 		o.mu.Unlock()
-		return o.report(m, err)
+		return o.report(m, err, false)
 	}
 	m.deadline = now.Add(o.cfg.MaxDelay)
 	o.queue = append(o.queue, m)
@@ -377,7 +382,13 @@ func (o *outbox) send(batch []*message, outages uint64) {
 	var again []*message
 	for i, m := range batch {
 		err := cmds[i].Err()
-		if c, ok := cmds[i].(*redis.IntCmd); ok && m.counts && err == nil {
+		maybeSent := true
+		switch {
+		case err == nil:
+			c, ok := cmds[i].(*redis.IntCmd)
+			if !ok || !m.counts {
+				break
+			}
 			n := int(c.Val())
 			o.mu.Lock()
 			ref := o.ref
@@ -393,6 +404,14 @@ func (o *outbox) send(batch []*message, outages uint64) {
 			default:
 				err = fmt.Errorf("%w: published while Redis came back, to %d of %d servers", ErrRedisDown, n, ref)
 			}
+		case o.ctx.Err() != nil:
+			err = ErrClosed
+		case unreachable(err):
+			lost = err
+			maybeSent = !dialFailed(err)
+			err = fmt.Errorf("%w: %w", ErrRedisDown, err)
+		default: // Redis refused the command
+			maybeSent = false
 		}
 		if err == nil {
 			o.published.Add(1)
@@ -401,14 +420,7 @@ func (o *outbox) send(batch []*message, outages uint64) {
 			}
 			continue
 		}
-		switch {
-		case o.ctx.Err() != nil:
-			err = ErrClosed
-		case unreachable(err):
-			lost = err
-			err = fmt.Errorf("%w: %w", ErrRedisDown, err)
-		}
-		pe := o.report(m, err)
+		pe := o.report(m, err, maybeSent)
 		if m.done != nil {
 			m.done(cmds[i], pe)
 		}
@@ -430,6 +442,13 @@ func (o *outbox) send(batch []*message, outages uint64) {
 	}
 }
 
+// dialFailed reports whether err shows that the command never left: the
+// connection to Redis could not be opened.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
 // drop reports messages that were not sent.
 func (o *outbox) drop(msgs []*message, cause error) {
 	for _, m := range msgs {
@@ -437,7 +456,7 @@ func (o *outbox) drop(msgs []*message, cause error) {
 		if cause != ErrClosed {
 			err = fmt.Errorf("%w: not published within %v", cause, o.cfg.MaxDelay)
 		}
-		pe := o.report(m, err)
+		pe := o.report(m, err, false)
 		if m.done != nil {
 			m.done(nil, pe)
 		}
@@ -445,9 +464,9 @@ func (o *outbox) drop(msgs []*message, cause error) {
 }
 
 // report counts, logs and passes on a message that was not published.
-func (o *outbox) report(m *message, err error) *PublishError {
+func (o *outbox) report(m *message, err error, maybeSent bool) *PublishError {
 	o.failed.Add(1)
-	pe := &PublishError{Namespace: o.nsp, Op: m.op, Packet: m.packet, Err: err}
+	pe := &PublishError{Namespace: o.nsp, Op: m.op, Packet: m.packet, Err: err, MaybeSent: maybeSent}
 	o.logFailure(pe)
 	if o.cfg.OnError != nil {
 		o.cfg.OnError(pe)
