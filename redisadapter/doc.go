@@ -14,7 +14,7 @@
 // requests and responses on "<key>-request#<namespace>#" and
 // "<key>-response#<namespace>#". One subscriber connection is shared by the
 // namespaces of an adapter factory; go-redis reconnects it and subscribes
-// again by itself after Redis was lost.
+// again by itself once Redis answers again.
 //
 // Nothing waits for Redis on the caller's goroutine. A broadcast reaches
 // this server's sockets first; what the other servers must receive
