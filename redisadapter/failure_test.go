@@ -19,7 +19,7 @@ func clientHost(t *testing.T) *redistest.Peer {
 
 func connect(t *testing.T, p *redistest.Peer, client, url string, rooms ...string) {
 	t.Helper()
-	p.MustCall(map[string]any{"op": "connect", "client": client, "url": url, "rooms": rooms}, nil)
+	connectClient(t, p, map[string]any{"client": client, "url": url, "rooms": rooms})
 }
 
 // emitRefused emits event on g to room until Emit fails at once with

@@ -209,6 +209,20 @@ func waitServerCount(t *testing.T, want int, adapters ...serverCounter) {
 	}
 }
 
+// connectClient connects a client of peer p as op says ("client", and
+// "url", "nsp", "rooms" when set) and returns its socket id once its server
+// ran the connect handler, which joins the rooms: the client hears of its
+// connection before that handler runs.
+func connectClient(t *testing.T, p *redistest.Peer, op map[string]any) string {
+	t.Helper()
+	op["op"] = "connect"
+	var sid string
+	p.MustCall(op, &sid)
+	rooms, _ := op["rooms"].([]string)
+	waitRooms(t, p, op["client"].(string), sid, rooms...)
+	return sid
+}
+
 // waitRooms waits until client (on peer p) reports rooms want, besides its
 // own id.
 func waitRooms(t *testing.T, p *redistest.Peer, client, id string, want ...string) {
