@@ -156,13 +156,22 @@ func testPublishQueue(t *testing.T, known bool) {
 	}
 }
 
-// stacks counts the goroutines whose stack contains each of names.
-func stacks(names ...string) map[string]int {
-	out := map[string]int{}
+// goroutine names the goroutines started by a function: when running, by
+// their function; before they ran, by the function that started them.
+type goroutine struct{ fn, creator string }
+
+var (
+	publisher = goroutine{"redisadapter.(*outbox).run(", "redisadapter.(*outbox).push in goroutine"}
+	prober    = goroutine{"redisadapter.(*link).run(", "redisadapter.(*link).probeLocked in goroutine"}
+)
+
+// count returns how many goroutines of each kind are alive.
+func count(kinds ...goroutine) map[goroutine]int {
+	out := map[goroutine]int{}
 	for _, g := range testutil.Goroutines() {
-		for _, n := range names {
-			if strings.Contains(g, n) {
-				out[n]++
+		for _, k := range kinds {
+			if strings.Contains(g, k.fn) || strings.Contains(g, k.creator) {
+				out[k]++
 			}
 		}
 	}
@@ -176,7 +185,7 @@ func TestPublisherGoroutinesEnd(t *testing.T) {
 	g1 := startGo(t, rs.Addr(), "g1", nil)
 	g1.ready(t)
 	idle := func() error {
-		if n := stacks("(*outbox).run", "(*link).run"); len(n) > 0 {
+		if n := count(publisher, prober); len(n) > 0 {
 			return fmt.Errorf("goroutines still running: %v", n)
 		}
 		return nil
@@ -186,7 +195,7 @@ func TestPublisherGoroutinesEnd(t *testing.T) {
 	}
 	waitFor(t, idle)
 	if s := g1.adapter("/").PublishStats(); s.Published != 20 {
-		t.Errorf("published %d of 20", s.Published)
+		t.Errorf("published %d of 20: %+v", s.Published, s)
 	}
 
 	rs.Stop()
@@ -197,8 +206,8 @@ func TestPublisherGoroutinesEnd(t *testing.T) {
 		}
 		return nil
 	})
-	if n := stacks("(*link).run"); n["(*link).run"] != 1 {
-		t.Errorf("probing goroutines while Redis is down: %v, want 1", n)
+	if n := count(prober); n[prober] != 1 {
+		t.Errorf("probing goroutines while Redis is down: %d, want 1", n[prober])
 	}
 	rs.Restart()
 	waitFor(t, idle)
