@@ -27,18 +27,28 @@ func connect(t *testing.T, p *redistest.Peer, client, url string, rooms ...strin
 // PublishConfig.MaxDelay. Each call delivers the event locally.
 func emitRefused(t *testing.T, g *goServer, room, event string) {
 	t.Helper()
+	var took []time.Duration
 	waitFor(t, func() error {
 		start := time.Now()
 		err := g.srv.To(room).Emit(context.Background(), event)
-		if d := time.Since(start); d > 100*time.Millisecond {
-			t.Errorf("Emit took %v without Redis", d)
-		}
+		took = append(took, time.Since(start))
 		var pe *PublishError
 		if !errors.Is(err, ErrRedisDown) || !errors.As(err, &pe) || pe.Op != OpBroadcast || pe.Packet == nil {
 			return fmt.Errorf("Emit without Redis returned %v, want a *PublishError for ErrRedisDown", err)
 		}
 		return nil
 	})
+	notWaiting(t, "Emit without Redis", took)
+}
+
+// notWaiting checks that calls did not wait for Redis: waiting, most would
+// take about PublishConfig.Timeout. The median allows for the stalls of a
+// loaded machine.
+func notWaiting(t *testing.T, what string, took []time.Duration) {
+	t.Helper()
+	if p := percentile(took, 50); p > 50*time.Millisecond {
+		t.Errorf("%s: median %v over %d calls (max %v)", what, p, len(took), percentile(took, 100))
+	}
 }
 
 // waitQueueEmpty waits until the adapter of "/" has nothing left to
@@ -78,7 +88,7 @@ func TestRedisUnavailableAtStart(t *testing.T) {
 	if _, err := g1.srv.Of("/").EmitWithAck(ctx, "ack-me"); !errors.Is(err, ErrRedisDown) {
 		t.Errorf("EmitWithAck without Redis returned %v, want ErrRedisDown", err)
 	}
-	if d := time.Since(start); d > 100*time.Millisecond {
+	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("FetchSockets and EmitWithAck took %v without Redis", d)
 	}
 	waitQueueEmpty(t, g1)
@@ -196,7 +206,7 @@ func testOutage(t *testing.T, room string, newServer func(name string) *goServer
 	if _, err := g1.srv.Of("/").ServerSideEmitWithAck(context.Background(), "hello"); !errors.Is(err, ErrRedisDown) {
 		t.Errorf("ServerSideEmitWithAck without Redis returned %v, want ErrRedisDown", err)
 	}
-	if d := time.Since(start); d > 100*time.Millisecond {
+	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("FetchSockets and ServerSideEmitWithAck took %v without Redis", d)
 	}
 	waitQueueEmpty(t, g1) // what was queued before the refusals is dropped

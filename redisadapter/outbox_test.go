@@ -92,12 +92,11 @@ func testPublishQueue(t *testing.T, known bool) {
 		waitFor(t, down) // the subscriber's connection broke
 	}
 	var accepted, refused []int
+	var took []time.Duration
 	for i := 1; i <= 60; i++ {
 		start := time.Now()
 		err := g1.srv.Emit(context.Background(), "seq", i)
-		if d := time.Since(start); d > 100*time.Millisecond {
-			t.Errorf("Emit %d took %v", i, d)
-		}
+		took = append(took, time.Since(start))
 		switch {
 		case err == nil:
 			accepted = append(accepted, i)
@@ -107,6 +106,7 @@ func testPublishQueue(t *testing.T, known bool) {
 			t.Fatalf("Emit %d: %v", i, err)
 		}
 	}
+	notWaiting(t, "Emit without Redis", took)
 	if known {
 		if len(refused) == 0 || len(accepted) < 10 {
 			t.Fatalf("accepted %v, refused %v: the queue bound did not apply", accepted, refused)
