@@ -176,15 +176,16 @@ type outbox struct {
 	nsp     string
 	servers func(ctx context.Context) (int, error) // counts the servers; nil: no wait after an outage
 
-	ctx    context.Context // ends when what remains must be dropped
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx     context.Context // ends when what remains must be dropped
+	cancel  context.CancelFunc
+	closing chan struct{} // closed by close
+	wg      sync.WaitGroup
 
 	mu      sync.Mutex
 	queue   []*message
 	bytes   int
 	running bool
-	closing bool
+	closed  bool
 	settled uint64 // the outages the outbox waited for the servers after
 	ref     int    // servers the last counting publication reached
 
@@ -197,7 +198,8 @@ type outbox struct {
 
 func newOutbox(l *link, client redis.UniversalClient, cfg PublishConfig, log *slog.Logger, nsp string) *outbox {
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &outbox{link: l, client: client, cfg: cfg, log: log, nsp: nsp, ctx: ctx, cancel: cancel}
+	o := &outbox{link: l, client: client, cfg: cfg, log: log, nsp: nsp, ctx: ctx, cancel: cancel,
+		closing: make(chan struct{})}
 	o.settled = l.state().outages
 	return o
 }
@@ -211,7 +213,7 @@ func (o *outbox) push(m *message) error {
 	var err error
 	st := o.link.state()
 	switch {
-	case o.closing:
+	case o.closed:
 		err = ErrClosed
 	case st.down && now.Sub(st.since) >= o.cfg.MaxDelay:
 		err = ErrRedisDown
@@ -253,8 +255,8 @@ func (o *outbox) next() ([]*message, uint64) {
 		now := time.Now()
 		st := o.link.state()
 		o.mu.Lock()
-		aborted := o.ctx.Err() != nil || o.closing && st.down
-		settle := !st.down && st.outages != o.settled && !o.closing
+		aborted := o.ctx.Err() != nil || o.closed && st.down
+		settle := !st.down && st.outages != o.settled && !o.closed
 		var dropped []*message
 		var cause error
 		switch {
@@ -290,6 +292,7 @@ func (o *outbox) next() ([]*message, uint64) {
 			select {
 			case <-st.up:
 			case <-t.C:
+			case <-o.closing:
 			case <-o.ctx.Done():
 			}
 			t.Stop()
@@ -347,6 +350,8 @@ func (o *outbox) settle(st linkState) {
 		}
 		select {
 		case <-time.After(20 * time.Millisecond):
+		case <-o.closing:
+			return
 		case <-o.ctx.Done():
 			return
 		}
@@ -515,8 +520,9 @@ func (o *outbox) stats() PublishStats {
 // goroutine.
 func (o *outbox) close() {
 	o.mu.Lock()
-	o.closing = true
+	o.closed = true
 	o.mu.Unlock()
+	close(o.closing)
 	stop := time.AfterFunc(o.cfg.Timeout, o.cancel)
 	o.wg.Wait()
 	stop.Stop()

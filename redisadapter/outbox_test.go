@@ -302,3 +302,46 @@ func TestRequestsTimeoutWithoutDeadline(t *testing.T) {
 		})
 	}
 }
+
+// Closing an adapter while Redis is down does not wait for it: what is
+// queued is reported with ErrClosed.
+func TestCloseDuringOutage(t *testing.T) {
+	rs := redistest.Start(t)
+	var rep reports
+	g1 := startGo(t, rs.Addr(), "g1", &Config{Publish: PublishConfig{MaxDelay: time.Minute, OnError: rep.add}})
+	g1.ready(t)
+	a := g1.adapter("/")
+	rs.Stop()
+	waitFor(t, func() error {
+		if !a.PublishStats().RedisDown {
+			return errors.New("the adapter did not notice that Redis is down")
+		}
+		return nil
+	})
+	for i := range 5 {
+		must(t, g1.srv.Emit(context.Background(), "x", i))
+	}
+	start := time.Now()
+	must(t, a.Close())
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	errs := rep.list()
+	if len(errs) != 5 {
+		t.Fatalf("%d reports, want 5: %v", len(errs), errs)
+	}
+	for _, pe := range errs {
+		if !errors.Is(pe, ErrClosed) || pe.MaybeSent {
+			t.Errorf("report %v (maybe sent %v), want ErrClosed", pe, pe.MaybeSent)
+		}
+	}
+	if err := g1.srv.Emit(context.Background(), "x", "after"); !errors.Is(err, ErrClosed) {
+		t.Errorf("Emit after Close: %v, want ErrClosed", err)
+	}
+	waitFor(t, func() error {
+		if n := count(publisher); len(n) > 0 {
+			return fmt.Errorf("publishing goroutines left: %v", n)
+		}
+		return nil
+	})
+}
