@@ -16,7 +16,9 @@
 // namespaces of an adapter factory; go-redis reconnects it and subscribes
 // again by itself once Redis answers again.
 //
-// Nothing waits for Redis on the caller's goroutine. A broadcast reaches
+// Nothing waits for Redis on the caller's goroutine (but a Streams
+// adapter's broadcast with connection state recovery, for at most
+// PublishConfig.Timeout: see StreamsAdapter.Broadcast). A broadcast reaches
 // this server's sockets first; what the other servers must receive
 // (broadcasts, joins, leaves, disconnections, requests, responses) goes to
 // a bounded queue per namespace that one goroutine publishes in order

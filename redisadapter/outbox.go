@@ -140,7 +140,18 @@ type message struct {
 	// runs on the publishing goroutine.
 	done     func(cmd redis.Cmder, err error)
 	deadline time.Time
+	// urgent messages have a caller waiting for them (pushWait): they are
+	// refused at once while Redis is down.
+	urgent bool
+	state  atomic.Int32 // queued, sending or abandoned
 }
+
+// The states of a message.
+const (
+	queued int32 = iota
+	sending
+	abandoned // by its caller, before it was sent
+)
 
 func publishCmd(channel string, msg []byte) func(context.Context, redis.Cmdable) redis.Cmder {
 	return func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.Publish(ctx, channel, msg) }
@@ -215,7 +226,7 @@ func (o *outbox) push(m *message) error {
 	switch {
 	case o.closed:
 		err = ErrClosed
-	case st.down && now.Sub(st.since) >= o.cfg.MaxDelay:
+	case st.down && (m.urgent || now.Sub(st.since) >= o.cfg.MaxDelay):
 		err = ErrRedisDown
 	case len(o.queue) > 0 && o.bytes+m.size > o.cfg.QueueBytes:
 		err = ErrQueueFull
@@ -306,26 +317,64 @@ func (o *outbox) next() ([]*message, uint64) {
 }
 
 // takeLocked removes up to n messages from the head of the queue, and at
-// most maxBytes of them when maxBytes > 0 (one at least).
+// most maxBytes of them when maxBytes > 0 (one at least), marking them
+// sending. The abandoned ones are removed and not returned: their callers
+// reported them.
 func (o *outbox) takeLocked(n, maxBytes int) []*message {
 	n = min(n, len(o.queue))
-	size := 0
-	for i := range n {
-		if maxBytes > 0 && i > 0 && size+o.queue[i].size > maxBytes {
-			n = i
+	size, taken := 0, 0
+	var out []*message
+	for _, m := range o.queue[:n] {
+		if maxBytes > 0 && len(out) > 0 && size+m.size > maxBytes {
 			break
 		}
-		size += o.queue[i].size
+		taken++
+		o.bytes -= m.size
+		if m.state.CompareAndSwap(queued, sending) {
+			size += m.size
+			out = append(out, m)
+		}
 	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]*message, n)
-	copy(out, o.queue)
-	clear(o.queue[:n])
-	o.queue = o.queue[n:]
-	o.bytes -= size
+	clear(o.queue[:taken])
+	o.queue = o.queue[taken:]
 	return out
+}
+
+// pushWait queues an urgent message and waits for its outcome, for at
+// most the timeout or until ctx ends: it returns the command once
+// published, or the error. A message not sent by then is abandoned, and
+// reported; one already sent is waited for (the exchange is bounded by the
+// timeout too).
+func (o *outbox) pushWait(ctx context.Context, m *message) (redis.Cmder, error) {
+	type outcome struct {
+		cmd redis.Cmder
+		err error
+	}
+	got := make(chan outcome, 1)
+	m.urgent = true
+	m.done = func(cmd redis.Cmder, err error) { got <- outcome{cmd, err} }
+	if err := o.push(m); err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(o.cfg.Timeout)
+	defer t.Stop()
+	select {
+	case r := <-got:
+		return r.cmd, r.err
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	for {
+		if m.state.CompareAndSwap(queued, abandoned) {
+			return nil, o.report(m, fmt.Errorf("%w: not published within %v", ErrRedisDown, o.cfg.Timeout), false)
+		}
+		t.Reset(o.cfg.Timeout) // on the wire: the exchange ends within the timeout
+		select {
+		case r := <-got:
+			return r.cmd, r.err
+		case <-t.C:
+		}
+	}
 }
 
 // settle waits, after an outage, until as many servers are subscribed as
@@ -435,6 +484,7 @@ func (o *outbox) send(batch []*message, outages uint64) {
 		size := 0
 		for _, m := range again {
 			size += m.size
+			m.state.Store(queued)
 		}
 		o.queue = append(again, o.queue...)
 		o.bytes += size

@@ -345,3 +345,61 @@ func TestCloseDuringOutage(t *testing.T) {
 		return nil
 	})
 }
+
+// With connection state recovery, a Streams broadcast reaches the local
+// sockets before Broadcast returns, with its entry id as offset; while
+// Redis is down, at once and without offset.
+func TestStreamsRecoveryOffsetDuringOutage(t *testing.T) {
+	rs := redistest.Start(t)
+	// A timeout that a loaded machine does not reach before Redis answers.
+	cfg := &StreamsConfig{Publish: PublishConfig{Timeout: 3 * time.Second}}
+	g1 := startGoRecovering(t, newClient(rs.Addr()), "g1",
+		func(rdb redis.UniversalClient) socketio.AdapterFactory { return NewStreams(rdb, cfg) }, recovery)
+	g1.ready(t)
+	c, err := sioclient.Dial(ctxFor(t, 10*time.Second), g1.url+"/", nil)
+	must(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	got := make(chan sioclient.Args, 100)
+	c.OnRaw("ev", func(ctx context.Context, args sioclient.Args, _ sioclient.AckFunc) { got <- args })
+	receive := func(want string) sioclient.Args {
+		t.Helper()
+		select {
+		case args := <-got:
+			var s string
+			must(t, args.Decode(0, &s))
+			equal(t, "event", s, want)
+			return args
+		case <-time.After(wait):
+			t.Fatalf("%s not received", want)
+			return sioclient.Args{}
+		}
+	}
+
+	must(t, g1.srv.Emit(context.Background(), "ev", "before"))
+	args := receive("before")
+	var offset string
+	if args.Len() != 2 || args.Decode(1, &offset) != nil || !validOffset(offset) {
+		t.Fatalf("before: %v, want an entry id as offset", args)
+	}
+
+	rs.Stop()
+	waitFor(t, func() error {
+		if !g1.srv.Of("/").Adapter().(*StreamsAdapter).PublishStats().RedisDown {
+			return errors.New("the adapter did not notice that Redis is down")
+		}
+		return nil
+	})
+	var took []time.Duration
+	for range 5 {
+		start := time.Now()
+		err := g1.srv.Emit(context.Background(), "ev", "during")
+		took = append(took, time.Since(start))
+		if !errors.Is(err, ErrRedisDown) {
+			t.Fatalf("Emit without Redis: %v, want ErrRedisDown", err)
+		}
+		if args := receive("during"); args.Len() != 1 {
+			t.Errorf("during: %v, want no offset", args)
+		}
+	}
+	notWaiting(t, "Emit without Redis", took)
+}

@@ -396,10 +396,20 @@ func (a *StreamsAdapter) Stream() string { return a.stream }
 // add queues a message for the stream; done, when set, gets the XADD
 // command (whose value is the entry id) or the error.
 func (a *StreamsAdapter) add(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
+	e, err := a.entry(op, m)
+	if err != nil {
+		return err
+	}
+	e.done = done
+	return a.out.push(e)
+}
+
+// entry makes the message that adds m to the stream.
+func (a *StreamsAdapter) entry(op Op, m *wire.ClusterMessage) (*message, error) {
 	m.UID, m.Nsp = a.uid, a.nspName
 	data, ok, err := wire.StreamData(m, a.cfg.OnlyPlaintext)
 	if err != nil {
-		return encodeError(err)
+		return nil, encodeError(err)
 	}
 	values := []any{"uid", m.UID, "nsp", m.Nsp, "type", strconv.Itoa(int(m.Type))}
 	if ok {
@@ -410,8 +420,8 @@ func (a *StreamsAdapter) add(op Op, m *wire.ClusterMessage, done func(redis.Cmde
 	if op == OpBroadcast {
 		p = m.Packet
 	}
-	return a.out.push(&message{op: op, packet: p, size: len(data) + 64, done: done,
-		cmd: func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.XAdd(ctx, args) }})
+	return &message{op: op, packet: p, size: len(data) + 64,
+		cmd: func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.XAdd(ctx, args) }}, nil
 }
 
 // publish queues a request on the namespace's channel, in MessagePack.
@@ -468,11 +478,11 @@ func decodeEntry(msg redis.XMessage) (*wire.ClusterMessage, error) {
 // Adapter.Broadcast).
 //
 // With connection state recovery, the local sockets get the entry id as
-// offset, so the local delivery follows the XADD: it happens on the
-// publishing goroutine, in order, once Redis answered. When the entry is
-// not added (queue full, Redis down, MaxDelay passed), the packet is
-// delivered here all the same, without offset; at once when Broadcast
-// returns the error.
+// offset, as with the Node adapter: Broadcast waits for the XADD, in order
+// with what the adapter queued before, for PublishConfig.Timeout at most
+// (twice that when Redis goes away with the entry on the wire). While
+// Redis is down, or when the entry cannot be added in time, the packet is
+// delivered at once without offset and the *PublishError returned.
 func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
 	if opts.Flags.Local {
 		return a.mem.Broadcast(ctx, p, opts)
@@ -485,15 +495,16 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 		}
 		return a.add(OpBroadcast, m, nil)
 	}
-	err := a.add(OpBroadcast, m, func(cmd redis.Cmder, err error) {
-		id := ""
-		if c, ok := cmd.(*redis.StringCmd); ok && err == nil {
-			id = c.Val()
+	e, err := a.entry(OpBroadcast, m)
+	id := ""
+	if err == nil {
+		var cmd redis.Cmder
+		if cmd, err = a.out.pushWait(ctx, e); err == nil {
+			id = cmd.(*redis.StringCmd).Val()
 		}
-		_ = a.mem.BroadcastWithOffset(a.ctx, p, opts, id)
-	})
-	if err != nil {
-		_ = a.mem.BroadcastWithOffset(ctx, p, opts, "")
+	}
+	if lerr := a.mem.BroadcastWithOffset(ctx, p, opts, id); lerr != nil {
+		return lerr
 	}
 	return err
 }
