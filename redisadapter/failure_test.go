@@ -22,11 +22,21 @@ func connect(t *testing.T, p *redistest.Peer, client, url string, rooms ...strin
 	connectClient(t, p, map[string]any{"client": client, "url": url, "rooms": rooms})
 }
 
-// emitRefused emits event on g to room until Emit fails at once with
+// emitRefused waits until g's adapter of "/" knows that Redis is down,
+// then emits event on g to room until Emit fails at once with
 // ErrRedisDown, which it does once Redis has been down for longer than
-// PublishConfig.MaxDelay. Each call delivers the event locally.
+// PublishConfig.MaxDelay (at once for a Streams broadcast with recovery).
+// Each call delivers the event locally.
 func emitRefused(t *testing.T, g *goServer, room, event string) {
 	t.Helper()
+	a := g.srv.Of("/").Adapter().(interface{ PublishStats() PublishStats })
+	waitFor(t, func() error {
+		if !a.PublishStats().RedisDown {
+			_ = g.srv.To(room).Emit(context.Background(), event) // traffic notices it too
+			return errors.New("the adapter did not notice that Redis is down")
+		}
+		return nil
+	})
 	var took []time.Duration
 	waitFor(t, func() error {
 		start := time.Now()
