@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sio-go/socketio/protocol"
 )
@@ -269,10 +270,21 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, ev string, args ...any) 
 // ServerSideEmitWithAck sends an event to the other servers of the cluster
 // and waits for each one's acknowledgement. When ctx ends first it returns the
 // replies received so far and an error that matches ctx.Err() with errors.Is.
+//
+// An adapter may bound its requests itself, as the cluster adapters'
+// requestsTimeout does in Node: when it has a method
+// RequestsTimeout() time.Duration, the wait ends after that long even if
+// ctx has no deadline, with the replies received so far and an error that
+// matches context.DeadlineExceeded.
 func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, ev string, args ...any) ([]Args, error) {
 	p, err := n.serverSidePacket(ev, args)
 	if err != nil {
 		return nil, err
+	}
+	if b, ok := n.adapter.(interface{ RequestsTimeout() time.Duration }); ok && b.RequestsTimeout() > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.RequestsTimeout())
+		defer cancel()
 	}
 	var mu sync.Mutex
 	var replies []Args
@@ -302,13 +314,15 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, ev string, args .
 	mu.Unlock()
 	select {
 	case <-done:
-		err = nil
 	case <-ctx.Done():
-		err = fmt.Errorf("socketio: server-side emit %q: %w", ev, ctx.Err())
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return append([]Args(nil), replies...), err
+	out := append([]Args(nil), replies...)
+	if len(replies) < expected {
+		return out, fmt.Errorf("socketio: server-side emit %q: %d of %d servers answered: %w", ev, len(replies), expected, ctx.Err())
+	}
+	return out, nil
 }
 
 func (n *Namespace) serverSidePacket(ev string, args []any) (*protocol.Packet, error) {

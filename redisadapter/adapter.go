@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/wire"
@@ -20,6 +21,7 @@ type Adapter struct {
 	hub     *hub
 	cfg     *Config
 	sub     *subscriber
+	out     *outbox
 	mem     *socketio.MemoryAdapter
 	nsp     *socketio.Namespace
 	nspName string
@@ -57,6 +59,13 @@ func newAdapter(h *hub, cfg *Config, nsp *socketio.Namespace) *Adapter {
 	a.requestChannel = key + "-request#" + a.nspName + "#"
 	a.responseChannel = key + "-response#" + a.nspName + "#"
 	a.specificResponse = a.responseChannel + a.uid + "#"
+	var l *link
+	a.sub, l = h.acquire()
+	a.out = newOutbox(l, h.client, cfg.Publish, cfg.Logger, a.nspName)
+	// In a Redis Cluster, PUBLISH counts the subscribers of one node only.
+	if _, ok := h.client.(*redis.ClusterClient); !ok {
+		a.out.servers = a.ServerCount
+	}
 	return a
 }
 
@@ -144,20 +153,19 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// publish publishes msg under ctx.
-func (a *Adapter) publish(ctx context.Context, channel string, msg []byte) error {
-	if a.closed.Load() {
-		return ErrClosed
-	}
-	if err := a.hub.client.Publish(ctx, channel, msg).Err(); err != nil {
-		return fmt.Errorf("redisadapter: publish to %s: %w", channel, err)
-	}
-	return nil
+// send queues msg for the other servers. counts tells a channel every
+// server of the namespace listens to (through the pattern, for the
+// broadcast channels).
+func (a *Adapter) send(op Op, channel string, msg []byte, p *protocol.Packet, done func(redis.Cmder, error)) error {
+	return a.out.push(&message{op: op, packet: p, size: len(msg), cmd: publishCmd(channel, msg),
+		counts: a.out.servers != nil && channel != a.specificResponse, done: done})
 }
 
 // Broadcast delivers p to the local sockets opts selects, then, unless
-// opts.Flags.Local, publishes it for the other servers. The local delivery
-// happens even when publishing fails.
+// opts.Flags.Local, queues it for the other servers. It does not wait for
+// Redis: it returns a *PublishError at once when the queue is full or
+// Redis has been down for longer than PublishConfig.MaxDelay, and
+// PublishConfig.OnError hears of what is dropped later.
 func (a *Adapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
 	var msg []byte
 	if !opts.Flags.Local {
@@ -179,7 +187,7 @@ func (a *Adapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socket
 	if len(opts.Rooms) == 1 {
 		channel += opts.Rooms[0] + "#"
 	}
-	return a.publish(ctx, channel, msg)
+	return a.send(OpBroadcast, channel, msg, p, nil)
 }
 
 // ackPending is a broadcast with acknowledgements of this server, whose
@@ -189,63 +197,73 @@ type ackPending struct {
 	ack         func(socketio.Args)
 }
 
-// BroadcastWithAck publishes the packet for the other servers (unless
-// opts.Flags.Local), then delivers it locally. Each server reports its
-// number of recipients to clientCount and their acknowledgements to ack
-// until ctx ends.
+// BroadcastWithAck delivers the packet locally, then queues it for the
+// other servers (unless opts.Flags.Local), like Broadcast. Each server
+// reports its number of recipients to clientCount and their
+// acknowledgements to ack until ctx ends.
 func (a *Adapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
 	clientCount func(int), ack func(socketio.Args)) error {
-	var perr error
+	var id string
+	var msg []byte
 	if !opts.Flags.Local {
-		id := newID()
+		id = newID()
 		q := *p
 		q.Namespace = a.nspName
 		q.HasID = false
-		msg, err := wire.AppendBroadcastRequest(nil, &wire.Request{
+		var err error
+		msg, err = wire.AppendBroadcastRequest(nil, &wire.Request{
 			Type: wire.BroadcastWithAck, UID: a.uid, RequestID: id, Packet: &q, Opts: ptr(toWire(opts)),
 		})
 		if err != nil {
 			return fmt.Errorf("redisadapter: %w", err)
 		}
 		a.addAck(ctx, id, &ackPending{clientCount: clientCount, ack: ack})
-		perr = a.publish(ctx, a.requestChannel, msg)
 	}
 	if err := a.mem.BroadcastWithAck(ctx, p, opts, clientCount, ack); err != nil {
 		return err
 	}
-	return perr
+	if msg == nil {
+		return nil
+	}
+	return a.send(OpBroadcastWithAck, a.requestChannel, msg, p, nil)
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // ServerCount returns the number of servers subscribed to the namespace's
 // request channel (PUBSUB NUMSUB, summed over the masters of a cluster).
+// It fails at once with ErrRedisDown while Redis is unreachable, and after
+// PublishConfig.Timeout otherwise.
 func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
-	return numSub(ctx, a.hub.client, a.requestChannel, false)
+	return numSub(ctx, a.out.link, a.hub.client, a.requestChannel, false)
 }
 
+// PublishStats returns the counters of the namespace's publishing queue.
+func (a *Adapter) PublishStats() PublishStats { return a.out.stats() }
+
 // AddSockets makes the sockets opts selects join rooms, here at once and on
-// the other servers through Redis (unless opts.Flags.Local).
+// the other servers through Redis (unless opts.Flags.Local). Like
+// Broadcast, it does not wait for Redis.
 func (a *Adapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(ctx, opts, &wire.Request{Type: wire.RemoteJoin, Rooms: nonNil(rooms)},
+	return a.remote(OpSocketsJoin, opts, &wire.Request{Type: wire.RemoteJoin, Rooms: nonNil(rooms)},
 		func() error { return a.mem.AddSockets(ctx, opts, rooms) })
 }
 
 // DelSockets makes the sockets opts selects leave rooms.
 func (a *Adapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(ctx, opts, &wire.Request{Type: wire.RemoteLeave, Rooms: nonNil(rooms)},
+	return a.remote(OpSocketsLeave, opts, &wire.Request{Type: wire.RemoteLeave, Rooms: nonNil(rooms)},
 		func() error { return a.mem.DelSockets(ctx, opts, rooms) })
 }
 
 // DisconnectSockets disconnects the sockets opts selects.
 func (a *Adapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
-	return a.remote(ctx, opts, &wire.Request{Type: wire.RemoteDisconnect, Close: close},
+	return a.remote(OpDisconnectSockets, opts, &wire.Request{Type: wire.RemoteDisconnect, Close: close},
 		func() error { return a.mem.DisconnectSockets(ctx, opts, close) })
 }
 
-// remote applies an operation locally, then publishes it unless it is
-// local only. This server ignores its own request when it comes back.
-func (a *Adapter) remote(ctx context.Context, opts socketio.BroadcastOptions, r *wire.Request, local func() error) error {
+// remote applies an operation locally, then queues it unless it is local
+// only. This server ignores its own request when it comes back.
+func (a *Adapter) remote(op Op, opts socketio.BroadcastOptions, r *wire.Request, local func() error) error {
 	if err := local(); err != nil || opts.Flags.Local {
 		return err
 	}
@@ -255,16 +273,18 @@ func (a *Adapter) remote(ctx context.Context, opts socketio.BroadcastOptions, r 
 	if err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
 	}
-	return a.publish(ctx, a.requestChannel, msg)
+	return a.send(op, a.requestChannel, msg, nil, nil)
 }
 
-// Close unsubscribes the adapter and fails its pending requests with
-// ErrClosed. The last adapter of a factory closes the subscriber connection.
+// Close fails the adapter's pending requests with ErrClosed, publishes what
+// it queued (for at most PublishConfig.Timeout) and unsubscribes it. The
+// last adapter of a factory closes the subscriber connection.
 func (a *Adapter) Close() error {
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
 		a.closeRequestsLocked()
 		a.mu.Unlock()
+		a.out.close()
 		a.hub.release(a.subscription())
 		_ = a.mem.Close()
 	})

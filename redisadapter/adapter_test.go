@@ -79,8 +79,7 @@ func TestLegacyRequests(t *testing.T) {
 	g := startGo(t, rs.Addr(), "g", nil)
 	g.ready(t)
 	clients := clientHost(t)
-	var sid string
-	clients.MustCall(map[string]any{"op": "connect", "client": "c1", "url": g.url, "rooms": []string{"room1"}}, &sid)
+	sid := connectClient(t, clients, map[string]any{"client": "c1", "url": g.url, "rooms": []string{"room1"}})
 	next := spyOn(t, rs.Addr())
 	ctx := ctxFor(t, 20*time.Second)
 	publish := func(msg string) string {

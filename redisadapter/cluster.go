@@ -25,10 +25,11 @@ type clusterNode struct {
 	nspName string
 	uid     string
 	log     *slog.Logger
-	// post publishes a request for the other servers.
-	post func(ctx context.Context, m *wire.ClusterMessage) error
-	// respond queues a response for the server whose uid is to; it must
-	// not block.
+	out     *outbox
+	// post queues a message for the other servers; done is the
+	// message's outcome callback, or nil.
+	post func(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error
+	// respond queues a response for the server whose uid is to.
 	respond func(to string, m *wire.ClusterMessage)
 	// serverCount counts the servers of the namespace, this one included.
 	serverCount func(ctx context.Context) (int, error)
@@ -65,37 +66,39 @@ func (c *clusterNode) SocketRooms(id string) []string { return c.mem.SocketRooms
 // messages.
 func (c *clusterNode) UID() string { return c.uid }
 
-// broadcastWithAck registers the acknowledgements of a broadcast, posts it
-// for the other servers (unless local), then delivers it here.
+// broadcastWithAck registers the acknowledgements of a broadcast, delivers
+// it here, then queues it for the other servers (unless local).
 func (c *clusterNode) broadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
 	clientCount func(int), ack func(socketio.Args)) error {
-	var perr error
+	var id string
 	if !opts.Flags.Local {
-		id := randomHex()
+		id = randomHex()
 		c.addAck(ctx, id, &ackPending{clientCount: clientCount, ack: ack})
-		q := *p
-		q.HasID = false
-		o := toWire(opts)
-		perr = c.post(ctx, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: &q, RequestID: id, Opts: &o})
 	}
-	if err := c.mem.BroadcastWithAck(ctx, p, opts, clientCount, ack); err != nil {
+	if err := c.mem.BroadcastWithAck(ctx, p, opts, clientCount, ack); err != nil || id == "" {
 		return err
 	}
-	return perr
+	q := *p
+	q.HasID = false
+	o := toWire(opts)
+	return c.post(OpBroadcastWithAck, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: &q, RequestID: id, Opts: &o}, nil)
 }
 
-// remote applies an operation locally, then sends it with send unless it
+// remote applies an operation locally, then queues it with send unless it
 // is local only.
-func (c *clusterNode) remote(ctx context.Context, opts socketio.BroadcastOptions, m *wire.ClusterMessage,
-	local func() error, send func(context.Context, *wire.ClusterMessage) error) error {
+func (c *clusterNode) remote(op Op, opts socketio.BroadcastOptions, m *wire.ClusterMessage,
+	local func() error, send func(Op, *wire.ClusterMessage, func(redis.Cmder, error)) error) error {
 	if err := local(); err != nil || opts.Flags.Local {
 		return err
 	}
 	o := toWire(opts)
 	o.Rooms, o.Except = nonNil(o.Rooms), nonNil(o.Except)
 	m.Opts = &o
-	return send(ctx, m)
+	return send(op, m, nil)
 }
+
+// PublishStats returns the counters of the namespace's publishing queue.
+func (c *clusterNode) PublishStats() PublishStats { return c.out.stats() }
 
 // fetchSockets returns the sockets opts selects on every server.
 func (c *clusterNode) fetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
@@ -117,7 +120,7 @@ func (c *clusterNode) fetchSockets(ctx context.Context, opts socketio.BroadcastO
 	}
 	o := toWire(opts)
 	o.Rooms, o.Except = nonNil(o.Rooms), nonNil(o.Except)
-	if err := c.post(ctx, &wire.ClusterMessage{Type: wire.FetchSockets, Opts: &o, RequestID: id}); err != nil {
+	if err := c.post(OpFetchSockets, &wire.ClusterMessage{Type: wire.FetchSockets, Opts: &o, RequestID: id}, c.unsent(id, p)); err != nil {
 		c.forget(id)
 		return nil, err
 	}
@@ -127,13 +130,13 @@ func (c *clusterNode) fetchSockets(ctx context.Context, opts socketio.BroadcastO
 	return p.sockets, nil
 }
 
-// serverSideEmit posts the event for the other servers; with reply, it
+// serverSideEmit queues the event for the other servers; with reply, it
 // returns how many answers to expect and passes each to reply until ctx
 // ends or the requests' timeout passes.
 func (c *clusterNode) serverSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
 	m := &wire.ClusterMessage{Type: wire.ClusterServerSideEmit, Value: p.Data, Attachments: p.Attachments}
 	if reply == nil {
-		return 0, c.post(ctx, m)
+		return 0, c.post(OpServerSideEmit, m, nil)
 	}
 	n, err := c.serverCount(ctx)
 	if err != nil {
@@ -150,7 +153,7 @@ func (c *clusterNode) serverSideEmit(ctx context.Context, p *protocol.Packet, re
 		return 0, err
 	}
 	m.RequestID = id
-	if err := c.post(ctx, m); err != nil {
+	if err := c.post(OpServerSideEmit, m, c.unsent(id, pd)); err != nil {
 		c.forget(id)
 		pd.stop()
 		return 0, err
@@ -275,8 +278,21 @@ func encodeError(err error) error { return fmt.Errorf("redisadapter: %w", err) }
 
 // numSub returns the number of subscribers of channel: on a Redis Cluster,
 // summed over the masters for a plain channel, and asked of the master that
-// serves the slot of a shard channel.
-func numSub(ctx context.Context, client redis.UniversalClient, channel string, sharded bool) (int, error) {
+// serves the slot of a shard channel. It runs through l: at once
+// ErrRedisDown while Redis is unreachable, bounded by the timeout
+// otherwise.
+func numSub(ctx context.Context, l *link, client redis.UniversalClient, channel string, sharded bool) (n int, err error) {
+	err = l.do(ctx, func(ctx context.Context) (err error) {
+		n, err = countSubscribers(ctx, client, channel, sharded)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redisadapter: server count: %w", err)
+	}
+	return n, nil
+}
+
+func countSubscribers(ctx context.Context, client redis.UniversalClient, channel string, sharded bool) (int, error) {
 	count := func(ctx context.Context, c redis.Cmdable) (int64, error) {
 		var m map[string]int64
 		var err error
@@ -308,8 +324,5 @@ func numSub(ctx context.Context, client redis.UniversalClient, channel string, s
 	default:
 		n, err = count(ctx, client)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("redisadapter: server count: %w", err)
-	}
-	return int(n), nil
+	return int(n), err
 }

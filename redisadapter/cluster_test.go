@@ -43,13 +43,11 @@ func startCluster(t *testing.T, cfg *Config, nodeEnv ...string) *cluster {
 		{"n", "", "/", []string{"room1", "room3"}},
 		{"chat", c.g2.url, "/chat", []string{"room1"}},
 	} {
-		op := map[string]any{"op": "connect", "client": cl.id, "nsp": cl.nsp, "rooms": cl.rooms}
+		op := map[string]any{"client": cl.id, "nsp": cl.nsp, "rooms": cl.rooms}
 		if cl.url != "" {
 			op["url"] = cl.url
 		}
-		var sid string
-		c.node.MustCall(op, &sid)
-		c.ids[cl.id] = sid
+		c.ids[cl.id] = connectClient(t, c.node, op)
 	}
 	// Every server counts the three.
 	waitServerCount(t, 3, c.g1.adapter("/"), peerCounter{c.node})

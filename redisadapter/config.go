@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -18,7 +19,11 @@ type Config struct {
 	// must use the same. Defaults to "socket.io".
 	Key string
 	// RequestsTimeout bounds the wait for the other servers' responses to
-	// FetchSockets, AllRooms and ServerSideEmit with replies, and how long
+	// FetchSockets, AllRooms and ServerSideEmit with replies, even under a
+	// context without deadline, as Node's requestsTimeout does:
+	// FetchSockets and AllRooms then fail with ErrTimeout, and
+	// socketio.Namespace.ServerSideEmitWithAck returns the replies so far
+	// with an error matching context.DeadlineExceeded. It is also how long
 	// acknowledgements of a broadcast received from another server are
 	// awaited when that server gave no timeout. Defaults to 5 seconds.
 	RequestsTimeout time.Duration
@@ -26,13 +31,24 @@ type Config struct {
 	// the requester's own channel "<key>-response#<namespace>#<uid>#"
 	// instead of the channel every server listens to. Defaults to false.
 	PublishOnSpecificResponseChannel bool
+	// Publish tells how the messages for the other servers are published,
+	// and what happens while Redis is unreachable. Its zero value takes
+	// the defaults of its fields.
+	Publish PublishConfig
 	// Logger receives the adapter's logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }
 
 // ErrTimeout is returned (wrapped) when other servers did not answer a
-// request within Config.RequestsTimeout.
-var ErrTimeout = errors.New("redisadapter: timeout reached")
+// request within the adapter's RequestsTimeout. It matches
+// context.DeadlineExceeded too.
+var ErrTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "redisadapter: timeout reached" }
+
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // ErrClosed is returned by the operations of a closed adapter.
 var ErrClosed = errors.New("redisadapter: adapter closed")
@@ -57,52 +73,57 @@ func New(client redis.UniversalClient, cfg *Config) socketio.AdapterFactory {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &hub{client: client, log: c.Logger}
+	c.Publish = c.Publish.withDefaults()
+	h := &hub{client: client, log: c.Logger, timeout: c.Publish.Timeout}
 	return func(nsp *socketio.Namespace) socketio.Adapter {
 		a := newAdapter(h, &c, nsp)
-		a.sub = h.acquire()
 		a.sub.add(a.subscription(), a.onMessage)
 		return a
 	}
 }
 
-// hub holds what the adapters of one factory share: the Redis client and
-// the subscriber.
+// hub holds what the adapters of one factory share: the Redis client, the
+// subscriber and the link that tells whether Redis answers.
 type hub struct {
 	client  redis.UniversalClient
 	log     *slog.Logger
-	sharded bool // the factory of NewSharded
+	sharded bool          // the factory of NewSharded
+	timeout time.Duration // PublishConfig.Timeout
 
 	mu    sync.Mutex
 	sub   *subscriber // nil when no adapter is open
+	link  *link       // idem
 	users int
 }
 
-// acquire returns the subscriber, opening it for the first adapter.
-func (h *hub) acquire() *subscriber {
+// acquire returns the subscriber and the link, opening them for the first
+// adapter.
+func (h *hub) acquire() (*subscriber, *link) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sub == nil {
-		h.sub = newSubscriber(h.client, h.log, h.sharded)
+		h.link = newLink(h.client, h.log, h.timeout)
+		h.sub = newSubscriber(h.client, h.log, h.sharded, h.link)
 	}
 	h.users++
-	return h.sub
+	return h.sub, h.link
 }
 
 // release unsubscribes a closing adapter; the last one closes the
-// subscriber.
+// subscriber and the link.
 func (h *hub) release(sub subscription) {
 	h.mu.Lock()
-	s := h.sub
+	s, l := h.sub, h.link
 	h.users--
 	last := h.users == 0
 	if last {
-		h.sub = nil
+		h.sub, h.link = nil, nil
 	}
 	h.mu.Unlock()
 	s.remove(sub)
 	if last {
 		s.close()
+		l.close()
 	}
 }
 

@@ -14,12 +14,25 @@
 // requests and responses on "<key>-request#<namespace>#" and
 // "<key>-response#<namespace>#". One subscriber connection is shared by the
 // namespaces of an adapter factory; go-redis reconnects it and subscribes
-// again by itself after Redis was lost.
+// again by itself once Redis answers again.
 //
-// When Redis is unavailable, local delivery goes on: broadcasts reach this
-// server's sockets and return the publishing error; operations that need
-// other servers' answers (FetchSockets, ServerSideEmit with replies,
-// AllRooms) fail once Config.RequestsTimeout or their context ends.
+// Nothing waits for Redis on the caller's goroutine (but a Streams
+// adapter's broadcast with connection state recovery, for at most
+// PublishConfig.Timeout: see StreamsAdapter.Broadcast). A broadcast reaches
+// this server's sockets first; what the other servers must receive
+// (broadcasts, joins, leaves, disconnections, requests, responses) goes to
+// a bounded queue per namespace that one goroutine publishes in order
+// (PublishConfig). When Redis stops answering, the adapter notices within
+// PublishConfig.Timeout, probes it every 100 milliseconds, and publishes
+// again once it answers and the other servers have subscribed again. What
+// could not be published is never dropped silently: the operation returns
+// a *PublishError (ErrQueueFull, or ErrRedisDown once Redis has been down
+// for longer than PublishConfig.MaxDelay), or PublishConfig.OnError hears
+// of it later; it is logged and counted (PublishStats). Requests to other
+// servers (FetchSockets, AllRooms, ServerSideEmit with replies) fail at
+// once with ErrRedisDown while Redis is down, and end at
+// Config.RequestsTimeout when a server does not answer, whatever their
+// context.
 //
 // NewSharded is the counterpart of the sharded adapter
 // (createShardedAdapter): Redis 7 sharded pub/sub and the messages of

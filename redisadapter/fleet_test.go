@@ -63,13 +63,11 @@ func (f *fleet) connect(t *testing.T, rooms ...[]string) {
 	}
 	waitServerCount(t, len(counters), counters...)
 	for _, m := range f.members {
-		op := map[string]any{"op": "connect", "client": m.client, "rooms": m.rooms}
+		op := map[string]any{"client": m.client, "rooms": m.rooms}
 		if m.server >= 0 {
 			op["url"] = f.servers[m.server].url
 		}
-		var sid string
-		f.peer.MustCall(op, &sid)
-		f.ids[m.client] = sid
+		f.ids[m.client] = connectClient(t, f.peer, op)
 	}
 	if f.roomReady != nil {
 		for _, m := range f.members {
@@ -406,6 +404,7 @@ func TestShardedClusterSlotMoved(t *testing.T) {
 		from, err := rc.Owner(ctx, slot)
 		must(t, err)
 		must(t, rc.MoveSlot(ctx, slot, (from+1)%3))
+		must(t, rc.WaitOwner(ctx, slot, (from+1)%3))
 	}
 	// The old masters unsubscribed the servers; they subscribe again on
 	// the new ones.

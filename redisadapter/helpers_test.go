@@ -30,10 +30,9 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 // goServer is a Go Socket.IO server with the Redis adapter, listening on a
 // loopback port.
 type goServer struct {
-	srv  *socketio.Server
-	http *httptest.Server
-	rdb  redis.UniversalClient
-	url  string
+	srv *socketio.Server
+	rdb redis.UniversalClient
+	url string
 }
 
 // startGo starts a Go server whose sockets join the rooms listed in their
@@ -87,10 +86,15 @@ func startGoRecovering(t *testing.T, rdb redis.UniversalClient, name string, fac
 	}
 	setup(srv.Of("/"))
 	setup(srv.Of("/chat"))
+	return &goServer{srv: srv, rdb: rdb, url: serve(t, srv, rdb)}
+}
+
+// serve runs srv on a loopback HTTP server and returns its URL; the server
+// shuts down, and rdb is closed, when the test ends.
+func serve(t *testing.T, srv *socketio.Server, rdb redis.UniversalClient) string {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
 	hs := httptest.NewServer(mux)
-	g := &goServer{srv: srv, http: hs, rdb: rdb, url: hs.URL}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -98,7 +102,7 @@ func startGoRecovering(t *testing.T, rdb redis.UniversalClient, name string, fac
 		hs.Close()
 		_ = rdb.Close()
 	})
-	return g
+	return hs.URL
 }
 
 func (g *goServer) adapter(nsp string) *Adapter {
@@ -203,6 +207,20 @@ func waitServerCount(t *testing.T, want int, adapters ...serverCounter) {
 			return nil
 		})
 	}
+}
+
+// connectClient connects a client of peer p as op says ("client", and
+// "url", "nsp", "rooms" when set) and returns its socket id once its server
+// ran the connect handler, which joins the rooms: the client hears of its
+// connection before that handler runs.
+func connectClient(t *testing.T, p *redistest.Peer, op map[string]any) string {
+	t.Helper()
+	op["op"] = "connect"
+	var sid string
+	p.MustCall(op, &sid)
+	rooms, _ := op["rooms"].([]string)
+	waitRooms(t, p, op["client"].(string), sid, rooms...)
+	return sid
 }
 
 // waitRooms waits until client (on peer p) reports rooms want, besides its

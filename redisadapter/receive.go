@@ -12,7 +12,7 @@ import (
 
 // These handlers run on the subscriber's goroutine, one message at a time,
 // in the order Redis delivered them. They never block on the network: the
-// responses are queued for the subscriber's publishing goroutine.
+// responses are queued in the adapter's outbox.
 
 // onBroadcast delivers a broadcast of another server to the local sockets.
 func (a *Adapter) onBroadcast(channel string, payload []byte) {
@@ -71,7 +71,7 @@ func (a *Adapter) respond(r *wire.Request, msg []byte) {
 	if a.cfg.PublishOnSpecificResponseChannel {
 		channel += r.UID + "#"
 	}
-	a.sub.send(channel, msg)
+	a.sendResponse(channel, msg)
 }
 
 // onRequest applies a request of another server (or of an emitter) and
@@ -153,7 +153,7 @@ func (a *Adapter) onRequest(payload []byte) {
 				}
 				// The Node adapter answers on the common channel, whatever
 				// publishOnSpecificResponseChannel says.
-				a.sub.send(a.responseChannel, wire.AppendServerSideEmitResponse(nil, id, v))
+				a.sendResponse(a.responseChannel, wire.AppendServerSideEmitResponse(nil, id, v))
 			}
 		}
 		a.nsp.HandleServerSideEmit(ev, socketio.NewArgs(args, nil), reply)
@@ -203,4 +203,10 @@ func (a *Adapter) legacy(r *wire.Request) {
 		}
 	}
 	a.respond(r, wire.AppendDoneResponse(nil, r.RequestID))
+}
+
+// sendResponse queues a response; when it is not published, the requester
+// times out (and OnError hears of it).
+func (a *Adapter) sendResponse(channel string, msg []byte) {
+	_ = a.out.push(&message{op: OpResponse, size: len(msg), cmd: publishCmd(channel, msg)})
 }

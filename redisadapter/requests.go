@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/wire"
@@ -84,6 +85,23 @@ func (t *requestTable) forget(id string) {
 	t.mu.Unlock()
 }
 
+// unsent returns the outcome callback of the message of request id: when
+// the message is not published, the request ends with the error.
+func (t *requestTable) unsent(id string, p *pending) func(redis.Cmder, error) {
+	return func(_ redis.Cmder, err error) {
+		if err == nil {
+			return
+		}
+		t.forget(id)
+		p.finish(err)
+	}
+}
+
+// RequestsTimeout returns how long a request waits for the other servers'
+// responses: socketio.Namespace.ServerSideEmitWithAck stops waiting then,
+// as the Node adapter does, even under a context without deadline.
+func (t *requestTable) RequestsTimeout() time.Duration { return t.timeout }
+
 // wait waits for the responses of request id, for ctx and for the
 // requests' timeout.
 func (t *requestTable) wait(ctx context.Context, id, op string, p *pending) error {
@@ -125,8 +143,9 @@ func (t *requestTable) closeRequestsLocked() {
 }
 
 // start registers a request under its id (a new one when it has none)
-// and publishes it.
-func (a *Adapter) start(ctx context.Context, p *pending, r *wire.Request) error {
+// and queues it. When it is not published, the request is forgotten and
+// its waiter told.
+func (a *Adapter) start(op Op, p *pending, r *wire.Request) error {
 	r.UID = a.uid
 	if r.RequestID == "" {
 		r.RequestID = newID()
@@ -138,8 +157,9 @@ func (a *Adapter) start(ctx context.Context, p *pending, r *wire.Request) error 
 	if err := a.register(r.RequestID, p); err != nil {
 		return err
 	}
-	if err := a.publish(ctx, a.requestChannel, msg); err != nil {
-		a.forget(r.RequestID)
+	id := r.RequestID
+	if err := a.send(op, a.requestChannel, msg, nil, a.unsent(id, p)); err != nil {
+		a.forget(id)
 		return err
 	}
 	return nil
@@ -162,7 +182,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 	}
 	p := &pending{typ: wire.RemoteFetch, expected: n - 1, sockets: local, done: make(chan error, 1)}
 	r := &wire.Request{Type: wire.RemoteFetch, Opts: &wire.Opts{Rooms: nonNil(opts.Rooms), Except: nonNil(opts.Except)}}
-	if err := a.start(ctx, p, r); err != nil {
+	if err := a.start(OpFetchSockets, p, r); err != nil {
 		return nil, err
 	}
 	if err := a.wait(ctx, r.RequestID, "fetchSockets", p); err != nil {
@@ -183,7 +203,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	}
 	p := &pending{typ: wire.AllRooms, expected: n - 1, rooms: local, done: make(chan error, 1)}
 	r := &wire.Request{Type: wire.AllRooms}
-	if err := a.start(ctx, p, r); err != nil {
+	if err := a.start(OpAllRooms, p, r); err != nil {
 		return nil, err
 	}
 	if err := a.wait(ctx, r.RequestID, "allRooms", p); err != nil {
@@ -192,7 +212,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	return p.rooms, nil
 }
 
-// ServerSideEmit publishes the event for the other servers. With reply, it
+// ServerSideEmit queues the event for the other servers. With reply, it
 // returns how many servers are expected to answer and passes each answer
 // to reply until ctx ends or Config.RequestsTimeout passes. Binary
 // arguments travel as Node's JSON form of a Buffer, as with the Node
@@ -209,7 +229,7 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply 
 		if err != nil {
 			return 0, fmt.Errorf("redisadapter: %w", err)
 		}
-		return 0, a.publish(ctx, a.requestChannel, msg)
+		return 0, a.send(OpServerSideEmit, a.requestChannel, msg, nil, nil)
 	}
 	n, err := a.ServerCount(ctx)
 	if err != nil {
@@ -221,7 +241,7 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply 
 	pd := &pending{typ: wire.ServerSideEmit, expected: n, reply: reply}
 	r.RequestID = newID()
 	a.expire(ctx, r.RequestID, pd)
-	if err := a.start(ctx, pd, r); err != nil {
+	if err := a.start(OpServerSideEmit, pd, r); err != nil {
 		pd.stop()
 		return 0, err
 	}

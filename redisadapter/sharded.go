@@ -37,9 +37,13 @@ type ShardedConfig struct {
 	ChannelPrefix string
 	// SubscriptionMode defaults to Dynamic.
 	SubscriptionMode SubscriptionMode
-	// RequestsTimeout bounds the wait for other servers' responses.
-	// Defaults to 5 seconds.
+	// RequestsTimeout bounds the wait for other servers' responses; see
+	// Config.RequestsTimeout. Defaults to 5 seconds.
 	RequestsTimeout time.Duration
+	// Publish tells how the messages for the other servers are published,
+	// and what happens while Redis is unreachable. Its zero value takes
+	// the defaults of its fields.
+	Publish PublishConfig
 	// Logger receives the adapter's logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }
@@ -65,7 +69,8 @@ func NewSharded(client redis.UniversalClient, cfg *ShardedConfig) socketio.Adapt
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &hub{client: client, log: c.Logger, sharded: true}
+	c.Publish = c.Publish.withDefaults()
+	h := &hub{client: client, log: c.Logger, sharded: true, timeout: c.Publish.Timeout}
 	return func(nsp *socketio.Namespace) socketio.Adapter {
 		a := &ShardedAdapter{
 			hub:         h,
@@ -75,10 +80,15 @@ func NewSharded(client redis.UniversalClient, cfg *ShardedConfig) socketio.Adapt
 		}
 		a.channel = c.ChannelPrefix + "#" + a.nspName + "#"
 		a.responseChannel = a.channel + a.uid + "#"
-		a.post = func(ctx context.Context, m *wire.ClusterMessage) error { return a.publish(ctx, a.channel, m) }
+		a.post = func(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
+			return a.publish(op, a.channel, m, done)
+		}
 		a.respond = a.respondSharded
 		a.serverCount = a.ServerCount
-		a.sub = h.acquire()
+		var l *link
+		a.sub, l = h.acquire()
+		a.out = newOutbox(l, client, c.Publish, c.Logger, a.nspName)
+		a.out.servers = a.ServerCount
 		a.sub.add(subscription{shard: []string{a.channel, a.responseChannel}}, a.onMessage)
 		if c.SubscriptionMode != Static {
 			nsp.OnRoomEvent(a.onRoomEvent)
@@ -171,36 +181,32 @@ func (a *ShardedAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	return a.mem.RestoreSession(ctx, pid, offset)
 }
 
-// publish publishes m on channel with SPUBLISH.
-func (a *ShardedAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage) error {
-	if a.closed.Load() {
-		return ErrClosed
-	}
+// publish queues m for channel, with SPUBLISH.
+func (a *ShardedAdapter) publish(op Op, channel string, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
 	m.UID, m.Nsp = a.uid, a.nspName
 	msg, err := wire.AppendClusterMessage(nil, m)
 	if err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
 	}
-	if err := a.hub.client.SPublish(ctx, channel, msg).Err(); err != nil {
-		return fmt.Errorf("redisadapter: publish to %s: %w", channel, err)
+	var p *protocol.Packet
+	if op == OpBroadcast || op == OpBroadcastWithAck {
+		p = m.Packet
 	}
-	return nil
+	// Every server of the namespace subscribes to its channel.
+	return a.out.push(&message{op: op, packet: p, size: len(msg), cmd: spublishCmd(channel, msg),
+		counts: channel == a.channel, done: done})
 }
 
 // respondSharded queues a response for the server whose uid is to.
 func (a *ShardedAdapter) respondSharded(to string, m *wire.ClusterMessage) {
-	m.UID, m.Nsp = a.uid, a.nspName
-	msg, err := wire.AppendClusterMessage(nil, m)
-	if err != nil {
-		return
-	}
-	a.sub.sendSharded(a.channel+to+"#", msg)
+	_ = a.publish(OpResponse, a.channel+to+"#", m, nil)
 }
 
 func looksLikeSocketID(room string) bool { return len(room) == 20 }
 
-// Broadcast delivers p locally, then publishes it (unless opts.Flags.Local):
-// on the room's own channel when it targets one public room.
+// Broadcast delivers p locally, then queues it (unless opts.Flags.Local):
+// on the room's own channel when it targets one public room. Like
+// Adapter.Broadcast, it does not wait for Redis.
 func (a *ShardedAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
 	if err := a.mem.Broadcast(ctx, p, opts); err != nil || opts.Flags.Local {
 		return err
@@ -213,11 +219,11 @@ func (a *ShardedAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 		}
 	}
 	o := toWire(opts)
-	return a.publish(ctx, channel, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: p, Opts: &o})
+	return a.publish(OpBroadcast, channel, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: p, Opts: &o}, nil)
 }
 
-// BroadcastWithAck publishes the packet with a request id on the
-// namespace's channel, then delivers it locally.
+// BroadcastWithAck delivers the packet locally, then queues it with a
+// request id on the namespace's channel.
 func (a *ShardedAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
 	clientCount func(int), ack func(socketio.Args)) error {
 	return a.broadcastWithAck(ctx, p, opts, clientCount, ack)
@@ -227,25 +233,25 @@ func (a *ShardedAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packe
 // channel (PUBSUB SHARDNUMSUB, asked of the master that serves the channel
 // in a Redis Cluster).
 func (a *ShardedAdapter) ServerCount(ctx context.Context) (int, error) {
-	return numSub(ctx, a.hub.client, a.channel, true)
+	return numSub(ctx, a.out.link, a.hub.client, a.channel, true)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here and on the
 // other servers.
 func (a *ShardedAdapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
+	return a.remote(OpSocketsJoin, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
 		func() error { return a.mem.AddSockets(ctx, opts, rooms) }, a.post)
 }
 
 // DelSockets makes the sockets opts selects leave rooms.
 func (a *ShardedAdapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
+	return a.remote(OpSocketsLeave, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
 		func() error { return a.mem.DelSockets(ctx, opts, rooms) }, a.post)
 }
 
 // DisconnectSockets disconnects the sockets opts selects.
 func (a *ShardedAdapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
-	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
+	return a.remote(OpDisconnectSockets, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
 		func() error { return a.mem.DisconnectSockets(ctx, opts, close) }, a.post)
 }
 
@@ -260,7 +266,8 @@ func (a *ShardedAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet,
 	return a.serverSideEmit(ctx, p, reply)
 }
 
-// Close unsubscribes the adapter and fails its pending requests.
+// Close fails the adapter's pending requests, publishes what it queued
+// (for at most PublishConfig.Timeout) and unsubscribes it.
 func (a *ShardedAdapter) Close() error {
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
@@ -271,6 +278,7 @@ func (a *ShardedAdapter) Close() error {
 		}
 		clear(a.dynamic)
 		a.mu.Unlock()
+		a.out.close()
 		a.hub.release(subscription{shard: shard})
 		_ = a.mem.Close()
 	})

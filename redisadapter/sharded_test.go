@@ -59,13 +59,11 @@ func TestShardedCluster(t *testing.T) {
 		{"g2", g2.url, []string{"room2"}},
 		{"n", "", []string{"room1", "room3"}},
 	} {
-		op := map[string]any{"op": "connect", "client": cl.id, "rooms": cl.rooms}
+		op := map[string]any{"client": cl.id, "rooms": cl.rooms}
 		if cl.url != "" {
 			op["url"] = cl.url
 		}
-		var sid string
-		node.MustCall(op, &sid)
-		ids[cl.id] = sid
+		ids[cl.id] = connectClient(t, node, op)
 	}
 	roomReady(t, "room1", g1)
 	roomReady(t, "room2", g2)

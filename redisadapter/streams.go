@@ -3,7 +3,6 @@ package redisadapter
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -49,9 +48,13 @@ type StreamsConfig struct {
 	// Defaults to false.
 	OnlyPlaintext bool
 	// RequestsTimeout bounds the wait for the other servers' responses to
-	// FetchSockets and ServerSideEmit with replies, and the writing of a
-	// session. Defaults to 5 seconds.
+	// FetchSockets and ServerSideEmit with replies; see
+	// Config.RequestsTimeout. Defaults to 5 seconds.
 	RequestsTimeout time.Duration
+	// Publish tells how the entries and messages for the other servers are
+	// added and published, and what happens while Redis is unreachable.
+	// Its zero value takes the defaults of its fields.
+	Publish PublishConfig
 	// Logger receives the adapter's logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }
@@ -88,6 +91,7 @@ func (c *StreamsConfig) withDefaults() *StreamsConfig {
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}
+	out.Publish = out.Publish.withDefaults()
 	return &out
 }
 
@@ -108,7 +112,7 @@ func NewStreams(client redis.UniversalClient, cfg *StreamsConfig) socketio.Adapt
 		client:   client,
 		dup:      duplicator(client),
 		cfg:      c,
-		pubsub:   &hub{client: client, log: c.Logger, sharded: c.UseShardedPubSub},
+		pubsub:   &hub{client: client, log: c.Logger, sharded: c.UseShardedPubSub, timeout: c.Publish.Timeout},
 		adapters: map[string]*StreamsAdapter{},
 		readers:  map[string]*streamReader{},
 	}
@@ -156,7 +160,7 @@ func (h *streamsHub) register(a *StreamsAdapter) *streamReader {
 	h.adapters[a.nspName] = a
 	r := h.readers[a.stream]
 	if r == nil {
-		r = newStreamReader(h, a.stream)
+		r = newStreamReader(h, a.stream, a.out.link)
 		h.readers[a.stream] = r
 	}
 	r.users++
@@ -190,10 +194,12 @@ func (h *streamsHub) adapter(nsp string) *StreamsAdapter {
 }
 
 // streamReader reads one stream with XREAD BLOCK and passes each entry to
-// the adapter of its namespace. After an error it waits (see retries) and
-// reads again from the last entry it saw.
+// the adapter of its namespace. After an error it waits (see retries, and
+// until Redis answers when it is unreachable) and reads again from the last
+// entry it saw.
 type streamReader struct {
 	hub    *streamsHub
+	link   *link
 	stream string
 	client redis.UniversalClient // a client of its own when it could be made
 	own    bool
@@ -204,9 +210,9 @@ type streamReader struct {
 	users  int           // guarded by hub.mu
 }
 
-func newStreamReader(h *streamsHub, stream string) *streamReader {
+func newStreamReader(h *streamsHub, stream string, l *link) *streamReader {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &streamReader{hub: h, stream: stream, client: h.client, ctx: ctx, cancel: cancel,
+	r := &streamReader{hub: h, link: l, stream: stream, client: h.client, ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), ready: make(chan struct{})}
 	if h.dup != nil {
 		r.client, r.own = h.dup(), true
@@ -262,6 +268,7 @@ func (r *streamReader) run() {
 		if r.ctx.Err() != nil {
 			return false
 		}
+		r.link.suspect()
 		d := delays.Next()
 		cfg.Logger.Debug("redisadapter: reading the stream", "stream", r.stream, "err", err, "retry", d)
 		select {
@@ -269,7 +276,7 @@ func (r *streamReader) run() {
 		case <-r.ctx.Done():
 			return false
 		}
-		return true
+		return r.link.waitUp(r.ctx) == nil
 	}
 	for r.ctx.Err() == nil {
 		if last == "" {
@@ -349,7 +356,13 @@ func newStreamsAdapter(h *streamsHub, nsp *socketio.Namespace) *StreamsAdapter {
 	a.post = a.publish
 	a.respond = a.respondTo
 	a.serverCount = a.ServerCount
-	a.sub = h.pubsub.acquire()
+	var l *link
+	a.sub, l = h.pubsub.acquire()
+	a.out = newOutbox(l, h.client, c.Publish, c.Logger, a.nspName)
+	// Plain PUBLISH counts the subscribers of one node of a Redis Cluster.
+	if _, ok := h.client.(*redis.ClusterClient); !ok || c.UseShardedPubSub {
+		a.out.servers = a.ServerCount
+	}
 	a.sub.add(a.subscription(), a.onMessage)
 	a.reader = h.register(a)
 	return a
@@ -380,68 +393,59 @@ func (a *StreamsAdapter) Ready(ctx context.Context) error {
 // Stream returns the name of the stream the namespace's messages go to.
 func (a *StreamsAdapter) Stream() string { return a.stream }
 
-// add appends a message to the stream and returns its entry id.
-func (a *StreamsAdapter) add(ctx context.Context, m *wire.ClusterMessage) (string, error) {
-	if a.closed.Load() {
-		return "", ErrClosed
+// add queues a message for the stream; done, when set, gets the XADD
+// command (whose value is the entry id) or the error.
+func (a *StreamsAdapter) add(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
+	e, err := a.entry(op, m)
+	if err != nil {
+		return err
 	}
+	e.done = done
+	return a.out.push(e)
+}
+
+// entry makes the message that adds m to the stream.
+func (a *StreamsAdapter) entry(op Op, m *wire.ClusterMessage) (*message, error) {
 	m.UID, m.Nsp = a.uid, a.nspName
 	data, ok, err := wire.StreamData(m, a.cfg.OnlyPlaintext)
 	if err != nil {
-		return "", encodeError(err)
+		return nil, encodeError(err)
 	}
 	values := []any{"uid", m.UID, "nsp", m.Nsp, "type", strconv.Itoa(int(m.Type))}
 	if ok {
 		values = append(values, "data", data)
 	}
-	id, err := a.hub.client.XAdd(ctx, &redis.XAddArgs{
-		Stream: a.stream, MaxLen: a.cfg.MaxLen, Approx: true, ID: "*", Values: values,
-	}).Result()
-	if err != nil {
-		return "", fmt.Errorf("redisadapter: add to stream %s: %w", a.stream, err)
+	args := &redis.XAddArgs{Stream: a.stream, MaxLen: a.cfg.MaxLen, Approx: true, ID: "*", Values: values}
+	var p *protocol.Packet
+	if op == OpBroadcast {
+		p = m.Packet
 	}
-	return id, nil
+	return &message{op: op, packet: p, size: len(data) + 64,
+		cmd: func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.XAdd(ctx, args) }}, nil
 }
 
-func (a *StreamsAdapter) addOnly(ctx context.Context, m *wire.ClusterMessage) error {
-	_, err := a.add(ctx, m)
-	return err
+// publish queues a request on the namespace's channel, in MessagePack.
+func (a *StreamsAdapter) publish(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
+	return a.publishOn(op, a.publicChannel, m, done)
 }
 
-// publish publishes a request on the namespace's channel, in MessagePack.
-func (a *StreamsAdapter) publish(ctx context.Context, m *wire.ClusterMessage) error {
-	if a.closed.Load() {
-		return ErrClosed
-	}
+// respondTo queues a response on the channel of the server whose uid is to.
+func (a *StreamsAdapter) respondTo(to string, m *wire.ClusterMessage) {
+	_ = a.publishOn(OpResponse, a.publicChannel+to+"#", m, nil)
+}
+
+func (a *StreamsAdapter) publishOn(op Op, channel string, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
 	m.UID, m.Nsp = a.uid, a.nspName
 	msg, err := wire.AppendClusterMsgpack(nil, m)
 	if err != nil {
 		return encodeError(err)
 	}
+	cmd := publishCmd(channel, msg)
 	if a.cfg.UseShardedPubSub {
-		err = a.hub.client.SPublish(ctx, a.publicChannel, msg).Err()
-	} else {
-		err = a.hub.client.Publish(ctx, a.publicChannel, msg).Err()
+		cmd = spublishCmd(channel, msg)
 	}
-	if err != nil {
-		return fmt.Errorf("redisadapter: publish to %s: %w", a.publicChannel, err)
-	}
-	return nil
-}
-
-// respondTo queues a response on the channel of the server whose uid is to.
-func (a *StreamsAdapter) respondTo(to string, m *wire.ClusterMessage) {
-	m.UID, m.Nsp = a.uid, a.nspName
-	msg, err := wire.AppendClusterMsgpack(nil, m)
-	if err != nil {
-		return
-	}
-	channel := a.publicChannel + to + "#"
-	if a.cfg.UseShardedPubSub {
-		a.sub.sendSharded(channel, msg)
-	} else {
-		a.sub.send(channel, msg)
-	}
+	return a.out.push(&message{op: op, size: len(msg), cmd: cmd, done: done,
+		counts: a.out.servers != nil && channel == a.publicChannel})
 }
 
 // onMessage handles a request or a response, on the subscriber's goroutine.
@@ -469,16 +473,35 @@ func decodeEntry(msg redis.XMessage) (*wire.ClusterMessage, error) {
 	return wire.DecodeStreamEntry(field("uid"), field("nsp"), field("type"), field("data"))
 }
 
-// Broadcast adds the packet to the stream (unless opts.Flags.Local), then
-// delivers it to the local sockets, with the entry id as offset when
-// connection state recovery is enabled. When Redis fails, the packet is
-// still delivered here, without offset, and the error is returned.
+// Broadcast delivers the packet to the local sockets and queues it for the
+// stream (unless opts.Flags.Local), without waiting for Redis (see
+// Adapter.Broadcast).
+//
+// With connection state recovery, the local sockets get the entry id as
+// offset, as with the Node adapter: Broadcast waits for the XADD, in order
+// with what the adapter queued before, for PublishConfig.Timeout at most
+// (twice that when Redis goes away with the entry on the wire). While
+// Redis is down, or when the entry cannot be added in time, the packet is
+// delivered at once without offset and the *PublishError returned.
 func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
-	var id string
-	var err error
-	if !opts.Flags.Local {
-		o := toWire(opts)
-		id, err = a.add(ctx, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: p, Opts: &o})
+	if opts.Flags.Local {
+		return a.mem.Broadcast(ctx, p, opts)
+	}
+	o := toWire(opts)
+	m := &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: p, Opts: &o}
+	if a.nsp.Server().ConnectionStateRecovery() == nil {
+		if err := a.mem.Broadcast(ctx, p, opts); err != nil {
+			return err
+		}
+		return a.add(OpBroadcast, m, nil)
+	}
+	e, err := a.entry(OpBroadcast, m)
+	id := ""
+	if err == nil {
+		var cmd redis.Cmder
+		if cmd, err = a.out.pushWait(ctx, e); err == nil {
+			id = cmd.(*redis.StringCmd).Val()
+		}
 	}
 	if lerr := a.mem.BroadcastWithOffset(ctx, p, opts, id); lerr != nil {
 		return lerr
@@ -486,10 +509,10 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 	return err
 }
 
-// BroadcastWithAck publishes the packet with a request id on the
-// namespace's channel, then delivers it locally. Each server reports its
-// number of recipients to clientCount and their acknowledgements to ack
-// until ctx ends.
+// BroadcastWithAck delivers the packet locally, then queues it with a
+// request id for the namespace's channel. Each server reports its number
+// of recipients to clientCount and their acknowledgements to ack until ctx
+// ends.
 func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
 	clientCount func(int), ack func(socketio.Args)) error {
 	return a.broadcastWithAck(ctx, p, opts, clientCount, ack)
@@ -498,26 +521,26 @@ func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packe
 // ServerCount returns the number of servers subscribed to the namespace's
 // channel (PUBSUB NUMSUB or SHARDNUMSUB).
 func (a *StreamsAdapter) ServerCount(ctx context.Context) (int, error) {
-	return numSub(ctx, a.hub.client, a.publicChannel, a.cfg.UseShardedPubSub)
+	return numSub(ctx, a.out.link, a.hub.client, a.publicChannel, a.cfg.UseShardedPubSub)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here and, through
 // the stream, on the other servers.
 func (a *StreamsAdapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
-		func() error { return a.mem.AddSockets(ctx, opts, rooms) }, a.addOnly)
+	return a.remote(OpSocketsJoin, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
+		func() error { return a.mem.AddSockets(ctx, opts, rooms) }, a.add)
 }
 
 // DelSockets makes the sockets opts selects leave rooms.
 func (a *StreamsAdapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
-		func() error { return a.mem.DelSockets(ctx, opts, rooms) }, a.addOnly)
+	return a.remote(OpSocketsLeave, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
+		func() error { return a.mem.DelSockets(ctx, opts, rooms) }, a.add)
 }
 
 // DisconnectSockets disconnects the sockets opts selects.
 func (a *StreamsAdapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
-	return a.remote(ctx, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
-		func() error { return a.mem.DisconnectSockets(ctx, opts, close) }, a.addOnly)
+	return a.remote(OpDisconnectSockets, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
+		func() error { return a.mem.DisconnectSockets(ctx, opts, close) }, a.add)
 }
 
 // FetchSockets returns the sockets opts selects on every server. It fails
@@ -532,14 +555,16 @@ func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet,
 	return a.serverSideEmit(ctx, p, reply)
 }
 
-// Close unsubscribes the adapter, fails its pending requests with
-// ErrClosed, waits for the sessions being written, and stops the reader of
-// the stream when no other adapter of the factory uses it.
+// Close fails its pending requests with ErrClosed, publishes what it queued
+// (for at most PublishConfig.Timeout), unsubscribes the adapter, waits for
+// the sessions being written, and stops the reader of the stream when no
+// other adapter of the factory uses it.
 func (a *StreamsAdapter) Close() error {
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
 		a.closeRequestsLocked()
 		a.mu.Unlock()
+		a.out.close()
 		a.hub.unregister(a)
 		a.hub.pubsub.release(a.subscription())
 		a.persists.Wait()

@@ -17,8 +17,8 @@ import (
 // PersistSession writes the state of a disconnected socket to Redis, under
 // "<SessionKeyPrefix><pid>" for the recovery window (SET … PX), in the
 // form the Node adapter writes: a Node server of the cluster can restore
-// it. The write happens in the background, bounded by RequestsTimeout;
-// Close waits for it.
+// it. The write happens in the background, bounded by PublishConfig.Timeout
+// (and skipped while Redis is unreachable); Close waits for it.
 func (a *StreamsAdapter) PersistSession(s *socketio.Session) {
 	rc := a.nsp.Server().ConnectionStateRecovery()
 	if rc == nil {
@@ -42,10 +42,11 @@ func (a *StreamsAdapter) PersistSession(s *socketio.Session) {
 	a.mu.Unlock()
 	go func() {
 		defer a.persists.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RequestsTimeout)
-		defer cancel()
 		key := a.cfg.SessionKeyPrefix + s.PID
-		if err := a.hub.client.Set(ctx, key, val, rc.MaxDisconnectionDuration).Err(); err != nil {
+		err := a.out.link.do(context.Background(), func(ctx context.Context) error {
+			return a.hub.client.Set(ctx, key, val, rc.MaxDisconnectionDuration).Err()
+		})
+		if err != nil {
 			a.cfg.Logger.Warn("redisadapter: session not persisted", "nsp", a.nspName, "err", err)
 		}
 	}()
@@ -66,6 +67,9 @@ var errRestoreTooLong = errors.New("redisadapter: too many entries after the off
 func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
 	if !validOffset(offset) {
 		return nil, nil
+	}
+	if a.out.link.isDown() {
+		return nil, fmt.Errorf("redisadapter: restore session: %w", ErrRedisDown)
 	}
 	key := a.cfg.SessionKeyPrefix + pid
 	var get *redis.StringCmd

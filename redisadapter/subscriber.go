@@ -14,11 +14,12 @@ import (
 )
 
 // subscriber owns the pub/sub connection shared by the adapters of a
-// factory. Three goroutines run while it is open: one receives and
+// factory. Two goroutines run while it is open: one receives and
 // dispatches messages (go-redis reconnects and subscribes again inside
-// Receive), one applies subscription changes in order (they block while
-// Redis is unreachable, so they never run on the caller's goroutine), and
-// one publishes the responses to other servers' requests.
+// Receive, once the link says that Redis answers), and one applies
+// subscription changes in order (they block while Redis is unreachable,
+// so they never run on the caller's goroutine). The adapters publish
+// through their outboxes.
 //
 // The sharded adapters of a Redis Cluster subscribe instead on the master
 // that serves each channel's slot: one connection, with its own receiving
@@ -27,15 +28,15 @@ type subscriber struct {
 	client  redis.UniversalClient
 	cluster *redis.ClusterClient // set for sharded pub/sub on a Redis Cluster
 	log     *slog.Logger
+	link    *link
 	ps      *redis.PubSub // nil when cluster is set
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
 	opsMu  sync.Mutex
-	ops    []func()       // subscription changes, in order
-	opsSig chan struct{}  // signals new ops
-	out    chan published // responses to publish
+	ops    []func()      // subscription changes, in order
+	opsSig chan struct{} // signals new ops
 
 	mu        sync.RWMutex
 	patterns  map[string]handler // pattern → handler
@@ -59,26 +60,17 @@ func (sub subscription) names() []string {
 	return slices.Concat(sub.patterns, sub.channels, sub.shard)
 }
 
-type published struct {
-	channel string
-	msg     []byte
-	sharded bool // SPUBLISH instead of PUBLISH
-}
-
-// outQueue bounds the responses waiting to be published.
-const outQueue = 4096
-
 // newSubscriber starts the subscriber of a factory; sharded tells a
 // factory of sharded adapters, which subscribe on each master of a cluster.
-func newSubscriber(client redis.UniversalClient, log *slog.Logger, sharded bool) *subscriber {
+func newSubscriber(client redis.UniversalClient, log *slog.Logger, sharded bool, l *link) *subscriber {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &subscriber{
 		client:    client,
 		log:       log,
+		link:      l,
 		ctx:       ctx,
 		cancel:    cancel,
 		opsSig:    make(chan struct{}, 1),
-		out:       make(chan published, outQueue),
 		patterns:  map[string]handler{},
 		channels:  map[string]handler{},
 		confirmed: map[string]bool{},
@@ -91,9 +83,8 @@ func newSubscriber(client redis.UniversalClient, log *slog.Logger, sharded bool)
 		s.wg.Add(1)
 		go s.receiveMain()
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.control()
-	go s.publish()
 	return s
 }
 
@@ -255,10 +246,12 @@ func (s *subscriber) confirm(name string, on bool) {
 const idleCheck = 30 * time.Second
 
 // retries returns the delays between attempts to reach Redis again: from
-// 50 ms, doubling to 2 s, spread so that the servers of a cluster do not
-// come back all at once.
+// 50 ms, doubling to 500 ms, spread so that the servers of a cluster do not
+// come back all at once. While Redis does not answer at all, the
+// subscriber and the stream readers wait for the link instead, which
+// probes it every probeInterval.
 func retries() backoff.Backoff {
-	return backoff.Backoff{Min: 50 * time.Millisecond, Max: 2 * time.Second, Jitter: 0.5}
+	return backoff.Backoff{Min: 50 * time.Millisecond, Max: 500 * time.Millisecond, Jitter: 0.5}
 }
 
 // receiveMain receives on the connection of the subscriber.
@@ -268,6 +261,7 @@ func (s *subscriber) receiveMain() {
 	s.receive(s.ps, receiver{
 		broken: func(err error) bool {
 			s.lost()
+			s.link.suspect()
 			d := delays.Next()
 			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", d)
 			select {
@@ -275,7 +269,9 @@ func (s *subscriber) receiveMain() {
 			case <-s.ctx.Done():
 				return false
 			}
-			return true
+			// Reconnect as soon as Redis answers again rather than dial
+			// blindly (go-redis's pool counts failed dials).
+			return s.link.waitUp(s.ctx) == nil
 		},
 		healthy: delays.Reset,
 	})
@@ -354,49 +350,6 @@ func (s *subscriber) dispatch(m *redis.Message) {
 	s.mu.RUnlock()
 	if h != nil {
 		h(m.Channel, []byte(m.Payload))
-	}
-}
-
-// send queues a response; when Redis is unreachable long enough for the
-// queue to fill, responses are dropped (their requesters time out).
-func (s *subscriber) send(channel string, msg []byte) { s.queue(published{channel: channel, msg: msg}) }
-
-// sendSharded is send with SPUBLISH.
-func (s *subscriber) sendSharded(channel string, msg []byte) {
-	s.queue(published{channel: channel, msg: msg, sharded: true})
-}
-
-func (s *subscriber) queue(p published) {
-	channel := p.channel
-	select {
-	case s.out <- p:
-	default:
-		s.log.Warn("redisadapter: response dropped, publishing queue full", "channel", channel)
-	}
-}
-
-// publishTimeout bounds the publication of one response.
-const publishTimeout = 5 * time.Second
-
-func (s *subscriber) publish() {
-	defer s.wg.Done()
-	for {
-		select {
-		case p := <-s.out:
-			ctx, cancel := context.WithTimeout(s.ctx, publishTimeout)
-			var err error
-			if p.sharded {
-				err = s.client.SPublish(ctx, p.channel, p.msg).Err()
-			} else {
-				err = s.client.Publish(ctx, p.channel, p.msg).Err()
-			}
-			if err != nil && s.ctx.Err() == nil {
-				s.log.Warn("redisadapter: publish response", "channel", p.channel, "err", err)
-			}
-			cancel()
-		case <-s.ctx.Done():
-			return
-		}
 	}
 }
 

@@ -61,6 +61,15 @@ func StartCluster(t testing.TB, masters int) *Cluster {
 
 // form assigns the slots and joins the nodes.
 func (c *Cluster) form(ctx context.Context) error {
+	// Distinct config epochs from the start, as redis-cli --cluster create
+	// gives them: otherwise the nodes start at epoch 0 and settle their
+	// collisions by gossip for a while, and a slot moved meanwhile may be
+	// claimed back by its old owner.
+	for i, s := range c.Nodes {
+		if err := c.on(i, func(r *redis.Client) error { return r.Do(ctx, "CLUSTER", "SET-CONFIG-EPOCH", i+1).Err() }); err != nil {
+			return fmt.Errorf("%s: set config epoch: %w", s.Addr(), err)
+		}
+	}
 	per := Slots / len(c.Nodes)
 	for i, s := range c.Nodes {
 		lo, hi := i*per, (i+1)*per-1
@@ -136,15 +145,22 @@ func (c *Cluster) Client() *redis.ClusterClient {
 	return r
 }
 
-// Owner returns the index of the node that serves slot.
+// Owner returns the index of the node that serves slot, as the first node
+// sees it.
 func (c *Cluster) Owner(ctx context.Context, slot int) (int, error) {
+	return c.ownerSeenBy(ctx, 0, slot)
+}
+
+// ownerSeenBy returns the index of the node that serves slot according to
+// node i.
+func (c *Cluster) ownerSeenBy(ctx context.Context, i, slot int) (int, error) {
 	var slots []redis.ClusterSlot
-	err := c.on(0, func(r *redis.Client) (err error) {
+	err := c.on(i, func(r *redis.Client) (err error) {
 		slots, err = r.ClusterSlots(ctx).Result()
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return -1, err
 	}
 	for _, s := range slots {
 		if slot < s.Start || slot > s.End || len(s.Nodes) == 0 {
@@ -156,17 +172,45 @@ func (c *Cluster) Owner(ctx context.Context, slot int) (int, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("slot %d: no owner", slot)
+	return -1, fmt.Errorf("slot %d: no owner", slot)
 }
 
-// MoveSlot gives an empty slot to node to: every node is told the new owner,
-// so the old one drops the slot (and unsubscribes its shard channels).
+// MoveSlot gives an empty slot to node to, as a resharding does: the slot
+// is marked importing on its new owner and migrating on its old one, then
+// every node is told the new owner, the new owner first. Taking an
+// importing slot makes the new owner bump its config epoch above every
+// other, so that its claim wins over the old owner's gossip, which may
+// still announce the slot until it is told; without it a node could be
+// handed the slot back by that gossip and keep that view. Use WaitOwner to
+// wait until every node agrees.
 func (c *Cluster) MoveSlot(ctx context.Context, slot, to int) error {
-	var id string
-	if err := c.on(to, func(r *redis.Client) (err error) {
-		id, err = r.ClusterMyID(ctx).Result()
+	from, err := c.Owner(ctx, slot)
+	if err != nil {
 		return err
-	}); err != nil {
+	}
+	if from == to {
+		return nil
+	}
+	toID, err := c.id(ctx, to)
+	if err != nil {
+		return err
+	}
+	fromID, err := c.id(ctx, from)
+	if err != nil {
+		return err
+	}
+	setSlot := func(i int, args ...any) error {
+		if err := c.on(i, func(r *redis.Client) error {
+			return r.Do(ctx, append([]any{"CLUSTER", "SETSLOT", slot}, args...)...).Err()
+		}); err != nil {
+			return fmt.Errorf("%s: setslot %v: %w", c.Nodes[i].Addr(), args, err)
+		}
+		return nil
+	}
+	if err := setSlot(to, "IMPORTING", fromID); err != nil {
+		return err
+	}
+	if err := setSlot(from, "MIGRATING", toID); err != nil {
 		return err
 	}
 	// The new owner first, then the others (the old owner among them).
@@ -177,10 +221,37 @@ func (c *Cluster) MoveSlot(ctx context.Context, slot, to int) error {
 		}
 	}
 	for _, i := range order {
-		if err := c.on(i, func(r *redis.Client) error {
-			return r.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", id).Err()
-		}); err != nil {
-			return fmt.Errorf("%s: setslot: %w", c.Nodes[i].Addr(), err)
+		if err := setSlot(i, "NODE", toID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// id returns the node id of node i.
+func (c *Cluster) id(ctx context.Context, i int) (string, error) {
+	var id string
+	err := c.on(i, func(r *redis.Client) (err error) {
+		id, err = r.ClusterMyID(ctx).Result()
+		return err
+	})
+	return id, err
+}
+
+// WaitOwner waits until every node reports that node want serves slot.
+func (c *Cluster) WaitOwner(ctx context.Context, slot, want int) error {
+	for i := range c.Nodes {
+		for {
+			got, err := c.ownerSeenBy(ctx, i, slot)
+			if err == nil && got == want {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s sees slot %d served by node %d (%v), want %d: %w",
+					c.Nodes[i].Addr(), slot, got, err, want, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}
 	return nil

@@ -61,8 +61,8 @@ func TestCluster(t *testing.T) {
 	if err := c.MoveSlot(ctx, slot, to); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := c.Owner(ctx, slot); err != nil || got != to {
-		t.Fatalf("slot %d served by %d (%v), want %d", slot, got, err, to)
+	if err := c.WaitOwner(ctx, slot, to); err != nil {
+		t.Fatal(err)
 	}
 	if err := r.Set(ctx, "moving", "v", 0).Err(); err != nil {
 		t.Fatalf("after the move: %v", err)

@@ -49,6 +49,17 @@ func Start(t testing.TB) *Server {
 	return start(t, nil)
 }
 
+// StartPersistent is Start with an append-only file, synced at every write,
+// in a directory of the test: Restart finds what Redis acknowledged before
+// it was stopped.
+func StartPersistent(t testing.TB) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	return start(t, func(int) ([]string, error) {
+		return []string{"--appendonly", "yes", "--appendfsync", "always", "--dir", dir}, nil
+	})
+}
+
 // start runs redis-server with more arguments; args may use the port
 // chosen for the server.
 func start(t testing.TB, args func(port int) ([]string, error)) *Server {

@@ -52,6 +52,12 @@ function send(obj) {
 }
 
 async function main() {
+  // The official adapter does not handle the promises of its publications:
+  // one in flight when Redis goes away would end the process. Report them
+  // instead, so that a test can tell.
+  process.on("unhandledRejection", (err) => {
+    send({ event: "unhandledRejection", error: String(err && err.message ? err.message : err) });
+  });
   const url = process.env.REDIS_URL;
   const newRedis = async () => {
     const c =
@@ -94,6 +100,9 @@ async function main() {
       const rooms = socket.handshake.auth.rooms || [];
       socket.join(rooms);
       socket.on("rooms", (cb) => cb([...socket.rooms]));
+      // The outage test: a client's "relay" message goes to every socket
+      // of the namespace, as the Go servers of that test do.
+      socket.on("relay", (...args) => nsp.emit("relay", ...args));
     });
     nsp.on("hello", (...args) => {
       const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
