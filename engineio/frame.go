@@ -75,6 +75,7 @@ type frameReader struct {
 	msg    []byte // the data message under way
 	ctrl   []byte // the control frame under way
 	remain int    // payload bytes of the current frame still to come
+	valid  int    // bytes of a text message under way checked as UTF-8
 	hdr    [maxFrameHeader]byte
 	hdrN   uint8 // header bytes received
 	op     uint8 // opcode of the current frame
@@ -99,16 +100,15 @@ func (f *frameReader) next(p []byte) (int, frameEvent, error) {
 				return n, frameEvent{}, err
 			}
 		}
-		if f.remain > 0 {
-			k := min(f.remain, len(p)-n)
-			if k == 0 {
-				return n, frameEvent{}, nil
-			}
+		if k := min(f.remain, len(p)-n); k > 0 {
 			f.payload(p[n : n+k])
 			n += k
-			if f.remain > 0 {
-				return n, frameEvent{}, nil
-			}
+		}
+		if err := f.checkText(); err != nil {
+			return n, frameEvent{}, err
+		}
+		if f.remain > 0 {
+			return n, frameEvent{}, nil
 		}
 		ev, err := f.endFrame()
 		if err != nil || ev.kind != frameNone {
@@ -291,15 +291,39 @@ func (f *frameReader) endFrame() (frameEvent, error) {
 	ev := frameEvent{kind: frameBinary, data: f.msg}
 	if f.msgOp == opText {
 		ev.kind = frameText
-		if !utf8.Valid(ev.data) {
-			return frameEvent{}, errInvalidUTF8
+		if f.valid != len(f.msg) {
+			return frameEvent{}, errInvalidUTF8 // ends inside a code point
 		}
 	}
 	if ev.data == nil {
 		ev.data = []byte{}
 	}
-	f.msg, f.msgOp = nil, 0
+	f.msg, f.msgOp, f.valid = nil, 0, 0
 	return ev, nil
+}
+
+// checkText checks the text message under way as far as it has come, so
+// that invalid UTF-8 fails the connection once it arrives rather than when
+// the message ends. A code point cut by the end of what has come is checked
+// once the rest of it arrives.
+func (f *frameReader) checkText() error {
+	if f.msgOp != opText || f.valid == len(f.msg) {
+		return nil
+	}
+	end := len(f.msg)
+	for i := end - 1; i >= max(f.valid, end-utf8.UTFMax+1); i-- {
+		if utf8.RuneStart(f.msg[i]) {
+			if !utf8.FullRune(f.msg[i:end]) {
+				end = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(f.msg[f.valid:end]) {
+		return errInvalidUTF8
+	}
+	f.valid = end
+	return nil
 }
 
 // closeEvent reads a close frame's payload.
