@@ -256,7 +256,9 @@ func (f *frameReader) payload(p []byte) {
 // whose remaining payload is f.remain bytes. A frame that arrives whole is
 // stored in a buffer of its size; one arriving in pieces gets a buffer
 // that doubles as they come, so that memory follows what was received
-// rather than what the header announced.
+// rather than what the header announced. So does a message arriving in
+// fragments, up to the limit: copying it whole for each fragment would
+// cost the square of its size.
 func (f *frameReader) grow(n int) {
 	m := len(f.msg)
 	if cap(f.msg)-m >= n {
@@ -265,6 +267,9 @@ func (f *frameReader) grow(n int) {
 	c := m + n
 	if n < f.remain {
 		c = min(m+f.remain, max(c, 2*cap(f.msg), m+4096))
+	}
+	if m > 0 {
+		c = max(c, min(2*cap(f.msg), f.limit))
 	}
 	msg := make([]byte, m, c)
 	copy(msg, f.msg)

@@ -65,3 +65,37 @@ func TestFrameReaderFailFast(t *testing.T) {
 		t.Errorf("text ended inside a code point: %v, want %v", err, errInvalidUTF8)
 	}
 }
+
+// TestFrameReaderManyFragments checks that a message in many small
+// fragments (Autobahn 9.3, 9.4) is not copied whole for each: its buffer
+// doubles as fragments come, up to the limit.
+func TestFrameReaderManyFragments(t *testing.T) {
+	const limit = 1 << 20
+	f := &frameReader{limit: limit}
+	fragment := clientFrame(opContinuation, make([]byte, 64), false)
+	first := clientFrame(opBinary, make([]byte, 64), false)
+	last := clientFrame(finBit|opContinuation, nil, false)
+	buffers := 0
+	for i := 0; i < limit/64; i++ {
+		in := fragment
+		if i == 0 {
+			in = first
+		}
+		before := cap(f.msg)
+		if n, ev, err := f.next(in); err != nil || n != len(in) || ev.kind != frameNone {
+			t.Fatalf("fragment %d: %d bytes used, %v, %v", i, n, ev, err)
+		}
+		if cap(f.msg) != before {
+			buffers++
+		}
+		if cap(f.msg) > limit {
+			t.Fatalf("fragment %d: a buffer of %d bytes, over the limit", i, cap(f.msg))
+		}
+	}
+	if _, ev, err := f.next(last); err != nil || ev.kind != frameBinary || len(ev.data) != limit {
+		t.Fatalf("last fragment: %d bytes, %v", len(ev.data), err)
+	}
+	if buffers > 20 {
+		t.Errorf("%d buffers for %d fragments", buffers, limit/64)
+	}
+}
