@@ -75,6 +75,7 @@ type frameReader struct {
 	msg    []byte // the data message under way
 	ctrl   []byte // the control frame under way
 	remain int    // payload bytes of the current frame still to come
+	valid  int    // bytes of a text message under way checked as UTF-8
 	hdr    [maxFrameHeader]byte
 	hdrN   uint8 // header bytes received
 	op     uint8 // opcode of the current frame
@@ -99,16 +100,15 @@ func (f *frameReader) next(p []byte) (int, frameEvent, error) {
 				return n, frameEvent{}, err
 			}
 		}
-		if f.remain > 0 {
-			k := min(f.remain, len(p)-n)
-			if k == 0 {
-				return n, frameEvent{}, nil
-			}
+		if k := min(f.remain, len(p)-n); k > 0 {
 			f.payload(p[n : n+k])
 			n += k
-			if f.remain > 0 {
-				return n, frameEvent{}, nil
-			}
+		}
+		if err := f.checkText(); err != nil {
+			return n, frameEvent{}, err
+		}
+		if f.remain > 0 {
+			return n, frameEvent{}, nil
 		}
 		ev, err := f.endFrame()
 		if err != nil || ev.kind != frameNone {
@@ -256,7 +256,9 @@ func (f *frameReader) payload(p []byte) {
 // whose remaining payload is f.remain bytes. A frame that arrives whole is
 // stored in a buffer of its size; one arriving in pieces gets a buffer
 // that doubles as they come, so that memory follows what was received
-// rather than what the header announced.
+// rather than what the header announced. So does a message arriving in
+// fragments, up to the limit: copying it whole for each fragment would
+// cost the square of its size.
 func (f *frameReader) grow(n int) {
 	m := len(f.msg)
 	if cap(f.msg)-m >= n {
@@ -265,6 +267,9 @@ func (f *frameReader) grow(n int) {
 	c := m + n
 	if n < f.remain {
 		c = min(m+f.remain, max(c, 2*cap(f.msg), m+4096))
+	}
+	if m > 0 {
+		c = max(c, min(2*cap(f.msg), f.limit))
 	}
 	msg := make([]byte, m, c)
 	copy(msg, f.msg)
@@ -291,15 +296,39 @@ func (f *frameReader) endFrame() (frameEvent, error) {
 	ev := frameEvent{kind: frameBinary, data: f.msg}
 	if f.msgOp == opText {
 		ev.kind = frameText
-		if !utf8.Valid(ev.data) {
-			return frameEvent{}, errInvalidUTF8
+		if f.valid != len(f.msg) {
+			return frameEvent{}, errInvalidUTF8 // ends inside a code point
 		}
 	}
 	if ev.data == nil {
 		ev.data = []byte{}
 	}
-	f.msg, f.msgOp = nil, 0
+	f.msg, f.msgOp, f.valid = nil, 0, 0
 	return ev, nil
+}
+
+// checkText checks the text message under way as far as it has come, so
+// that invalid UTF-8 fails the connection once it arrives rather than when
+// the message ends. A code point cut by the end of what has come is checked
+// once the rest of it arrives.
+func (f *frameReader) checkText() error {
+	if f.msgOp != opText || f.valid == len(f.msg) {
+		return nil
+	}
+	end := len(f.msg)
+	for i := end - 1; i >= max(f.valid, end-utf8.UTFMax+1); i-- {
+		if utf8.RuneStart(f.msg[i]) {
+			if !utf8.FullRune(f.msg[i:end]) {
+				end = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(f.msg[f.valid:end]) {
+		return errInvalidUTF8
+	}
+	f.valid = end
+	return nil
 }
 
 // closeEvent reads a close frame's payload.
