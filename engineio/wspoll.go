@@ -464,15 +464,23 @@ func (w *pollWS) writeNow(q []packet) (tail bool, err error) {
 	return len(w.tail) > 0, err
 }
 
-// writeControl writes a control frame without ever waiting: not for
-// another write holding the socket, nor for the socket to take the frame.
-// When the frame cannot go out at once behind what is already written, a
-// pong is left for the next write to send (pongDue; only the latest one,
-// as RFC 6455 allows) and a close frame is not sent: the connection is
-// closed anyway. It reports whether bytes are left for the session's
-// writer: a pong, or the part of the frame the socket did not take.
+// writeControl writes a control frame. A pong never waits: not for another
+// write holding the socket, nor for the socket to take it; when it cannot
+// go out at once behind what is already written, it is left for the next
+// write to send (pongDue; only the latest one, as RFC 6455 allows), and
+// writeControl reports that bytes are left for the session's writer. A
+// close frame, which RFC 6455 requires before the connection closes, waits
+// closeWait at most for a write under way and for the socket to take it
+// with what is left before it; past that it is dropped: the connection is
+// closed anyway.
 func (w *pollWS) writeControl(op byte, data []byte) (left bool, err error) {
-	if !w.wmu.TryLock() {
+	var locked bool
+	if op == opPong {
+		locked = w.wmu.TryLock()
+	} else {
+		locked = w.lockWithin(closeWait)
+	}
+	if !locked {
 		if op == opPong {
 			w.setPongDue(data)
 			return true, nil
@@ -483,24 +491,40 @@ func (w *pollWS) writeControl(op byte, data []byte) (left bool, err error) {
 	if w.closeSent {
 		return false, errCloseSent
 	}
-	if op == opClose {
-		w.closeSent = true
-	}
-	if len(w.tail) > 0 {
-		if op == opPong {
-			w.setPongDue(data)
-			return true, nil
-		}
-		return false, errWriteBusy
-	}
 	var buf [4 + maxControlFrame]byte
 	b := append(appendFrameHeader(buf[:0], op, len(data)), data...)
+	if op == opClose {
+		w.closeSent = true
+		if err := w.flushTail(time.Now().Add(closeWait)); err != nil {
+			return false, err
+		}
+		return false, w.write(b, time.Now().Add(closeWait))
+	}
+	if len(w.tail) > 0 {
+		w.setPongDue(data)
+		return true, nil
+	}
 	n, err := writeNonblock(w.raw, b)
 	if err == nil && n < len(b) {
 		w.tail = append([]byte(nil), b[n:]...)
 		return true, nil
 	}
 	return false, err
+}
+
+// lockWithin takes wmu, waiting d at most.
+func (w *pollWS) lockWithin(d time.Duration) bool {
+	if w.wmu.TryLock() {
+		return true
+	}
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+		if w.wmu.TryLock() {
+			return true
+		}
+	}
+	return false
 }
 
 // setPongDue records a pong to send with the next write, replacing one
@@ -547,9 +571,9 @@ func closeFramePayload(code int) []byte {
 
 var normalClosure = closeFramePayload(websocket.CloseNormalClosure)
 
-// close stops reading, sends a close frame if the socket takes it at once,
-// and closes the connection. It never waits: a writer stuck in a write to
-// a client that does not read fails when the connection closes.
+// close stops reading, sends a close frame if the socket takes it within
+// closeWait, and closes the connection. A writer stuck in a write to a
+// client that does not read fails when the connection closes.
 func (w *pollWS) close() {
 	w.p.remove(w)
 	_, _ = w.writeControl(opClose, normalClosure)
