@@ -90,7 +90,10 @@ func (b BroadcastOperator) Emit(ctx context.Context, ev string, args ...any) err
 // its number of recipients and all of them have answered. When ctx ends
 // first, it returns the replies received so far and an error that matches
 // ctx.Err() with errors.Is. Give ctx a deadline: clients that never answer
-// are waited for until it ends.
+// are waited for until it ends. When ctx has none and the adapter bounds
+// its requests (a cluster adapter's RequestsTimeout() time.Duration), the
+// wait ends after that bound, with an error matching
+// context.DeadlineExceeded.
 func (b BroadcastOperator) EmitWithAck(ctx context.Context, ev string, args ...any) ([]Args, error) {
 	if reserved(ev) {
 		return nil, ErrReservedEvent
@@ -103,6 +106,16 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, ev string, args ...a
 		return nil, err
 	}
 	p.Namespace = b.nsp.name
+	if _, ok := ctx.Deadline(); !ok {
+		// Without a deadline of the caller's, a cluster adapter's request
+		// bound applies, so that a server that never answers does not hold
+		// the caller for ever (see Namespace.ServerSideEmitWithAck).
+		if rt, ok := b.nsp.adapter.(interface{ RequestsTimeout() time.Duration }); ok && rt.RequestsTimeout() > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, rt.RequestsTimeout())
+			defer cancel()
+		}
+	}
 	opts := b.options()
 	if d, ok := ctx.Deadline(); ok {
 		opts.Flags.Timeout = max(time.Until(d), time.Millisecond)

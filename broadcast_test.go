@@ -348,3 +348,34 @@ func TestRemoteSocketMethods(t *testing.T) {
 		t.Fatalf("EmitWithAck to a gone socket: %v", err)
 	}
 }
+
+// boundedAdapter is a MemoryAdapter that bounds its requests, as cluster
+// adapters do, and counts one more server that never answers.
+type boundedAdapter struct {
+	*MemoryAdapter
+	timeout time.Duration
+}
+
+func (a boundedAdapter) RequestsTimeout() time.Duration { return a.timeout }
+
+func (a boundedAdapter) ServerCount(context.Context) (int, error) { return 2, nil }
+
+// TestBroadcastWithAcksRequestsTimeout checks that without a deadline of
+// the caller's, a broadcast with acknowledgements ends at the adapter's
+// request bound when a server never reports.
+func TestBroadcastWithAcksRequestsTimeout(t *testing.T) {
+	srv := newTestServer(t, &Config{Adapter: func(n *Namespace) Adapter {
+		return boundedAdapter{NewMemoryAdapter(n), 100 * time.Millisecond}
+	}})
+	cs, _ := joined(t, srv, 1)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := srv.Of("/").EmitWithAck(context.Background(), "q")
+		errc <- err
+	}()
+	cs[0].expect(`420["q"]`)
+	cs[0].send(`430["a"]`)
+	if err := recv(t, errc); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+}
