@@ -2,8 +2,10 @@ package interop
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,8 +103,23 @@ func (b *burstSink) check(t *testing.T, start time.Time) {
 		t.Fatalf("disconnected (%q)", r)
 	default:
 	}
-	t.Logf("%d events handled in order in %v; peak live heap of the test process %.1f MiB",
-		burstCount, took.Round(time.Millisecond), float64(b.peakHeap.Load())/(1<<20))
+	t.Logf("%d events handled in order in %v; peak live heap of the test process %.1f MiB, peak RSS so far %s",
+		burstCount, took.Round(time.Millisecond), float64(b.peakHeap.Load())/(1<<20), peakRSS())
+}
+
+// peakRSS returns the peak resident set size of the test process (VmHWM),
+// where the system tells it.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }
 
 // TestSIOBurst has socket.io-client send 20,000 events at once, each with
