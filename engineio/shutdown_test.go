@@ -12,6 +12,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// stallFor is how long the stall tests stall a session: several times
+// PingInterval + PingTimeout.
+const stallFor = time.Second
+
 // stallOn makes conn stall on the message "stall" until release is closed,
 // and records every message.
 func stallOn(conn *Conn, release chan struct{}) (got func() []string) {
@@ -43,7 +47,7 @@ func TestStallWebSocket(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			goroutineReaders = goroutines
 			defer func() { goroutineReaders = false }()
-			ts := newTestServer(t, &Config{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond}, false)
+			ts := newTestServer(t, &Config{PingInterval: 50 * time.Millisecond, PingTimeout: 300 * time.Millisecond}, false)
 			ws := ts.dial(t, "")
 			readText(t, ws) // open
 			conn := ts.nextConn(t)
@@ -82,7 +86,7 @@ func TestStallWebSocket(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("no ping during the stall")
 			}
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(stallFor)
 			if m := got(); len(m) != 1 {
 				t.Fatalf("read %q during the stall", m)
 			}
@@ -92,7 +96,11 @@ func TestStallWebSocket(t *testing.T) {
 			close(release)
 			waitFor(t, func() bool { return len(got()) == 2 })
 			for range 3 {
-				<-pings
+				select {
+				case <-pings:
+				case <-time.After(5 * time.Second):
+					t.Fatalf("no ping after the stall; closed: %v", ts.closeReasons())
+				}
 			}
 			if r := ts.closeReasons(); len(r) > 0 {
 				t.Fatalf("closed after the stall: %v", r)
@@ -104,13 +112,20 @@ func TestStallWebSocket(t *testing.T) {
 // TestStallPolling checks that a stalled POST is answered only once the
 // stall ends, and that the session lives through it.
 func TestStallPolling(t *testing.T) {
-	ts := newTestServer(t, &Config{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond}, false)
+	ts := newTestServer(t, &Config{PingInterval: 50 * time.Millisecond, PingTimeout: 300 * time.Millisecond}, false)
 	sid := ts.handshake(t)
 	conn := ts.nextConn(t)
 	release := make(chan struct{})
 	got := stallOn(conn, release)
 
 	posted := make(chan response, 1)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release) // a failed check must not leave the POST stalled
+		}
+	}()
 	go func() { posted <- do(t, "POST", ts.url+"?EIO=4&transport=polling&sid="+sid, "4stall\x1e4after", nil) }()
 	waitFor(t, func() bool { return len(got()) == 1 })
 	// The client polls a ping; it cannot send its pong meanwhile. Several
@@ -118,14 +133,20 @@ func TestStallPolling(t *testing.T) {
 	if res := ts.poll(t, sid); res.status != 200 || !strings.Contains(res.body, "2") {
 		t.Fatalf("poll during the stall: %d %q", res.status, res.body)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(stallFor)
 	select {
 	case res := <-posted:
 		t.Fatalf("POST answered during the stall: %d %q", res.status, res.body)
 	default:
 	}
 	close(release)
-	if res := <-posted; res.status != 200 || res.body != "ok" {
+	var res response
+	select {
+	case res = <-posted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the POST was not answered after the stall")
+	}
+	if res.status != 200 || res.body != "ok" {
 		t.Fatalf("POST: %d %q", res.status, res.body)
 	}
 	if m := got(); len(m) != 2 || m[1] != "after" {
