@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 // These handlers run on the subscriber's goroutine, one message at a time,

@@ -13,9 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 func startSharded(t *testing.T, addr, name string, cfg *ShardedConfig) *goServer {

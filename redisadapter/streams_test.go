@@ -13,9 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/internal/testutil"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 var recovery = &socketio.RecoveryConfig{MaxDisconnectionDuration: time.Minute}
