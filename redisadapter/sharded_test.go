@@ -207,7 +207,7 @@ func TestShardedBytesMatchNode(t *testing.T) {
 		must(t, err)
 		got, err := wire.DecodeClusterMessage([]byte(msg.Payload))
 		must(t, err)
-		want = bytes.ReplaceAll(want, []byte(node.UID), []byte(a.uid))
+		want = bytes.ReplaceAll(want, []byte(node.UID), []byte(a.UID()))
 		if node.RequestID != "" {
 			want = bytes.ReplaceAll(want, []byte(node.RequestID), []byte(got.RequestID))
 		}
