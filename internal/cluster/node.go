@@ -84,8 +84,8 @@ func (c *Node) DelAll(id string) { c.Mem.DelAll(id) }
 // SocketRooms returns the rooms of local socket id.
 func (c *Node) SocketRooms(id string) []string { return c.Mem.SocketRooms(id) }
 
-// send posts m and, with heartbeats, postpones the next heartbeat.
-func (c *Node) send(op string, m *wire.ClusterMessage, done func(any, error)) error {
+// Send posts m and, with heartbeats, postpones the next heartbeat.
+func (c *Node) Send(op string, m *wire.ClusterMessage, done func(any, error)) error {
 	err := c.Post(op, m, done)
 	if c.hb != nil {
 		c.hb.published()
@@ -108,7 +108,7 @@ func (c *Node) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts so
 	q := *p
 	q.HasID = false
 	o := ToWire(opts)
-	return c.send(OpBroadcastWithAck, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: &q, RequestID: id, Opts: &o}, nil)
+	return c.Send(OpBroadcastWithAck, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: &q, RequestID: id, Opts: &o}, nil)
 }
 
 // Remote applies an operation locally, then queues m unless it is local
@@ -128,7 +128,7 @@ func (c *Node) Remote(op string, opts socketio.BroadcastOptions, m *wire.Cluster
 		}
 		return err
 	}
-	return c.send(op, m, nil)
+	return c.Send(op, m, nil)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here and on the
@@ -193,7 +193,7 @@ func (c *Node) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions)
 	}
 	o := ToWire(opts)
 	o.Rooms, o.Except = NonNil(o.Rooms), NonNil(o.Except)
-	if err := c.send(OpFetchSockets, &wire.ClusterMessage{Type: wire.FetchSockets, Opts: &o, RequestID: id}, c.Unsent(id, p)); err != nil {
+	if err := c.Send(OpFetchSockets, &wire.ClusterMessage{Type: wire.FetchSockets, Opts: &o, RequestID: id}, c.Unsent(id, p)); err != nil {
 		c.Forget(id)
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (c *Node) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions)
 func (c *Node) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
 	m := &wire.ClusterMessage{Type: wire.ClusterServerSideEmit, Value: p.Data, Attachments: p.Attachments}
 	if reply == nil {
-		return 0, c.send(OpServerSideEmit, m, nil)
+		return 0, c.Send(OpServerSideEmit, m, nil)
 	}
 	n, uids, err := c.serverCount(ctx)
 	if err != nil {
@@ -226,7 +226,7 @@ func (c *Node) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply fun
 		return 0, err
 	}
 	m.RequestID = id
-	if err := c.send(OpServerSideEmit, m, c.Unsent(id, pd)); err != nil {
+	if err := c.Send(OpServerSideEmit, m, c.Unsent(id, pd)); err != nil {
 		c.Forget(id)
 		pd.Stop()
 		return 0, err
@@ -433,15 +433,7 @@ func (c *Node) StartHeartbeats(interval, timeout time.Duration) {
 	h.sweep = time.NewTicker(time.Second)
 	h.wg.Add(1)
 	go h.sweeping()
-	_ = c.send(OpHeartbeat, &wire.ClusterMessage{Type: wire.InitialHeartbeat}, nil)
-}
-
-// Announce publishes an initial heartbeat again, to which the other
-// servers answer: after an outage, it finds them again at once.
-func (c *Node) Announce() {
-	if c.hb != nil && !c.IsClosed() {
-		_ = c.send(OpHeartbeat, &wire.ClusterMessage{Type: wire.InitialHeartbeat}, nil)
-	}
+	_ = c.Send(OpHeartbeat, &wire.ClusterMessage{Type: wire.InitialHeartbeat}, nil)
 }
 
 // HeardSince returns how many other servers sent a message after t.
@@ -491,7 +483,7 @@ func (h *heartbeats) beat() {
 	closed := h.closed
 	h.mu.Unlock()
 	if !closed {
-		_ = h.node.send(OpHeartbeat, &wire.ClusterMessage{Type: wire.Heartbeat}, nil)
+		_ = h.node.Send(OpHeartbeat, &wire.ClusterMessage{Type: wire.Heartbeat}, nil)
 	}
 }
 
@@ -516,7 +508,7 @@ func (h *heartbeats) apply(m *wire.ClusterMessage) bool {
 	}
 	switch m.Type {
 	case wire.InitialHeartbeat:
-		_ = h.node.send(OpHeartbeat, &wire.ClusterMessage{Type: wire.Heartbeat}, nil)
+		_ = h.node.Send(OpHeartbeat, &wire.ClusterMessage{Type: wire.Heartbeat}, nil)
 	case wire.Heartbeat:
 	case wire.AdapterClose:
 		h.remove(m.UID)
