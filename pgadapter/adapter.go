@@ -39,6 +39,7 @@ type Adapter struct {
 	node      *cluster.Node
 	channel   string // "<prefix>#<namespace>"
 	closeOnce sync.Once
+	beats     sync.WaitGroup // heartbeats being sent
 }
 
 var (
@@ -90,6 +91,10 @@ func newAdapter(h *hub, nsp *socketio.Namespace) *Adapter {
 // attachment table.
 func (a *Adapter) post(op string, m *wire.ClusterMessage, done func(any, error)) error {
 	m.UID, m.Nsp = a.node.UID, a.node.NspName
+	if m.Type == wire.InitialHeartbeat || m.Type == wire.Heartbeat {
+		a.beat(m)
+		return nil
+	}
 	enc, err := pgnotify.Encode(m, a.hub.cfg.PayloadThreshold)
 	if err != nil {
 		return fmt.Errorf("pgadapter: %w", err)
@@ -100,6 +105,29 @@ func (a *Adapter) post(op string, m *wire.ClusterMessage, done func(any, error))
 	}
 	return a.node.Out.Push(&cluster.Message{Op: op, Packet: p, Size: len(enc.Payload) + len(a.channel),
 		Payload: &outgoing{channel: a.channel, enc: enc}, Done: done})
+}
+
+// beat sends a heartbeat at once, beside the queue: heartbeats need no
+// order, and after an outage the queue waits for the other servers'
+// heartbeats (settle) — queued, they would wait for each other. One that
+// fails is only counted and logged at debug level.
+func (a *Adapter) beat(m *wire.ClusterMessage) {
+	b, err := wire.AppendClusterMessage(nil, m)
+	if err != nil {
+		return
+	}
+	a.beats.Add(1)
+	go func() {
+		defer a.beats.Done()
+		l := a.node.Out.Link()
+		err := l.Do(context.Background(), func(ctx context.Context) error {
+			_, err := a.hub.pool.Exec(ctx, pgnotifySQL, a.channel, string(b))
+			return err
+		})
+		if err != nil {
+			a.hub.log.Debug("pgadapter: heartbeat not sent", "nsp", a.node.NspName, "err", err)
+		}
+	}()
 }
 
 // settle waits, after an outage, until the servers this one knew have been
@@ -254,6 +282,7 @@ func (a *Adapter) Close() error {
 		a.node.CloseRequestsLocked()
 		a.node.Mu.Unlock()
 		a.node.StopHeartbeats()
+		a.beats.Wait()
 		a.node.Out.Close()
 		a.hub.release(a)
 		_ = a.node.Mem.Close()

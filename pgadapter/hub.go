@@ -301,6 +301,7 @@ func (h *hub) listenOn(r *running, first bool, healthy func()) error {
 		r.mu.Lock()
 		r.stopWait = nil
 		r.mu.Unlock()
+		woken := wctx.Err() != nil
 		idle := errors.Is(wctx.Err(), context.DeadlineExceeded)
 		stop()
 		switch {
@@ -316,7 +317,7 @@ func (h *hub) listenOn(r *running, first bool, healthy func()) error {
 			if err := exec("SELECT 1"); err != nil {
 				return err
 			}
-		case wctx.Err() != nil: // woken: the channels changed
+		case woken: // the channels changed
 		default:
 			return err
 		}

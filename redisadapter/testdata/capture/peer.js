@@ -78,6 +78,12 @@ async function main() {
     // Without a listener, an idle client's error (the database going away)
     // would end the process.
     pool.on("error", (err) => send({ event: "poolError", error: String(err.message) }));
+    // The adapter does not listen for the errors of its LISTEN client: when
+    // the database ends that connection, the 'error' event would end the
+    // process. Report it instead, so that a test can tell.
+    process.on("uncaughtException", (err) => {
+      send({ event: "uncaughtException", error: String(err && err.message ? err.message : err) });
+    });
     adapter = createPostgresAdapter(pool, {
       errorHandler: (err) => send({ event: "adapterError", error: String(err && err.message) }),
     });
