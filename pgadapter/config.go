@@ -62,15 +62,7 @@ func (c *Config) withDefaults() *Config {
 	if c != nil {
 		out = *c
 	}
-	if out.ChannelPrefix == "" {
-		out.ChannelPrefix = "socket.io"
-	}
-	if out.TableName == "" {
-		out.TableName = "socket_io_attachments"
-	}
-	if out.PayloadThreshold <= 0 {
-		out.PayloadThreshold = 8000
-	}
+	out.ChannelPrefix, out.TableName, out.PayloadThreshold = pgnotify.Defaults(out.ChannelPrefix, out.TableName, out.PayloadThreshold)
 	if out.CleanupInterval <= 0 {
 		out.CleanupInterval = 30 * time.Second
 	}
@@ -219,9 +211,7 @@ type Executor = pgnotify.Executor
 // The Node adapter leaves this to its users; every server of the cluster
 // may call it.
 func EnsureTable(ctx context.Context, db Executor, tableName string) error {
-	if tableName == "" {
-		tableName = "socket_io_attachments"
-	}
+	_, tableName, _ = pgnotify.Defaults("", tableName, 0)
 	if _, err := db.Exec(ctx, pgnotify.CreateTable(tableName)); err != nil {
 		return fmt.Errorf("pgadapter: create table %s: %w", tableName, err)
 	}

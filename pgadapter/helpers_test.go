@@ -34,29 +34,7 @@ type goServer struct {
 func startGo(t *testing.T, db *pgtest.DB, name string, cfg *Config) *goServer {
 	t.Helper()
 	srv := socketio.NewServer(&socketio.Config{Adapter: New(db.Pool(t), cfg)})
-	setup := func(nsp *socketio.Namespace) {
-		nsp.OnConnect(func(s *socketio.Socket) {
-			var auth struct {
-				Rooms []string `json:"rooms"`
-			}
-			_ = json.Unmarshal(s.Handshake().Auth, &auth)
-			s.Join(auth.Rooms...)
-			s.OnRaw("rooms", func(ctx context.Context, _ socketio.Args, ack socketio.AckFunc) {
-				if ack != nil {
-					_ = ack(s.Rooms())
-				}
-			})
-		})
-		nsp.OnServerSideEmit("hello", func(ctx context.Context, args socketio.Args, ack socketio.AckFunc) {
-			if ack != nil {
-				raw := make([]json.RawMessage, args.Len())
-				for i := range raw {
-					raw[i] = args.Raw(i)
-				}
-				_ = ack(map[string]any{"from": name, "args": raw})
-			}
-		})
-	}
+	setup := func(nsp *socketio.Namespace) { nodepeer.Serve(nsp, name) }
 	setup(srv.Of("/"))
 	setup(srv.Of("/chat"))
 	mux := http.NewServeMux()

@@ -70,17 +70,8 @@ func New(db Executor, cfg *Config) Emitter {
 	if cfg != nil {
 		c = *cfg
 	}
-	if c.ChannelPrefix == "" {
-		c.ChannelPrefix = "socket.io"
-	}
-	if c.TableName == "" {
-		c.TableName = "socket_io_attachments"
-	}
-	if c.PayloadThreshold <= 0 {
-		c.PayloadThreshold = 8000
-	}
-	return Emitter{db: db, q: pgnotify.NewQueries(c.TableName), prefix: c.ChannelPrefix,
-		threshold: c.PayloadThreshold, nsp: "/"}
+	prefix, table, threshold := pgnotify.Defaults(c.ChannelPrefix, c.TableName, c.PayloadThreshold)
+	return Emitter{db: db, q: pgnotify.NewQueries(table), prefix: prefix, threshold: threshold, nsp: "/"}
 }
 
 // Of returns an Emitter for namespace nsp ("/" is added in front when

@@ -259,3 +259,18 @@ func (q *Queries) Exec(ctx context.Context, db Executor, channel string, e *Enco
 	}
 	return err
 }
+
+// Defaults returns the channel prefix, table name and payload threshold,
+// each replaced by the Node packages' default when zero.
+func Defaults(prefix, table string, threshold int) (string, string, int) {
+	if prefix == "" {
+		prefix = "socket.io"
+	}
+	if table == "" {
+		table = "socket_io_attachments"
+	}
+	if threshold <= 0 {
+		threshold = 8000
+	}
+	return prefix, table, threshold
+}
