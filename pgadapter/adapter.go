@@ -62,7 +62,7 @@ func newAdapter(h *hub, nsp *socketio.Namespace) *Adapter {
 	a := &Adapter{hub: h, node: n, channel: c.ChannelPrefix + "#" + n.NspName}
 	n.Post = a.post
 	n.Respond = func(_ string, m *wire.ClusterMessage) { _ = a.post(cluster.OpResponse, m, nil) }
-	l := h.acquire(a)
+	l := h.acquire()
 	n.Out = cluster.NewOutbox(l, cluster.OutboxConfig{
 		Timeout:    c.Publish.Timeout,
 		MaxDelay:   c.Publish.MaxDelay,
@@ -84,6 +84,7 @@ func newAdapter(h *hub, nsp *socketio.Namespace) *Adapter {
 		Nsp:    n.NspName,
 	})
 	n.StartHeartbeats(c.HeartbeatInterval, c.HeartbeatTimeout)
+	h.register(a) // the listener announces the adapter once it listens
 	return a
 }
 

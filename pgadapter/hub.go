@@ -29,6 +29,7 @@ type hub struct {
 	mu       sync.Mutex
 	adapters map[string]*Adapter // by channel
 	run      *running            // nil when no adapter is open
+	users    int                 // adapters open
 }
 
 // running is one period of activity of a hub, from its first adapter to
@@ -51,9 +52,10 @@ type running struct {
 // the listener waits (PostgreSQL keeps them meanwhile).
 const notesQueue = 1024
 
-// acquire registers a new adapter, starting the hub's goroutines for the
-// first, and returns the link.
-func (h *hub) acquire(a *Adapter) *cluster.Link {
+// acquire returns the link of the hub, starting the hub's goroutines for
+// the first adapter. The adapter registers itself once ready (register),
+// and calls release when it closes.
+func (h *hub) acquire() *cluster.Link {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.run == nil {
@@ -75,9 +77,17 @@ func (h *hub) acquire(a *Adapter) *cluster.Link {
 		go h.dispatch(r)
 		go h.cleanup(r)
 	}
+	h.users++
+	return h.run.link
+}
+
+// register makes the listener listen to the adapter's channel and pass it
+// its notifications.
+func (h *hub) register(a *Adapter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.adapters[a.channel] = a
 	h.run.changed()
-	return h.run.link
 }
 
 // release unregisters a closing adapter; the last one stops the hub.
@@ -87,7 +97,8 @@ func (h *hub) release(a *Adapter) {
 		delete(h.adapters, a.channel)
 	}
 	r := h.run
-	last := len(h.adapters) == 0
+	h.users--
+	last := h.users == 0
 	if last {
 		h.run = nil
 	}
@@ -197,14 +208,12 @@ func (h *hub) listen(r *running) {
 	defer r.wg.Done()
 	defer close(r.notes)
 	delays := backoff.Backoff{Min: 50 * time.Millisecond, Max: 500 * time.Millisecond, Jitter: 0.5}
-	first := true
 	for r.ctx.Err() == nil {
-		err := h.listenOn(r, first, delays.Reset)
+		err := h.listenOn(r, delays.Reset)
 		r.setListening(map[string]time.Time{})
 		if r.ctx.Err() != nil {
 			return
 		}
-		first = false
 		r.link.Suspect()
 		d := delays.Next()
 		h.log.Debug("pgadapter: listening connection", "err", err, "retry", d)
@@ -220,10 +229,10 @@ func (h *hub) listen(r *running) {
 }
 
 // listenOn connects, listens to the channels and passes the notifications
-// on until the connection fails or the hub stops. After a reconnection, it
-// sends each adapter's initial heartbeat on the connection itself, so that
-// the other servers answer and are counted again at once.
-func (h *hub) listenOn(r *running, first bool, healthy func()) error {
+// on until the connection fails or the hub stops. Once it listens to a
+// channel, it sends the adapter's initial heartbeat on the connection
+// itself: the other servers answer, and are counted, while it listens.
+func (h *hub) listenOn(r *running, healthy func()) error {
 	cctx, cancel := context.WithTimeout(r.ctx, h.cfg.Publish.Timeout)
 	conn, err := pgx.ConnectConfig(cctx, h.pool.Config().ConnConfig.Copy())
 	cancel()
@@ -245,19 +254,19 @@ func (h *hub) listenOn(r *running, first bool, healthy func()) error {
 		_, err := conn.Exec(ctx, sql, args...)
 		return err
 	}
-	announced := first
 	for {
 		r.mu.Lock()
 		r.dirty = false
 		r.mu.Unlock()
-		want := h.channels()
 		changed := false
-		for _, ch := range want {
+		var added []string
+		for _, ch := range h.channels() {
 			if _, ok := listened[ch]; !ok {
 				if err := exec("LISTEN " + pgx.Identifier{ch}.Sanitize()); err != nil {
 					return err
 				}
 				listened[ch], changed = time.Now(), true
+				added = append(added, ch)
 			}
 		}
 		for ch := range listened {
@@ -276,13 +285,10 @@ func (h *hub) listenOn(r *running, first bool, healthy func()) error {
 			}
 			r.setListening(cp)
 		}
-		if !announced {
-			announced = true
-			for _, ch := range want {
-				if a := h.adapter(ch); a != nil {
-					if err := exec(pgnotifySQL, ch, a.initialHeartbeat()); err != nil {
-						return err
-					}
+		for _, ch := range added {
+			if a := h.adapter(ch); a != nil {
+				if err := exec(pgnotifySQL, ch, a.initialHeartbeat()); err != nil {
+					return err
 				}
 			}
 		}

@@ -423,8 +423,9 @@ type heartbeats struct {
 	closed bool
 }
 
-// StartHeartbeats makes the node count the servers by their heartbeats,
-// and publishes its initial heartbeat.
+// StartHeartbeats makes the node count the servers by their heartbeats.
+// The caller publishes the initial heartbeat (INITIAL_HEARTBEAT) once it
+// receives the other servers' messages, which answer it.
 func (c *Node) StartHeartbeats(interval, timeout time.Duration) {
 	h := &heartbeats{node: c, interval: interval, timeout: timeout, seen: map[string]time.Time{},
 		done: make(chan struct{})}
@@ -433,7 +434,6 @@ func (c *Node) StartHeartbeats(interval, timeout time.Duration) {
 	h.sweep = time.NewTicker(time.Second)
 	h.wg.Add(1)
 	go h.sweeping()
-	_ = c.Send(OpHeartbeat, &wire.ClusterMessage{Type: wire.InitialHeartbeat}, nil)
 }
 
 // HeardSince returns how many other servers sent a message after t.
