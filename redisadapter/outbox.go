@@ -46,15 +46,7 @@ type PublishConfig struct {
 }
 
 func (c PublishConfig) withDefaults() PublishConfig {
-	if c.Timeout <= 0 {
-		c.Timeout = 500 * time.Millisecond
-	}
-	if c.MaxDelay <= 0 {
-		c.MaxDelay = time.Second
-	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = 4 << 20
-	}
+	c.Timeout, c.MaxDelay, c.QueueBytes = cluster.PublishDefaults(c.Timeout, c.MaxDelay, c.QueueBytes)
 	return c
 }
 

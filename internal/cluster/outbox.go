@@ -565,3 +565,19 @@ func (o *Outbox) Close() {
 	stop.Stop()
 	o.cancel()
 }
+
+// PublishDefaults returns the publishing settings of an adapter's
+// configuration, each zero one replaced by its default: Timeout 500 ms,
+// MaxDelay 1 s, QueueBytes 4 MiB.
+func PublishDefaults(timeout, maxDelay time.Duration, queueBytes int) (time.Duration, time.Duration, int) {
+	if timeout <= 0 {
+		timeout = 500 * time.Millisecond
+	}
+	if maxDelay <= 0 {
+		maxDelay = time.Second
+	}
+	if queueBytes <= 0 {
+		queueBytes = 4 << 20
+	}
+	return timeout, maxDelay, queueBytes
+}
