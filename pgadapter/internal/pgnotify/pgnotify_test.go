@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,4 +92,21 @@ func TestUnreachable(t *testing.T) {
 	if !strings.Contains(NewQueries("t").attach, "INSERT INTO t ") {
 		t.Error("the table name is not in the statement")
 	}
+}
+
+// ReadHeader reads what any server or the network sends: it must not
+// panic, and an attachment id it accepts is a bigint.
+func FuzzReadHeader(f *testing.F) {
+	f.Add(`{"uid":"abc","type":3,"attachmentId":"42"}`)
+	f.Add(`{"type":3,"data":{"packet":{"type":2,"data":["e"]}},"uid":"u","nsp":"/"}`)
+	f.Add(`{"attachmentId":1e3}`)
+	f.Fuzz(func(t *testing.T, payload string) {
+		h, err := ReadHeader(payload)
+		if err != nil || h.AttachmentID == "" {
+			return
+		}
+		if _, err := strconv.ParseInt(h.AttachmentID, 10, 64); err != nil {
+			t.Fatalf("attachment id %q accepted", h.AttachmentID)
+		}
+	})
 }
