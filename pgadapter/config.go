@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sio-go/socketio/internal/cluster"
 	"github.com/sio-go/socketio/pgadapter/internal/pgnotify"
 	"github.com/sio-go/socketio/protocol"
@@ -196,7 +197,9 @@ type PublishStats struct {
 }
 
 // Executor runs a statement: *pgxpool.Pool, *pgx.Conn and pgx.Tx have it.
-type Executor = pgnotify.Executor
+type Executor interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
 
 // EnsureTable creates the attachment table (TableName, "socket_io_attachments"
 // when empty) as the Node adapter's documentation does, unless it exists.

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sio-go/socketio/internal/cluster"
 	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/internal/names"
@@ -33,7 +34,9 @@ import (
 var ErrReservedEvent = errors.New("emitter: reserved event name")
 
 // Executor runs a statement: *pgxpool.Pool, *pgx.Conn and pgx.Tx have it.
-type Executor = pgnotify.Executor
+type Executor interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
 
 // Config configures an Emitter. The zero value takes the defaults of the
 // Node emitter, which are those of the adapters.
