@@ -5,7 +5,8 @@
 demo:
 	./scripts/demo.sh
 
-# Installs what the tests need (npm packages, redis-server, chromium) when
-# missing, then runs every module's tests with the race detector.
+# Installs what the tests need (npm packages, redis-server, chromium, a
+# running PostgreSQL) when missing, then runs every module's tests with the
+# race detector.
 test:
 	./scripts/test.sh

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 // Adapter is the adapter of one namespace. Its rooms live in a
@@ -21,7 +23,7 @@ type Adapter struct {
 	hub     *hub
 	cfg     *Config
 	sub     *subscriber
-	out     *outbox
+	out     *cluster.Outbox
 	mem     *socketio.MemoryAdapter
 	nsp     *socketio.Namespace
 	nspName string
@@ -34,7 +36,7 @@ type Adapter struct {
 	specificResponse string // responseChannel + uid + "#"
 
 	closeOnce sync.Once
-	requestTable
+	reqs      cluster.RequestTable
 }
 
 var (
@@ -52,19 +54,19 @@ func newAdapter(h *hub, cfg *Config, nsp *socketio.Namespace) *Adapter {
 		nspName: nsp.Name(),
 		uid:     newID(),
 
-		requestTable: newRequestTable(cfg.RequestsTimeout),
+		reqs: cluster.NewRequestTable(cfg.RequestsTimeout, tableErrors),
 	}
 	a.channel = key + "#" + a.nspName + "#"
 	a.pattern = a.channel + "*"
 	a.requestChannel = key + "-request#" + a.nspName + "#"
 	a.responseChannel = key + "-response#" + a.nspName + "#"
 	a.specificResponse = a.responseChannel + a.uid + "#"
-	var l *link
+	var l *cluster.Link
 	a.sub, l = h.acquire()
 	a.out = newOutbox(l, h.client, cfg.Publish, cfg.Logger, a.nspName)
 	// In a Redis Cluster, PUBLISH counts the subscribers of one node only.
 	if _, ok := h.client.(*redis.ClusterClient); !ok {
-		a.out.servers = a.ServerCount
+		a.out.SetServers(a.ServerCount)
 	}
 	return a
 }
@@ -93,7 +95,7 @@ func (a *Adapter) UID() string { return a.uid }
 // Ready waits until Redis has confirmed the adapter's subscriptions, from
 // when other servers count this one and reach it.
 func (a *Adapter) Ready(ctx context.Context) error {
-	if a.closed.Load() {
+	if a.reqs.IsClosed() {
 		return ErrClosed
 	}
 	return a.sub.waitReady(ctx, a.subscription().names())
@@ -119,46 +121,11 @@ func (a *Adapter) RestoreSession(ctx context.Context, pid, offset string) (*sock
 	return a.mem.RestoreSession(ctx, pid, offset)
 }
 
-func toWire(o socketio.BroadcastOptions) wire.Opts {
-	return wire.Opts{
-		Rooms:  o.Rooms,
-		Except: o.Except,
-		Flags: wire.Flags{
-			Volatile:   o.Flags.Volatile,
-			NoCompress: o.Flags.NoCompress,
-			Local:      o.Flags.Local,
-			Timeout:    o.Flags.Timeout,
-		},
-	}
-}
-
-func fromWire(o *wire.Opts) socketio.BroadcastOptions {
-	if o == nil {
-		return socketio.BroadcastOptions{}
-	}
-	return socketio.BroadcastOptions{
-		Rooms:  o.Rooms,
-		Except: o.Except,
-		Flags: socketio.BroadcastFlags{
-			Volatile:   o.Flags.Volatile,
-			NoCompress: o.Flags.NoCompress,
-		},
-	}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // send queues msg for the other servers. counts tells a channel every
 // server of the namespace listens to (through the pattern, for the
 // broadcast channels).
-func (a *Adapter) send(op Op, channel string, msg []byte, p *protocol.Packet, done func(redis.Cmder, error)) error {
-	return a.out.push(&message{op: op, packet: p, size: len(msg), cmd: publishCmd(channel, msg),
-		counts: a.out.servers != nil && channel != a.specificResponse, done: done})
+func (a *Adapter) send(op Op, channel string, msg []byte, p *protocol.Packet, done func(any, error)) error {
+	return a.out.Push(message(op, p, len(msg), publishCmd(channel, msg), a.out.HasServers() && channel != a.specificResponse, done))
 }
 
 // Broadcast delivers p to the local sockets opts selects, then, unless
@@ -172,7 +139,7 @@ func (a *Adapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socket
 		var err error
 		q := *p
 		q.Namespace = a.nspName
-		msg, err = wire.AppendBroadcast(nil, &wire.Broadcast{UID: a.uid, Packet: &q, Opts: toWire(opts)}, false)
+		msg, err = wire.AppendBroadcast(nil, &wire.Broadcast{UID: a.uid, Packet: &q, Opts: cluster.ToWire(opts)}, false)
 		if err != nil {
 			return fmt.Errorf("redisadapter: %w", err)
 		}
@@ -212,12 +179,12 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts
 		q.HasID = false
 		var err error
 		msg, err = wire.AppendBroadcastRequest(nil, &wire.Request{
-			Type: wire.BroadcastWithAck, UID: a.uid, RequestID: id, Packet: &q, Opts: ptr(toWire(opts)),
+			Type: wire.BroadcastWithAck, UID: a.uid, RequestID: id, Packet: &q, Opts: ptr(cluster.ToWire(opts)),
 		})
 		if err != nil {
 			return fmt.Errorf("redisadapter: %w", err)
 		}
-		a.addAck(ctx, id, &ackPending{clientCount: clientCount, ack: ack})
+		a.reqs.AddAck(ctx, id, &cluster.AckPending{ClientCount: clientCount, Ack: ack})
 	}
 	if err := a.mem.BroadcastWithAck(ctx, p, opts, clientCount, ack); err != nil {
 		return err
@@ -235,23 +202,27 @@ func ptr[T any](v T) *T { return &v }
 // It fails at once with ErrRedisDown while Redis is unreachable, and after
 // PublishConfig.Timeout otherwise.
 func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
-	return numSub(ctx, a.out.link, a.hub.client, a.requestChannel, false)
+	return numSub(ctx, a.out.Link(), a.hub.client, a.requestChannel, false)
 }
 
 // PublishStats returns the counters of the namespace's publishing queue.
-func (a *Adapter) PublishStats() PublishStats { return a.out.stats() }
+func (a *Adapter) PublishStats() PublishStats { return publishStats(a.out) }
+
+// RequestsTimeout returns how long a request waits for the other servers'
+// responses (Config.RequestsTimeout).
+func (a *Adapter) RequestsTimeout() time.Duration { return a.reqs.RequestsTimeout() }
 
 // AddSockets makes the sockets opts selects join rooms, here at once and on
 // the other servers through Redis (unless opts.Flags.Local). Like
 // Broadcast, it does not wait for Redis.
 func (a *Adapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(OpSocketsJoin, opts, &wire.Request{Type: wire.RemoteJoin, Rooms: nonNil(rooms)},
+	return a.remote(OpSocketsJoin, opts, &wire.Request{Type: wire.RemoteJoin, Rooms: cluster.NonNil(rooms)},
 		func() error { return a.mem.AddSockets(ctx, opts, rooms) })
 }
 
 // DelSockets makes the sockets opts selects leave rooms.
 func (a *Adapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(OpSocketsLeave, opts, &wire.Request{Type: wire.RemoteLeave, Rooms: nonNil(rooms)},
+	return a.remote(OpSocketsLeave, opts, &wire.Request{Type: wire.RemoteLeave, Rooms: cluster.NonNil(rooms)},
 		func() error { return a.mem.DelSockets(ctx, opts, rooms) })
 }
 
@@ -268,7 +239,7 @@ func (a *Adapter) remote(op Op, opts socketio.BroadcastOptions, r *wire.Request,
 		return err
 	}
 	r.UID = a.uid
-	r.Opts = &wire.Opts{Rooms: nonNil(opts.Rooms), Except: nonNil(opts.Except)}
+	r.Opts = &wire.Opts{Rooms: cluster.NonNil(opts.Rooms), Except: cluster.NonNil(opts.Except)}
 	msg, err := wire.AppendRequest(nil, r)
 	if err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
@@ -281,10 +252,10 @@ func (a *Adapter) remote(op Op, opts socketio.BroadcastOptions, r *wire.Request,
 // last adapter of a factory closes the subscriber connection.
 func (a *Adapter) Close() error {
 	a.closeOnce.Do(func() {
-		a.mu.Lock()
-		a.closeRequestsLocked()
-		a.mu.Unlock()
-		a.out.close()
+		a.reqs.Mu.Lock()
+		a.reqs.CloseRequestsLocked()
+		a.reqs.Mu.Unlock()
+		a.out.Close()
 		a.hub.release(a.subscription())
 		_ = a.mem.Close()
 	})

@@ -118,9 +118,9 @@ func TestClose(t *testing.T) {
 	}()
 	deadline := time.Now().Add(wait)
 	for {
-		a.mu.Lock()
-		n := len(a.requests)
-		a.mu.Unlock()
+		a.reqs.Mu.Lock()
+		n := len(a.reqs.Requests)
+		a.reqs.Mu.Unlock()
 		if n == 1 {
 			break
 		}

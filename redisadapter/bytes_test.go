@@ -15,9 +15,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 type recordedStep struct {

@@ -12,23 +12,23 @@ import (
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
 )
 
-// cluster is two Go servers and one Node.js server (official adapter)
+// mixed is two Go servers and one Node.js server (official adapter)
 // sharing one Redis, with Node socket.io-client clients:
 //
 //	g1   on Go server 1, in room1
 //	g2   on Go server 2, in room2
 //	n    on the Node server, in room1 and room3
 //	chat on Go server 2, namespace /chat, in room1
-type cluster struct {
+type mixed struct {
 	redis  *redistest.Server
 	g1, g2 *goServer
 	node   *redistest.Peer
 	ids    map[string]string // client → socket id
 }
 
-func startCluster(t *testing.T, cfg *Config, nodeEnv ...string) *cluster {
+func startCluster(t *testing.T, cfg *Config, nodeEnv ...string) *mixed {
 	t.Helper()
-	c := &cluster{redis: redistest.Start(t), ids: map[string]string{}}
+	c := &mixed{redis: redistest.Start(t), ids: map[string]string{}}
 	c.g1 = startGo(t, c.redis.Addr(), "g1", cfg)
 	c.g2 = startGo(t, c.redis.Addr(), "g2", cfg)
 	c.node = redistest.StartPeer(t, c.redis.URL(), nodeEnv...)
@@ -54,7 +54,7 @@ func startCluster(t *testing.T, cfg *Config, nodeEnv ...string) *cluster {
 	return c
 }
 
-func (c *cluster) event(t *testing.T, client, name string) json.RawMessage {
+func (c *mixed) event(t *testing.T, client, name string) json.RawMessage {
 	t.Helper()
 	ev, err := c.node.ClientEvent(client, name, wait)
 	if err != nil {
@@ -344,9 +344,9 @@ func TestRequestsTimeout(t *testing.T) {
 	a := g.adapter("/")
 	deadline := time.Now().Add(time.Second) // forgotten when the context ends
 	for {
-		a.mu.Lock()
-		left := len(a.requests)
-		a.mu.Unlock()
+		a.reqs.Mu.Lock()
+		left := len(a.reqs.Requests)
+		a.reqs.Mu.Unlock()
 		if left == 0 {
 			break
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster"
 )
 
 // Config configures the adapters of a server. The zero value takes the
@@ -91,14 +92,14 @@ type hub struct {
 	timeout time.Duration // PublishConfig.Timeout
 
 	mu    sync.Mutex
-	sub   *subscriber // nil when no adapter is open
-	link  *link       // idem
+	sub   *subscriber   // nil when no adapter is open
+	link  *cluster.Link // idem
 	users int
 }
 
 // acquire returns the subscriber and the link, opening them for the first
 // adapter.
-func (h *hub) acquire() (*subscriber, *link) {
+func (h *hub) acquire() (*subscriber, *cluster.Link) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sub == nil {
@@ -123,7 +124,7 @@ func (h *hub) release(sub subscription) {
 	s.remove(sub)
 	if last {
 		s.close()
-		l.close()
+		l.Close()
 	}
 }
 

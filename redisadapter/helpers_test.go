@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/nodepeer"
 	"github.com/sio-go/socketio/internal/testutil"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
 )
@@ -61,29 +62,7 @@ func startGoRecovering(t *testing.T, rdb redis.UniversalClient, name string, fac
 	rc *socketio.RecoveryConfig) *goServer {
 	t.Helper()
 	srv := socketio.NewServer(&socketio.Config{Adapter: factory(rdb), ConnectionStateRecovery: rc})
-	setup := func(nsp *socketio.Namespace) {
-		nsp.OnConnect(func(s *socketio.Socket) {
-			var auth struct {
-				Rooms []string `json:"rooms"`
-			}
-			_ = json.Unmarshal(s.Handshake().Auth, &auth)
-			s.Join(auth.Rooms...)
-			s.OnRaw("rooms", func(ctx context.Context, _ socketio.Args, ack socketio.AckFunc) {
-				if ack != nil {
-					_ = ack(s.Rooms())
-				}
-			})
-		})
-		nsp.OnServerSideEmit("hello", func(ctx context.Context, args socketio.Args, ack socketio.AckFunc) {
-			if ack != nil {
-				raw := make([]json.RawMessage, args.Len())
-				for i := range raw {
-					raw[i] = args.Raw(i)
-				}
-				_ = ack(map[string]any{"from": name, "args": raw})
-			}
-		})
-	}
+	setup := func(nsp *socketio.Namespace) { nodepeer.Serve(nsp, name) }
 	setup(srv.Of("/"))
 	setup(srv.Of("/chat"))
 	return &goServer{srv: srv, rdb: rdb, url: serve(t, srv, rdb)}

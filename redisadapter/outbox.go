@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio/internal/cluster"
 	"github.com/sio-go/socketio/protocol"
 )
 
@@ -47,15 +46,7 @@ type PublishConfig struct {
 }
 
 func (c PublishConfig) withDefaults() PublishConfig {
-	if c.Timeout <= 0 {
-		c.Timeout = 500 * time.Millisecond
-	}
-	if c.MaxDelay <= 0 {
-		c.MaxDelay = time.Second
-	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = 4 << 20
-	}
+	c.Timeout, c.MaxDelay, c.QueueBytes = cluster.PublishDefaults(c.Timeout, c.MaxDelay, c.QueueBytes)
 	return c
 }
 
@@ -75,15 +66,15 @@ type Op string
 
 // The operations whose cross-node part is published.
 const (
-	OpBroadcast         Op = "broadcast"
-	OpBroadcastWithAck  Op = "broadcastWithAck"
-	OpSocketsJoin       Op = "socketsJoin"
-	OpSocketsLeave      Op = "socketsLeave"
-	OpDisconnectSockets Op = "disconnectSockets"
-	OpFetchSockets      Op = "fetchSockets"
-	OpAllRooms          Op = "allRooms"
-	OpServerSideEmit    Op = "serverSideEmit"
-	OpResponse          Op = "response" // an answer to another server's request
+	OpBroadcast         Op = cluster.OpBroadcast
+	OpBroadcastWithAck  Op = cluster.OpBroadcastWithAck
+	OpSocketsJoin       Op = cluster.OpSocketsJoin
+	OpSocketsLeave      Op = cluster.OpSocketsLeave
+	OpDisconnectSockets Op = cluster.OpDisconnectSockets
+	OpFetchSockets      Op = cluster.OpFetchSockets
+	OpAllRooms          Op = cluster.OpAllRooms
+	OpServerSideEmit    Op = cluster.OpServerSideEmit
+	OpResponse          Op = cluster.OpResponse // an answer to another server's request
 )
 
 // PublishError reports that the cross-node part of an operation was not
@@ -124,377 +115,78 @@ type PublishStats struct {
 	RedisDown bool
 }
 
-// message is the cross-node part of an operation, waiting in an outbox.
-type message struct {
-	op     Op
-	packet *protocol.Packet // for reports
-	size   int
-	// cmd queues the Redis command on c and returns it.
-	cmd func(ctx context.Context, c redis.Cmdable) redis.Cmder
-	// counts tells that the command's reply (PUBLISH's receivers) is the
-	// number of servers of the namespace.
-	counts bool
-	// done, when set, is called once with the outcome of a message the
-	// outbox accepted: the command and a nil error once published,
-	// otherwise the error (and a nil command when it was not sent). It
-	// runs on the publishing goroutine.
-	done     func(cmd redis.Cmder, err error)
-	deadline time.Time
-	// urgent messages have a caller waiting for them (pushWait): they are
-	// refused at once while Redis is down.
-	urgent bool
-	state  atomic.Int32 // queued, sending or abandoned
+// cmdFunc queues a Redis command on c and returns it: the payload of the
+// messages of a Redis adapter's outbox.
+type cmdFunc func(ctx context.Context, c redis.Cmdable) redis.Cmder
+
+// message returns the outbox message of an operation: cmd is its Redis
+// command; counts tells that the command's reply (PUBLISH's receivers) is
+// the number of servers of the namespace; done, when set, gets the command
+// once published, or the error.
+func message(op Op, p *protocol.Packet, size int, cmd cmdFunc, counts bool, done func(any, error)) *cluster.Message {
+	return &cluster.Message{Op: string(op), Packet: p, Size: size, Payload: cmd, Counts: counts, Done: done}
 }
 
-// The states of a message.
-const (
-	queued int32 = iota
-	sending
-	abandoned // by its caller, before it was sent
-)
-
-func publishCmd(channel string, msg []byte) func(context.Context, redis.Cmdable) redis.Cmder {
+func publishCmd(channel string, msg []byte) cmdFunc {
 	return func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.Publish(ctx, channel, msg) }
 }
 
-func spublishCmd(channel string, msg []byte) func(context.Context, redis.Cmdable) redis.Cmder {
+func spublishCmd(channel string, msg []byte) cmdFunc {
 	return func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.SPublish(ctx, channel, msg) }
 }
 
-// Batches: the messages published in one round trip.
-const (
-	maxBatch      = 64
-	maxBatchBytes = 1 << 20
-)
-
-// resubscribeWait bounds how long, after an outage, an outbox waits for the
-// other servers to subscribe again before it publishes.
-const resubscribeWait = time.Second
-
-// outbox is the publishing queue of one namespace's adapter: bounded,
-// never blocking its callers, published in order by one goroutine that
-// runs while there are messages and ends with close.
-//
-// After an outage, the messages wait until as many servers are subscribed
-// as the last publication reached (at most resubscribeWait after Redis
-// answers again): published earlier, they would miss the servers that have
-// not subscribed again yet.
-type outbox struct {
-	link    *link
-	client  redis.UniversalClient
-	cfg     PublishConfig
-	log     *slog.Logger
-	nsp     string
-	servers func(ctx context.Context) (int, error) // counts the servers; nil: no wait after an outage
-
-	ctx     context.Context // ends when what remains must be dropped
-	cancel  context.CancelFunc
-	closing chan struct{} // closed by close
-	wg      sync.WaitGroup
-
-	mu      sync.Mutex
-	queue   []*message
-	bytes   int
-	running bool
-	closed  bool
-	settled uint64 // the outages the outbox waited for the servers after
-	ref     int    // servers the last counting publication reached
-
-	published, failed atomic.Uint64
-
-	logMu    sync.Mutex
-	lastLog  time.Time
-	unlogged int // failures not logged yet
-}
-
-func newOutbox(l *link, client redis.UniversalClient, cfg PublishConfig, log *slog.Logger, nsp string) *outbox {
-	ctx, cancel := context.WithCancel(context.Background())
-	o := &outbox{link: l, client: client, cfg: cfg, log: log, nsp: nsp, ctx: ctx, cancel: cancel,
-		closing: make(chan struct{})}
-	o.settled = l.state().outages
-	return o
-}
-
-// push queues m, or reports it and returns a *PublishError when the queue
-// is full, Redis has been down for longer than MaxDelay, or the outbox is
-// closed. m.done is not called then.
-func (o *outbox) push(m *message) error {
-	now := time.Now()
-	o.mu.Lock()
-	var err error
-	st := o.link.state()
-	switch {
-	case o.closed:
-		err = ErrClosed
-	case st.down && (m.urgent || now.Sub(st.since) >= o.cfg.MaxDelay):
-		err = ErrRedisDown
-	case len(o.queue) > 0 && o.bytes+m.size > o.cfg.QueueBytes:
-		err = ErrQueueFull
-	}
-	if err != nil {
-		o.mu.Unlock()
-		return o.report(m, err, false)
-	}
-	m.deadline = now.Add(o.cfg.MaxDelay)
-	o.queue = append(o.queue, m)
-	o.bytes += m.size
-	if !o.running {
-		o.running = true
-		o.wg.Add(1)
-		go o.run()
-	}
-	o.mu.Unlock()
-	return nil
-}
-
-func (o *outbox) run() {
-	defer o.wg.Done()
-	for {
-		batch, outages := o.next()
-		if batch == nil {
-			return
-		}
-		o.send(batch, outages)
-	}
-}
-
-// next waits until messages can be published and returns them, with the
-// link's count of outages then, dropping the expired ones; it returns nil,
-// and the goroutine ends, when none is left.
-func (o *outbox) next() ([]*message, uint64) {
-	for {
-		now := time.Now()
-		st := o.link.state()
-		o.mu.Lock()
-		aborted := o.ctx.Err() != nil || o.closed && st.down
-		settle := !st.down && st.outages != o.settled && !o.closed
-		var dropped []*message
-		var cause error
-		switch {
-		case aborted:
-			dropped, cause = o.takeLocked(len(o.queue), 0), ErrClosed
-		default:
-			n := 0
-			for n < len(o.queue) && !now.Before(o.queue[n].deadline) {
-				n++
+// newOutbox returns the publishing queue of namespace nsp: bounded, never
+// blocking its callers, published in order (up to 64 messages per round
+// trip) by one goroutine that runs while there are messages.
+func newOutbox(l *cluster.Link, client redis.UniversalClient, cfg PublishConfig, log *slog.Logger, nsp string) *cluster.Outbox {
+	return cluster.NewOutbox(l, cluster.OutboxConfig{
+		Timeout:    cfg.Timeout,
+		MaxDelay:   cfg.MaxDelay,
+		QueueBytes: cfg.QueueBytes,
+		Send:       func(ctx context.Context, batch []*cluster.Message) []cluster.Result { return send(ctx, client, batch) },
+		Closed:     ErrClosed,
+		Down:       ErrRedisDown,
+		QueueFull:  ErrQueueFull,
+		Report: func(f cluster.Failure) error {
+			pe := &PublishError{Namespace: f.Namespace, Op: Op(f.Op), Packet: f.Packet, Err: f.Err, MaybeSent: f.MaybeSent}
+			if cfg.OnError != nil {
+				cfg.OnError(pe)
 			}
-			dropped, cause = o.takeLocked(n, 0), ErrQueueFull
-			if st.down || settle {
-				cause = ErrRedisDown
-			}
-		}
-		if len(o.queue) == 0 {
-			o.running = false
-			o.mu.Unlock()
-			o.drop(dropped, cause)
-			return nil, 0
-		}
-		if !st.down && !settle {
-			batch := o.takeLocked(maxBatch, maxBatchBytes)
-			o.mu.Unlock()
-			o.drop(dropped, cause)
-			return batch, st.outages
-		}
-		wait := time.Until(o.queue[0].deadline)
-		o.mu.Unlock()
-		o.drop(dropped, cause)
-		if st.down {
-			t := time.NewTimer(wait)
-			select {
-			case <-st.up:
-			case <-t.C:
-			case <-o.closing:
-			case <-o.ctx.Done():
-			}
-			t.Stop()
-			continue
-		}
-		o.settle(st)
-		o.mu.Lock()
-		o.settled = st.outages
-		o.mu.Unlock()
-	}
+			return pe
+		},
+		Log:    log,
+		Prefix: "redisadapter",
+		Nsp:    nsp,
+	})
 }
 
-// takeLocked removes up to n messages from the head of the queue, and at
-// most maxBytes of them when maxBytes > 0 (one at least), marking them
-// sending. The abandoned ones are removed and not returned: their callers
-// reported them.
-func (o *outbox) takeLocked(n, maxBytes int) []*message {
-	n = min(n, len(o.queue))
-	size, taken := 0, 0
-	var out []*message
-	for _, m := range o.queue[:n] {
-		if maxBytes > 0 && len(out) > 0 && size+m.size > maxBytes {
-			break
-		}
-		taken++
-		o.bytes -= m.size
-		if m.state.CompareAndSwap(queued, sending) {
-			size += m.size
-			out = append(out, m)
-		}
-	}
-	clear(o.queue[:taken])
-	o.queue = o.queue[taken:]
-	return out
-}
-
-// pushWait queues an urgent message and waits for its outcome, for at
-// most the timeout or until ctx ends: it returns the command once
-// published, or the error. A message not sent by then is abandoned, and
-// reported; one already sent is waited for (the exchange is bounded by the
-// timeout too).
-func (o *outbox) pushWait(ctx context.Context, m *message) (redis.Cmder, error) {
-	type outcome struct {
-		cmd redis.Cmder
-		err error
-	}
-	got := make(chan outcome, 1)
-	m.urgent = true
-	m.done = func(cmd redis.Cmder, err error) { got <- outcome{cmd, err} }
-	if err := o.push(m); err != nil {
-		return nil, err
-	}
-	t := time.NewTimer(o.cfg.Timeout)
-	defer t.Stop()
-	select {
-	case r := <-got:
-		return r.cmd, r.err
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	for {
-		if m.state.CompareAndSwap(queued, abandoned) {
-			return nil, o.report(m, fmt.Errorf("%w: not published within %v", ErrRedisDown, o.cfg.Timeout), false)
-		}
-		t.Reset(o.cfg.Timeout) // on the wire: the exchange ends within the timeout
-		select {
-		case r := <-got:
-			return r.cmd, r.err
-		case <-t.C:
-		}
-	}
-}
-
-// settle waits, after an outage, until as many servers are subscribed as
-// before it, or resubscribeWait after Redis answered again.
-func (o *outbox) settle(st linkState) {
-	o.mu.Lock()
-	ref := o.ref
-	o.mu.Unlock()
-	if o.servers == nil || ref <= 1 {
-		return
-	}
-	deadline := st.since.Add(resubscribeWait)
-	for {
-		n, err := o.servers(o.ctx)
-		if err == nil && n >= ref {
-			return
-		}
-		if time.Now().After(deadline) || o.link.isDown() {
-			o.log.Info("redisadapter: publishing again before every server subscribed again",
-				"nsp", o.nsp, "servers", n, "before", ref, "err", err)
-			return
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-o.closing:
-			return
-		case <-o.ctx.Done():
-			return
-		}
-	}
-}
-
-// send publishes a batch in one round trip; outages is the link's count
-// of outages when the batch was taken.
-//
-// A batch taken just before Redis went away may still be published once it
-// is back (go-redis dials again within the timeout), before the servers
-// subscribed again. PUBLISH tells how many received a message on a channel
-// every server listens to: one that nobody received is queued again, to
-// be published once the servers are back; one that some servers missed is
-// reported.
-func (o *outbox) send(batch []*message, outages uint64) {
-	ctx, cancel := context.WithTimeout(o.ctx, o.cfg.Timeout)
+// send runs a batch of commands in one round trip (a pipeline for more than
+// one). A command that failed for want of Redis was sent unless the
+// connection could not be opened.
+func send(ctx context.Context, client redis.UniversalClient, batch []*cluster.Message) []cluster.Result {
 	cmds := make([]redis.Cmder, len(batch))
 	if len(batch) == 1 {
-		cmds[0] = batch[0].cmd(ctx, o.client)
+		cmds[0] = batch[0].Payload.(cmdFunc)(ctx, client)
 	} else {
-		_, _ = o.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, _ = client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, m := range batch {
-				cmds[i] = m.cmd(ctx, p)
+				cmds[i] = m.Payload.(cmdFunc)(ctx, p)
 			}
 			return nil
 		})
 	}
-	cancel()
-	st := o.link.state()
-	calm := !st.down && st.outages == outages
-	var lost error
-	var again []*message
-	for i, m := range batch {
-		err := cmds[i].Err()
-		maybeSent := true
-		switch {
-		case err == nil:
-			c, ok := cmds[i].(*redis.IntCmd)
-			if !ok || !m.counts {
-				break
-			}
-			n := int(c.Val())
-			o.mu.Lock()
-			ref := o.ref
-			if calm {
-				o.ref = n
-			}
-			o.mu.Unlock()
-			switch {
-			case calm || n >= ref:
-			case n == 0:
-				again = append(again, m)
-				continue
-			default:
-				err = fmt.Errorf("%w: published while Redis came back, to %d of %d servers", ErrRedisDown, n, ref)
-			}
-		case o.ctx.Err() != nil:
-			err = ErrClosed
-		case unreachable(err):
-			lost = err
-			maybeSent = !dialFailed(err)
-			err = fmt.Errorf("%w: %w", ErrRedisDown, err)
-		default: // Redis refused the command
-			maybeSent = false
+	out := make([]cluster.Result, len(batch))
+	for i, cmd := range cmds {
+		r := cluster.Result{Value: cmd, Err: cmd.Err(), Receivers: -1}
+		if c, ok := cmd.(*redis.IntCmd); ok && r.Err == nil {
+			r.Receivers = int(c.Val())
 		}
-		if err == nil {
-			o.published.Add(1)
-			if m.done != nil {
-				m.done(cmds[i], nil)
-			}
-			continue
+		if unreachable(r.Err) {
+			r.Unreachable, r.MaybeSent = true, !dialFailed(r.Err)
 		}
-		pe := o.report(m, err, maybeSent)
-		if m.done != nil {
-			m.done(cmds[i], pe)
-		}
+		out[i] = r
 	}
-	if len(again) > 0 {
-		o.mu.Lock()
-		size := 0
-		for _, m := range again {
-			size += m.size
-			m.state.Store(queued)
-		}
-		o.queue = append(again, o.queue...)
-		o.bytes += size
-		o.mu.Unlock()
-	}
-	if lost != nil {
-		o.link.fail(lost)
-	} else {
-		o.flushLog()
-	}
+	return out
 }
 
 // dialFailed reports whether err shows that the command never left: the
@@ -504,77 +196,8 @@ func dialFailed(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// drop reports messages that were not sent.
-func (o *outbox) drop(msgs []*message, cause error) {
-	for _, m := range msgs {
-		err := cause
-		if cause != ErrClosed {
-			err = fmt.Errorf("%w: not published within %v", cause, o.cfg.MaxDelay)
-		}
-		pe := o.report(m, err, false)
-		if m.done != nil {
-			m.done(nil, pe)
-		}
-	}
-}
-
-// report counts, logs and passes on a message that was not published.
-func (o *outbox) report(m *message, err error, maybeSent bool) *PublishError {
-	o.failed.Add(1)
-	pe := &PublishError{Namespace: o.nsp, Op: m.op, Packet: m.packet, Err: err, MaybeSent: maybeSent}
-	o.logFailure(pe)
-	if o.cfg.OnError != nil {
-		o.cfg.OnError(pe)
-	}
-	return pe
-}
-
-// logFailure logs the first failure, then at most one line a second with
-// the number of failures since the previous line.
-func (o *outbox) logFailure(pe *PublishError) {
-	o.logMu.Lock()
-	o.unlogged++
-	now := time.Now()
-	if now.Sub(o.lastLog) < time.Second {
-		o.logMu.Unlock()
-		return
-	}
-	n := o.unlogged
-	o.unlogged, o.lastLog = 0, now
-	o.logMu.Unlock()
-	o.log.Warn("redisadapter: not published to the other servers", "nsp", o.nsp, "op", pe.Op, "count", n, "err", pe.Err)
-}
-
-// flushLog logs the failures not logged yet, after a success.
-func (o *outbox) flushLog() {
-	o.logMu.Lock()
-	n := o.unlogged
-	o.unlogged, o.lastLog = 0, time.Time{}
-	o.logMu.Unlock()
-	if n > 0 {
-		o.log.Warn("redisadapter: not published to the other servers", "nsp", o.nsp, "count", n)
-	}
-}
-
-// stats returns the counters.
-func (o *outbox) stats() PublishStats {
-	o.mu.Lock()
-	s := PublishStats{Queued: len(o.queue), QueuedBytes: o.bytes}
-	o.mu.Unlock()
-	s.Published, s.Failed, s.RedisDown = o.published.Load(), o.failed.Load(), o.link.isDown()
-	return s
-}
-
-// close publishes what is queued, for at most the timeout while Redis
-// answers, drops the rest with ErrClosed, and waits for the publishing
-// goroutine.
-func (o *outbox) close() {
-	o.mu.Lock()
-	o.closed = true
-	o.mu.Unlock()
-	close(o.closing)
-	stop := time.AfterFunc(o.cfg.Timeout, o.cancel)
-	o.wg.Wait()
-	stop.Stop()
-	o.cancel()
+// publishStats returns the counters of an outbox.
+func publishStats(o *cluster.Outbox) PublishStats {
+	s := o.Stats()
+	return PublishStats{Published: s.Published, Failed: s.Failed, Queued: s.Queued, QueuedBytes: s.QueuedBytes, RedisDown: s.Down}
 }

@@ -161,8 +161,8 @@ func testPublishQueue(t *testing.T, known bool) {
 type goroutine struct{ fn, creator string }
 
 var (
-	publisher = goroutine{"redisadapter.(*outbox).run(", "redisadapter.(*outbox).push in goroutine"}
-	prober    = goroutine{"redisadapter.(*link).run(", "redisadapter.(*link).probeLocked in goroutine"}
+	publisher = goroutine{"cluster.(*Outbox).run(", "cluster.(*Outbox).Push in goroutine"}
+	prober    = goroutine{"cluster.(*Link).run(", "cluster.(*Link).probeLocked in goroutine"}
 )
 
 // count returns how many goroutines of each kind are alive.

@@ -6,8 +6,9 @@ import (
 	"strings"
 
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 // These handlers run on the subscriber's goroutine, one message at a time,
@@ -16,7 +17,7 @@ import (
 
 // onBroadcast delivers a broadcast of another server to the local sockets.
 func (a *Adapter) onBroadcast(channel string, payload []byte) {
-	if a.closed.Load() || !strings.HasPrefix(channel, a.channel) {
+	if a.reqs.IsClosed() || !strings.HasPrefix(channel, a.channel) {
 		return
 	}
 	b, err := wire.DecodeBroadcast(payload)
@@ -29,14 +30,14 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 	}
 	p := b.Packet
 	p.HasID = false
-	opts := fromWire(&b.Opts)
+	opts := cluster.FromWire(&b.Opts)
 	if err := a.mem.Broadcast(a.sub.ctx, p, opts); err != nil {
 		a.cfg.Logger.Debug("redisadapter: broadcast", "nsp", a.nspName, "err", err)
 	}
 }
 
 func (a *Adapter) onRequestOrResponse(channel string, payload []byte) {
-	if a.closed.Load() {
+	if a.reqs.IsClosed() {
 		return
 	}
 	if strings.HasPrefix(channel, a.responseChannel) {
@@ -55,11 +56,11 @@ func (a *Adapter) own(r *wire.Request) bool {
 		return true
 	}
 	id := r.RequestID
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.requests[id]
+	a.reqs.Mu.Lock()
+	defer a.reqs.Mu.Unlock()
+	_, ok := a.reqs.Requests[id]
 	if !ok {
-		_, ok = a.acks[id]
+		_, ok = a.reqs.Acks[id]
 	}
 	return ok
 }
@@ -99,7 +100,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		if a.own(r) {
 			return
 		}
-		a.respond(r, wire.AppendRoomsResponse(nil, r.RequestID, nonNil(a.mem.Rooms())))
+		a.respond(r, wire.AppendRoomsResponse(nil, r.RequestID, cluster.NonNil(a.mem.Rooms())))
 
 	case wire.RemoteJoin, wire.RemoteLeave, wire.RemoteDisconnect:
 		if r.Opts == nil {
@@ -109,7 +110,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		if r.UID == a.uid { // applied when it was sent
 			return
 		}
-		opts := fromWire(r.Opts)
+		opts := cluster.FromWire(r.Opts)
 		switch r.Type {
 		case wire.RemoteJoin:
 			_ = a.mem.AddSockets(ctx, opts, r.Rooms)
@@ -123,7 +124,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		if a.own(r) {
 			return
 		}
-		local, _ := a.mem.FetchSockets(ctx, fromWire(r.Opts))
+		local, _ := a.mem.FetchSockets(ctx, cluster.FromWire(r.Opts))
 		sockets := make([]json.RawMessage, 0, len(local))
 		for _, s := range local {
 			if b, err := socketJSON(s); err == nil {
@@ -170,7 +171,7 @@ func (a *Adapter) onRequest(payload []byte) {
 		context.AfterFunc(bctx, cancel)
 		p := r.Packet
 		p.HasID = false
-		err := a.mem.BroadcastWithAck(bctx, p, fromWire(r.Opts),
+		err := a.mem.BroadcastWithAck(bctx, p, cluster.FromWire(r.Opts),
 			func(n int) { a.respond(r, wire.AppendClientCount(nil, r.RequestID, n)) },
 			func(args socketio.Args) {
 				msg, err := wire.AppendBroadcastAck(nil, r.RequestID, args.Raw(0), args.Attachments())
@@ -208,5 +209,5 @@ func (a *Adapter) legacy(r *wire.Request) {
 // sendResponse queues a response; when it is not published, the requester
 // times out (and OnError hears of it).
 func (a *Adapter) sendResponse(channel string, msg []byte) {
-	_ = a.out.push(&message{op: OpResponse, size: len(msg), cmd: publishCmd(channel, msg)})
+	_ = a.out.Push(message(OpResponse, nil, len(msg), publishCmd(channel, msg), false, nil))
 }

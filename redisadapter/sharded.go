@@ -2,8 +2,6 @@ package redisadapter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -12,8 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 // SubscriptionMode tells which channels a sharded adapter subscribes to.
@@ -73,36 +72,29 @@ func NewSharded(client redis.UniversalClient, cfg *ShardedConfig) socketio.Adapt
 	h := &hub{client: client, log: c.Logger, sharded: true, timeout: c.Publish.Timeout}
 	return func(nsp *socketio.Namespace) socketio.Adapter {
 		a := &ShardedAdapter{
-			hub:         h,
-			cfg:         &c,
-			dynamic:     map[string]bool{},
-			clusterNode: newClusterNode(nsp, c.RequestsTimeout, c.Logger),
+			hub:     h,
+			cfg:     &c,
+			dynamic: map[string]bool{},
+			node:    newNode(nsp, c.RequestsTimeout, c.Logger),
 		}
-		a.channel = c.ChannelPrefix + "#" + a.nspName + "#"
-		a.responseChannel = a.channel + a.uid + "#"
-		a.post = func(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
-			return a.publish(op, a.channel, m, done)
+		n := a.node
+		a.channel = c.ChannelPrefix + "#" + n.NspName + "#"
+		a.responseChannel = a.channel + n.UID + "#"
+		n.Post = func(op string, m *wire.ClusterMessage, done func(any, error)) error {
+			return a.publish(Op(op), a.channel, m, done)
 		}
-		a.respond = a.respondSharded
-		a.serverCount = a.ServerCount
-		var l *link
+		n.Respond = a.respondSharded
+		n.CountServers = a.ServerCount
+		var l *cluster.Link
 		a.sub, l = h.acquire()
-		a.out = newOutbox(l, client, c.Publish, c.Logger, a.nspName)
-		a.out.servers = a.ServerCount
+		n.Out = newOutbox(l, client, c.Publish, c.Logger, n.NspName)
+		n.Out.SetServers(a.ServerCount)
 		a.sub.add(subscription{shard: []string{a.channel, a.responseChannel}}, a.onMessage)
 		if c.SubscriptionMode != Static {
 			nsp.OnRoomEvent(a.onRoomEvent)
 		}
 		return a
 	}
-}
-
-// randomHex returns 16 hexadecimal characters, like the Node
-// ClusterAdapter's ids.
-func randomHex() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // ShardedAdapter is the sharded adapter of one namespace.
@@ -115,8 +107,8 @@ type ShardedAdapter struct {
 	responseChannel string // channel + uid + "#"
 
 	closeOnce sync.Once
-	clusterNode
-	dynamic map[string]bool // room channels subscribed to, guarded by mu
+	node      *cluster.Node
+	dynamic   map[string]bool // room channels subscribed to, guarded by node.Mu
 }
 
 var (
@@ -127,7 +119,7 @@ var (
 // Ready waits until Redis confirmed the subscriptions to the namespace's
 // channel and to the adapter's response channel.
 func (a *ShardedAdapter) Ready(ctx context.Context) error {
-	if a.closed.Load() {
+	if a.node.IsClosed() {
 		return ErrClosed
 	}
 	return a.sub.waitReady(ctx, []string{a.channel, a.responseChannel})
@@ -150,23 +142,23 @@ func (a *ShardedAdapter) separate(room string, socketID bool) bool {
 // unsubscribes when the room is deleted. It runs on the goroutine that
 // changed the room and only queues the change.
 func (a *ShardedAdapter) onRoomEvent(ev socketio.RoomEvent) {
-	if a.closed.Load() {
+	if a.node.IsClosed() {
 		return
 	}
 	switch ev.Type {
 	case socketio.RoomCreated:
-		if !a.separate(ev.Room, a.mem.SocketRooms(ev.Room) != nil) {
+		if !a.separate(ev.Room, a.node.Mem.SocketRooms(ev.Room) != nil) {
 			return
 		}
-		a.mu.Lock()
+		a.node.Mu.Lock()
 		a.dynamic[ev.Room] = true
-		a.mu.Unlock()
+		a.node.Mu.Unlock()
 		a.sub.add(subscription{shard: []string{a.dynamicChannel(ev.Room)}}, a.onMessage)
 	case socketio.RoomDeleted:
-		a.mu.Lock()
+		a.node.Mu.Lock()
 		ok := a.dynamic[ev.Room]
 		delete(a.dynamic, ev.Room)
-		a.mu.Unlock()
+		a.node.Mu.Unlock()
 		if ok {
 			a.sub.remove(subscription{shard: []string{a.dynamicChannel(ev.Room)}})
 		}
@@ -174,16 +166,16 @@ func (a *ShardedAdapter) onRoomEvent(ev socketio.RoomEvent) {
 }
 
 // PersistSession stores the state of a disconnected socket on this server.
-func (a *ShardedAdapter) PersistSession(s *socketio.Session) { a.mem.PersistSession(s) }
+func (a *ShardedAdapter) PersistSession(s *socketio.Session) { a.node.Mem.PersistSession(s) }
 
 // RestoreSession restores a session stored on this server.
 func (a *ShardedAdapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
-	return a.mem.RestoreSession(ctx, pid, offset)
+	return a.node.Mem.RestoreSession(ctx, pid, offset)
 }
 
 // publish queues m for channel, with SPUBLISH.
-func (a *ShardedAdapter) publish(op Op, channel string, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
-	m.UID, m.Nsp = a.uid, a.nspName
+func (a *ShardedAdapter) publish(op Op, channel string, m *wire.ClusterMessage, done func(any, error)) error {
+	m.UID, m.Nsp = a.node.UID, a.node.NspName
 	msg, err := wire.AppendClusterMessage(nil, m)
 	if err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
@@ -193,8 +185,7 @@ func (a *ShardedAdapter) publish(op Op, channel string, m *wire.ClusterMessage, 
 		p = m.Packet
 	}
 	// Every server of the namespace subscribes to its channel.
-	return a.out.push(&message{op: op, packet: p, size: len(msg), cmd: spublishCmd(channel, msg),
-		counts: channel == a.channel, done: done})
+	return a.node.Out.Push(message(op, p, len(msg), spublishCmd(channel, msg), channel == a.channel, done))
 }
 
 // respondSharded queues a response for the server whose uid is to.
@@ -208,7 +199,7 @@ func looksLikeSocketID(room string) bool { return len(room) == 20 }
 // on the room's own channel when it targets one public room. Like
 // Adapter.Broadcast, it does not wait for Redis.
 func (a *ShardedAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
-	if err := a.mem.Broadcast(ctx, p, opts); err != nil || opts.Flags.Local {
+	if err := a.node.Mem.Broadcast(ctx, p, opts); err != nil || opts.Flags.Local {
 		return err
 	}
 	channel := a.channel
@@ -218,7 +209,7 @@ func (a *ShardedAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 			channel = a.dynamicChannel(room)
 		}
 	}
-	o := toWire(opts)
+	o := cluster.ToWire(opts)
 	return a.publish(OpBroadcast, channel, &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: p, Opts: &o}, nil)
 }
 
@@ -226,61 +217,81 @@ func (a *ShardedAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 // request id on the namespace's channel.
 func (a *ShardedAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
 	clientCount func(int), ack func(socketio.Args)) error {
-	return a.broadcastWithAck(ctx, p, opts, clientCount, ack)
+	return a.node.BroadcastWithAck(ctx, p, opts, clientCount, ack)
 }
 
 // ServerCount returns the number of servers subscribed to the namespace's
 // channel (PUBSUB SHARDNUMSUB, asked of the master that serves the channel
 // in a Redis Cluster).
 func (a *ShardedAdapter) ServerCount(ctx context.Context) (int, error) {
-	return numSub(ctx, a.out.link, a.hub.client, a.channel, true)
+	return numSub(ctx, a.node.Out.Link(), a.hub.client, a.channel, true)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here and on the
 // other servers.
 func (a *ShardedAdapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(OpSocketsJoin, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
-		func() error { return a.mem.AddSockets(ctx, opts, rooms) }, a.post)
+	return a.node.AddSockets(ctx, opts, rooms)
 }
 
 // DelSockets makes the sockets opts selects leave rooms.
 func (a *ShardedAdapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(OpSocketsLeave, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
-		func() error { return a.mem.DelSockets(ctx, opts, rooms) }, a.post)
+	return a.node.DelSockets(ctx, opts, rooms)
 }
 
 // DisconnectSockets disconnects the sockets opts selects.
 func (a *ShardedAdapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
-	return a.remote(OpDisconnectSockets, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
-		func() error { return a.mem.DisconnectSockets(ctx, opts, close) }, a.post)
+	return a.node.DisconnectSockets(ctx, opts, close)
 }
 
 // FetchSockets returns the sockets opts selects on every server.
 func (a *ShardedAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
-	return a.fetchSockets(ctx, opts)
+	return a.node.FetchSockets(ctx, opts)
 }
 
 // ServerSideEmit publishes the event for the other servers; see
 // Adapter.ServerSideEmit. Binary arguments travel as binary (MessagePack).
 func (a *ShardedAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
-	return a.serverSideEmit(ctx, p, reply)
+	return a.node.ServerSideEmit(ctx, p, reply)
 }
+
+// AddAll adds socket id to rooms.
+func (a *ShardedAdapter) AddAll(id string, rooms []string) { a.node.AddAll(id, rooms) }
+
+// Del removes socket id from room.
+func (a *ShardedAdapter) Del(id, room string) { a.node.Del(id, room) }
+
+// DelAll removes socket id from every room.
+func (a *ShardedAdapter) DelAll(id string) { a.node.DelAll(id) }
+
+// SocketRooms returns the rooms of local socket id.
+func (a *ShardedAdapter) SocketRooms(id string) []string { return a.node.SocketRooms(id) }
+
+// UID returns the random id of the adapter, which other servers see in its
+// messages.
+func (a *ShardedAdapter) UID() string { return a.node.UID }
+
+// RequestsTimeout returns how long a request waits for the other servers'
+// responses (ShardedConfig.RequestsTimeout).
+func (a *ShardedAdapter) RequestsTimeout() time.Duration { return a.node.RequestsTimeout() }
+
+// PublishStats returns the counters of the namespace's publishing queue.
+func (a *ShardedAdapter) PublishStats() PublishStats { return publishStats(a.node.Out) }
 
 // Close fails the adapter's pending requests, publishes what it queued
 // (for at most PublishConfig.Timeout) and unsubscribes it.
 func (a *ShardedAdapter) Close() error {
 	a.closeOnce.Do(func() {
-		a.mu.Lock()
-		a.closeRequestsLocked()
+		a.node.Mu.Lock()
+		a.node.CloseRequestsLocked()
 		shard := []string{a.channel, a.responseChannel}
 		for room := range a.dynamic {
 			shard = append(shard, a.dynamicChannel(room))
 		}
 		clear(a.dynamic)
-		a.mu.Unlock()
-		a.out.close()
+		a.node.Mu.Unlock()
+		a.node.Out.Close()
 		a.hub.release(subscription{shard: shard})
-		_ = a.mem.Close()
+		_ = a.node.Mem.Close()
 	})
 	return nil
 }
@@ -288,21 +299,21 @@ func (a *ShardedAdapter) Close() error {
 // onMessage handles a message of one of the adapter's channels, on the
 // subscriber's goroutine.
 func (a *ShardedAdapter) onMessage(channel string, payload []byte) {
-	if a.closed.Load() {
+	if a.node.IsClosed() {
 		return
 	}
 	m, err := wire.DecodeClusterMessage(payload)
 	if err != nil {
-		a.cfg.Logger.Debug("redisadapter: malformed message ignored", "nsp", a.nspName, "err", err)
+		a.cfg.Logger.Debug("redisadapter: malformed message ignored", "nsp", a.node.NspName, "err", err)
 		return
 	}
-	a.apply(a.sub.ctx, m, "")
+	a.node.Apply(a.sub.ctx, m, "")
 }
 
 // rooms returns the rooms with a channel of their own, for tests.
 func (a *ShardedAdapter) rooms() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.node.Mu.Lock()
+	defer a.node.Mu.Unlock()
 	out := make([]string, 0, len(a.dynamic))
 	for r := range a.dynamic {
 		out = append(out, r)

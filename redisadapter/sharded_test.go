@@ -13,9 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 func startSharded(t *testing.T, addr, name string, cfg *ShardedConfig) *goServer {
@@ -207,7 +207,7 @@ func TestShardedBytesMatchNode(t *testing.T) {
 		must(t, err)
 		got, err := wire.DecodeClusterMessage([]byte(msg.Payload))
 		must(t, err)
-		want = bytes.ReplaceAll(want, []byte(node.UID), []byte(a.uid))
+		want = bytes.ReplaceAll(want, []byte(node.UID), []byte(a.UID()))
 		if node.RequestID != "" {
 			want = bytes.ReplaceAll(want, []byte(node.RequestID), []byte(got.RequestID))
 		}

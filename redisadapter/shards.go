@@ -181,7 +181,7 @@ func (s *subscriber) nodeLost(n *nodeSub) {
 		delete(s.confirmed, ch)
 	}
 	s.mu.Unlock()
-	s.link.suspect()
+	s.link.Suspect()
 	s.cluster.ReloadState(s.ctx) // in the background: the slots may have moved
 	s.do(func() { s.dropNode(n) })
 }

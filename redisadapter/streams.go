@@ -11,8 +11,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 // StreamsConfig configures the Redis Streams adapters of a server. The zero
@@ -157,10 +158,10 @@ func jsHashCode(s string) int32 {
 func (h *streamsHub) register(a *StreamsAdapter) *streamReader {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.adapters[a.nspName] = a
+	h.adapters[a.node.NspName] = a
 	r := h.readers[a.stream]
 	if r == nil {
-		r = newStreamReader(h, a.stream, a.out.link)
+		r = newStreamReader(h, a.stream, a.node.Out.Link())
 		h.readers[a.stream] = r
 	}
 	r.users++
@@ -171,8 +172,8 @@ func (h *streamsHub) register(a *StreamsAdapter) *streamReader {
 // reader.
 func (h *streamsHub) unregister(a *StreamsAdapter) {
 	h.mu.Lock()
-	if h.adapters[a.nspName] == a {
-		delete(h.adapters, a.nspName)
+	if h.adapters[a.node.NspName] == a {
+		delete(h.adapters, a.node.NspName)
 	}
 	r := h.readers[a.stream]
 	r.users--
@@ -199,7 +200,7 @@ func (h *streamsHub) adapter(nsp string) *StreamsAdapter {
 // entry it saw.
 type streamReader struct {
 	hub    *streamsHub
-	link   *link
+	link   *cluster.Link
 	stream string
 	client redis.UniversalClient // a client of its own when it could be made
 	own    bool
@@ -210,7 +211,7 @@ type streamReader struct {
 	users  int           // guarded by hub.mu
 }
 
-func newStreamReader(h *streamsHub, stream string, l *link) *streamReader {
+func newStreamReader(h *streamsHub, stream string, l *cluster.Link) *streamReader {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &streamReader{hub: h, link: l, stream: stream, client: h.client, ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), ready: make(chan struct{})}
@@ -268,7 +269,7 @@ func (r *streamReader) run() {
 		if r.ctx.Err() != nil {
 			return false
 		}
-		r.link.suspect()
+		r.link.Suspect()
 		d := delays.Next()
 		cfg.Logger.Debug("redisadapter: reading the stream", "stream", r.stream, "err", err, "retry", d)
 		select {
@@ -276,7 +277,7 @@ func (r *streamReader) run() {
 		case <-r.ctx.Done():
 			return false
 		}
-		return r.link.waitUp(r.ctx) == nil
+		return r.link.WaitUp(r.ctx) == nil
 	}
 	for r.ctx.Err() == nil {
 		if last == "" {
@@ -337,7 +338,7 @@ type StreamsAdapter struct {
 
 	persists  sync.WaitGroup // sessions being written
 	closeOnce sync.Once
-	clusterNode
+	node      *cluster.Node
 }
 
 var (
@@ -347,21 +348,24 @@ var (
 
 func newStreamsAdapter(h *streamsHub, nsp *socketio.Namespace) *StreamsAdapter {
 	c := h.cfg
-	a := &StreamsAdapter{hub: h, cfg: c, clusterNode: newClusterNode(nsp, c.RequestsTimeout, c.Logger)}
+	n := newNode(nsp, c.RequestsTimeout, c.Logger)
+	a := &StreamsAdapter{hub: h, cfg: c, node: n}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.stream = h.streamName(a.nspName)
-	a.publicChannel = c.ChannelPrefix + "#" + a.nspName + "#"
-	a.privateChannel = a.publicChannel + a.uid + "#"
-	a.offsets = true
-	a.post = a.publish
-	a.respond = a.respondTo
-	a.serverCount = a.ServerCount
-	var l *link
+	a.stream = h.streamName(n.NspName)
+	a.publicChannel = c.ChannelPrefix + "#" + n.NspName + "#"
+	a.privateChannel = a.publicChannel + n.UID + "#"
+	n.Offsets = true
+	n.Post = func(op string, m *wire.ClusterMessage, done func(any, error)) error {
+		return a.publish(Op(op), m, done)
+	}
+	n.Respond = a.respondTo
+	n.CountServers = a.ServerCount
+	var l *cluster.Link
 	a.sub, l = h.pubsub.acquire()
-	a.out = newOutbox(l, h.client, c.Publish, c.Logger, a.nspName)
+	n.Out = newOutbox(l, h.client, c.Publish, c.Logger, n.NspName)
 	// Plain PUBLISH counts the subscribers of one node of a Redis Cluster.
 	if _, ok := h.client.(*redis.ClusterClient); !ok || c.UseShardedPubSub {
-		a.out.servers = a.ServerCount
+		a.node.Out.SetServers(a.ServerCount)
 	}
 	a.sub.add(a.subscription(), a.onMessage)
 	a.reader = h.register(a)
@@ -379,7 +383,7 @@ func (a *StreamsAdapter) subscription() subscription {
 // Ready waits until the adapter reads the stream and Redis confirmed its
 // subscriptions, from when other servers count this one and reach it.
 func (a *StreamsAdapter) Ready(ctx context.Context) error {
-	if a.closed.Load() {
+	if a.node.IsClosed() {
 		return ErrClosed
 	}
 	select {
@@ -395,18 +399,18 @@ func (a *StreamsAdapter) Stream() string { return a.stream }
 
 // add queues a message for the stream; done, when set, gets the XADD
 // command (whose value is the entry id) or the error.
-func (a *StreamsAdapter) add(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
+func (a *StreamsAdapter) add(op Op, m *wire.ClusterMessage, done func(any, error)) error {
 	e, err := a.entry(op, m)
 	if err != nil {
 		return err
 	}
-	e.done = done
-	return a.out.push(e)
+	e.Done = done
+	return a.node.Out.Push(e)
 }
 
 // entry makes the message that adds m to the stream.
-func (a *StreamsAdapter) entry(op Op, m *wire.ClusterMessage) (*message, error) {
-	m.UID, m.Nsp = a.uid, a.nspName
+func (a *StreamsAdapter) entry(op Op, m *wire.ClusterMessage) (*cluster.Message, error) {
+	m.UID, m.Nsp = a.node.UID, a.node.NspName
 	data, ok, err := wire.StreamData(m, a.cfg.OnlyPlaintext)
 	if err != nil {
 		return nil, encodeError(err)
@@ -420,12 +424,40 @@ func (a *StreamsAdapter) entry(op Op, m *wire.ClusterMessage) (*message, error) 
 	if op == OpBroadcast {
 		p = m.Packet
 	}
-	return &message{op: op, packet: p, size: len(data) + 64,
-		cmd: func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.XAdd(ctx, args) }}, nil
+	return message(op, p, len(data)+64,
+		func(ctx context.Context, c redis.Cmdable) redis.Cmder { return c.XAdd(ctx, args) }, false, nil), nil
 }
 
+// addOp is add for cluster.Node.Remote.
+func (a *StreamsAdapter) addOp(op string, m *wire.ClusterMessage, done func(any, error)) error {
+	return a.add(Op(op), m, done)
+}
+
+// AddAll adds socket id to rooms.
+func (a *StreamsAdapter) AddAll(id string, rooms []string) { a.node.AddAll(id, rooms) }
+
+// Del removes socket id from room.
+func (a *StreamsAdapter) Del(id, room string) { a.node.Del(id, room) }
+
+// DelAll removes socket id from every room.
+func (a *StreamsAdapter) DelAll(id string) { a.node.DelAll(id) }
+
+// SocketRooms returns the rooms of local socket id.
+func (a *StreamsAdapter) SocketRooms(id string) []string { return a.node.SocketRooms(id) }
+
+// UID returns the random id of the adapter, which other servers see in its
+// messages.
+func (a *StreamsAdapter) UID() string { return a.node.UID }
+
+// RequestsTimeout returns how long a request waits for the other servers'
+// responses (StreamsConfig.RequestsTimeout).
+func (a *StreamsAdapter) RequestsTimeout() time.Duration { return a.node.RequestsTimeout() }
+
+// PublishStats returns the counters of the namespace's publishing queue.
+func (a *StreamsAdapter) PublishStats() PublishStats { return publishStats(a.node.Out) }
+
 // publish queues a request on the namespace's channel, in MessagePack.
-func (a *StreamsAdapter) publish(op Op, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
+func (a *StreamsAdapter) publish(op Op, m *wire.ClusterMessage, done func(any, error)) error {
 	return a.publishOn(op, a.publicChannel, m, done)
 }
 
@@ -434,8 +466,8 @@ func (a *StreamsAdapter) respondTo(to string, m *wire.ClusterMessage) {
 	_ = a.publishOn(OpResponse, a.publicChannel+to+"#", m, nil)
 }
 
-func (a *StreamsAdapter) publishOn(op Op, channel string, m *wire.ClusterMessage, done func(redis.Cmder, error)) error {
-	m.UID, m.Nsp = a.uid, a.nspName
+func (a *StreamsAdapter) publishOn(op Op, channel string, m *wire.ClusterMessage, done func(any, error)) error {
+	m.UID, m.Nsp = a.node.UID, a.node.NspName
 	msg, err := wire.AppendClusterMsgpack(nil, m)
 	if err != nil {
 		return encodeError(err)
@@ -444,28 +476,27 @@ func (a *StreamsAdapter) publishOn(op Op, channel string, m *wire.ClusterMessage
 	if a.cfg.UseShardedPubSub {
 		cmd = spublishCmd(channel, msg)
 	}
-	return a.out.push(&message{op: op, size: len(msg), cmd: cmd, done: done,
-		counts: a.out.servers != nil && channel == a.publicChannel})
+	return a.node.Out.Push(message(op, nil, len(msg), cmd, a.node.Out.HasServers() && channel == a.publicChannel, done))
 }
 
 // onMessage handles a request or a response, on the subscriber's goroutine.
 func (a *StreamsAdapter) onMessage(_ string, payload []byte) {
 	m, err := wire.DecodeClusterMessage(payload)
 	if err != nil {
-		a.cfg.Logger.Debug("redisadapter: malformed message ignored", "nsp", a.nspName, "err", err)
+		a.cfg.Logger.Debug("redisadapter: malformed message ignored", "nsp", a.node.NspName, "err", err)
 		return
 	}
-	a.apply(a.ctx, m, "")
+	a.node.Apply(a.ctx, m, "")
 }
 
 // onEntry handles an entry of the stream, on the reader's goroutine.
 func (a *StreamsAdapter) onEntry(msg redis.XMessage) {
 	m, err := decodeEntry(msg)
 	if err != nil {
-		a.cfg.Logger.Debug("redisadapter: malformed entry ignored", "nsp", a.nspName, "id", msg.ID, "err", err)
+		a.cfg.Logger.Debug("redisadapter: malformed entry ignored", "nsp", a.node.NspName, "id", msg.ID, "err", err)
 		return
 	}
-	a.apply(a.ctx, m, msg.ID)
+	a.node.Apply(a.ctx, m, msg.ID)
 }
 
 func decodeEntry(msg redis.XMessage) (*wire.ClusterMessage, error) {
@@ -485,12 +516,12 @@ func decodeEntry(msg redis.XMessage) (*wire.ClusterMessage, error) {
 // delivered at once without offset and the *PublishError returned.
 func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions) error {
 	if opts.Flags.Local {
-		return a.mem.Broadcast(ctx, p, opts)
+		return a.node.Mem.Broadcast(ctx, p, opts)
 	}
-	o := toWire(opts)
+	o := cluster.ToWire(opts)
 	m := &wire.ClusterMessage{Type: wire.ClusterBroadcast, Packet: p, Opts: &o}
-	if a.nsp.Server().ConnectionStateRecovery() == nil {
-		if err := a.mem.Broadcast(ctx, p, opts); err != nil {
+	if a.node.Nsp.Server().ConnectionStateRecovery() == nil {
+		if err := a.node.Mem.Broadcast(ctx, p, opts); err != nil {
 			return err
 		}
 		return a.add(OpBroadcast, m, nil)
@@ -498,12 +529,12 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 	e, err := a.entry(OpBroadcast, m)
 	id := ""
 	if err == nil {
-		var cmd redis.Cmder
-		if cmd, err = a.out.pushWait(ctx, e); err == nil {
+		var cmd any
+		if cmd, err = a.node.Out.PushWait(ctx, e); err == nil {
 			id = cmd.(*redis.StringCmd).Val()
 		}
 	}
-	if lerr := a.mem.BroadcastWithOffset(ctx, p, opts, id); lerr != nil {
+	if lerr := a.node.Mem.BroadcastWithOffset(ctx, p, opts, id); lerr != nil {
 		return lerr
 	}
 	return err
@@ -515,44 +546,44 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *protocol.Packet, opts
 // ends.
 func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet, opts socketio.BroadcastOptions,
 	clientCount func(int), ack func(socketio.Args)) error {
-	return a.broadcastWithAck(ctx, p, opts, clientCount, ack)
+	return a.node.BroadcastWithAck(ctx, p, opts, clientCount, ack)
 }
 
 // ServerCount returns the number of servers subscribed to the namespace's
 // channel (PUBSUB NUMSUB or SHARDNUMSUB).
 func (a *StreamsAdapter) ServerCount(ctx context.Context) (int, error) {
-	return numSub(ctx, a.out.link, a.hub.client, a.publicChannel, a.cfg.UseShardedPubSub)
+	return numSub(ctx, a.node.Out.Link(), a.hub.client, a.publicChannel, a.cfg.UseShardedPubSub)
 }
 
 // AddSockets makes the sockets opts selects join rooms, here and, through
 // the stream, on the other servers.
 func (a *StreamsAdapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(OpSocketsJoin, opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: nonNil(rooms)},
-		func() error { return a.mem.AddSockets(ctx, opts, rooms) }, a.add)
+	return a.node.Remote(string(OpSocketsJoin), opts, &wire.ClusterMessage{Type: wire.SocketsJoin, Rooms: cluster.NonNil(rooms)},
+		func() error { return a.node.Mem.AddSockets(ctx, opts, rooms) }, a.addOp)
 }
 
 // DelSockets makes the sockets opts selects leave rooms.
 func (a *StreamsAdapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
-	return a.remote(OpSocketsLeave, opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: nonNil(rooms)},
-		func() error { return a.mem.DelSockets(ctx, opts, rooms) }, a.add)
+	return a.node.Remote(string(OpSocketsLeave), opts, &wire.ClusterMessage{Type: wire.SocketsLeave, Rooms: cluster.NonNil(rooms)},
+		func() error { return a.node.Mem.DelSockets(ctx, opts, rooms) }, a.addOp)
 }
 
 // DisconnectSockets disconnects the sockets opts selects.
 func (a *StreamsAdapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
-	return a.remote(OpDisconnectSockets, opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
-		func() error { return a.mem.DisconnectSockets(ctx, opts, close) }, a.add)
+	return a.node.Remote(string(OpDisconnectSockets), opts, &wire.ClusterMessage{Type: wire.DisconnectSockets, Close: close},
+		func() error { return a.node.Mem.DisconnectSockets(ctx, opts, close) }, a.addOp)
 }
 
 // FetchSockets returns the sockets opts selects on every server. It fails
 // when a server does not answer within StreamsConfig.RequestsTimeout.
 func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
-	return a.fetchSockets(ctx, opts)
+	return a.node.FetchSockets(ctx, opts)
 }
 
 // ServerSideEmit publishes the event for the other servers; see
 // Adapter.ServerSideEmit.
 func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet, reply func(socketio.Args)) (int, error) {
-	return a.serverSideEmit(ctx, p, reply)
+	return a.node.ServerSideEmit(ctx, p, reply)
 }
 
 // Close fails its pending requests with ErrClosed, publishes what it queued
@@ -561,15 +592,15 @@ func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, p *protocol.Packet,
 // other adapter of the factory uses it.
 func (a *StreamsAdapter) Close() error {
 	a.closeOnce.Do(func() {
-		a.mu.Lock()
-		a.closeRequestsLocked()
-		a.mu.Unlock()
-		a.out.close()
+		a.node.Mu.Lock()
+		a.node.CloseRequestsLocked()
+		a.node.Mu.Unlock()
+		a.node.Out.Close()
 		a.hub.unregister(a)
 		a.hub.pubsub.release(a.subscription())
 		a.persists.Wait()
 		a.cancel()
-		_ = a.mem.Close()
+		_ = a.node.Mem.Close()
 	})
 	return nil
 }

@@ -10,8 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/protocol"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 // PersistSession writes the state of a disconnected socket to Redis, under
@@ -20,7 +21,7 @@ import (
 // it. The write happens in the background, bounded by PublishConfig.Timeout
 // (and skipped while Redis is unreachable); Close waits for it.
 func (a *StreamsAdapter) PersistSession(s *socketio.Session) {
-	rc := a.nsp.Server().ConnectionStateRecovery()
+	rc := a.node.Nsp.Server().ConnectionStateRecovery()
 	if rc == nil {
 		return
 	}
@@ -28,26 +29,26 @@ func (a *StreamsAdapter) PersistSession(s *socketio.Session) {
 	if err != nil {
 		data = []byte("null")
 	}
-	val, err := wire.AppendSession(nil, &wire.Session{SID: s.SID, PID: s.PID, Rooms: nonNil(s.Rooms), Data: data})
+	val, err := wire.AppendSession(nil, &wire.Session{SID: s.SID, PID: s.PID, Rooms: cluster.NonNil(s.Rooms), Data: data})
 	if err != nil {
-		a.cfg.Logger.Warn("redisadapter: session not persisted", "nsp", a.nspName, "err", err)
+		a.cfg.Logger.Warn("redisadapter: session not persisted", "nsp", a.node.NspName, "err", err)
 		return
 	}
-	a.mu.Lock()
-	if a.closed.Load() {
-		a.mu.Unlock()
+	a.node.Mu.Lock()
+	if a.node.IsClosed() {
+		a.node.Mu.Unlock()
 		return
 	}
 	a.persists.Add(1)
-	a.mu.Unlock()
+	a.node.Mu.Unlock()
 	go func() {
 		defer a.persists.Done()
 		key := a.cfg.SessionKeyPrefix + s.PID
-		err := a.out.link.do(context.Background(), func(ctx context.Context) error {
+		err := a.node.Out.Link().Do(context.Background(), func(ctx context.Context) error {
 			return a.hub.client.Set(ctx, key, val, rc.MaxDisconnectionDuration).Err()
 		})
 		if err != nil {
-			a.cfg.Logger.Warn("redisadapter: session not persisted", "nsp", a.nspName, "err", err)
+			a.cfg.Logger.Warn("redisadapter: session not persisted", "nsp", a.node.NspName, "err", err)
 		}
 	}()
 }
@@ -68,7 +69,7 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	if !validOffset(offset) {
 		return nil, nil
 	}
-	if a.out.link.isDown() {
+	if a.node.Out.Link().IsDown() {
 		return nil, fmt.Errorf("redisadapter: restore session: %w", ErrRedisDown)
 	}
 	key := a.cfg.SessionKeyPrefix + pid
@@ -123,7 +124,7 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 // missed returns the packet of entry e, with e's id as offset, when it is
 // a broadcast of this namespace that a socket in rooms received.
 func (a *StreamsAdapter) missed(e redis.XMessage, rooms []string) *protocol.Packet {
-	if nsp, _ := e.Values["nsp"].(string); nsp != a.nspName {
+	if nsp, _ := e.Values["nsp"].(string); nsp != a.node.NspName {
 		return nil
 	}
 	if typ, _ := e.Values["type"].(string); typ != "3" {
@@ -133,7 +134,7 @@ func (a *StreamsAdapter) missed(e redis.XMessage, rooms []string) *protocol.Pack
 	if err != nil || m.RequestID != "" || m.Opts == nil || m.Opts.Flags.Volatile || m.Opts.Flags.Local {
 		return nil
 	}
-	if opts := fromWire(m.Opts); !opts.Includes(rooms) {
+	if opts := cluster.FromWire(m.Opts); !opts.Includes(rooms) {
 		return nil
 	}
 	return socketio.WithOffset(m.Packet, e.ID)

@@ -13,9 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/internal/testutil"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 var recovery = &socketio.RecoveryConfig{MaxDisconnectionDuration: time.Minute}
@@ -140,9 +140,9 @@ func TestStreamsEntriesMatchNode(t *testing.T) {
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d entries, want %d", step, len(got), len(want))
 		}
-		uid := g.streams("/").uid
+		uid := g.streams("/").UID()
 		if want[0].Fields["uid"] == rec.ChatUID {
-			uid = g.streams("/chat").uid
+			uid = g.streams("/chat").UID()
 		}
 		for k, w := range want[0].Fields {
 			if k == "uid" {
@@ -178,7 +178,7 @@ func TestStreamsEntriesMatchNode(t *testing.T) {
 		m := rec.Steps[rec.step(t, step)].Messages[0]
 		want, err := hex.DecodeString(m.Hex)
 		must(t, err)
-		want = bytes.ReplaceAll(want, []byte(rec.UID), []byte(g.streams("/").uid))
+		want = bytes.ReplaceAll(want, []byte(rec.UID), []byte(g.streams("/").UID()))
 		if gm, err := wire.DecodeClusterMessage(got.payload); err == nil && gm.RequestID != "" {
 			wm, err := wire.DecodeClusterMessage(want)
 			must(t, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio/internal/backoff"
+	"github.com/sio-go/socketio/internal/cluster"
 )
 
 // subscriber owns the pub/sub connection shared by the adapters of a
@@ -28,7 +29,7 @@ type subscriber struct {
 	client  redis.UniversalClient
 	cluster *redis.ClusterClient // set for sharded pub/sub on a Redis Cluster
 	log     *slog.Logger
-	link    *link
+	link    *cluster.Link
 	ps      *redis.PubSub // nil when cluster is set
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -62,7 +63,7 @@ func (sub subscription) names() []string {
 
 // newSubscriber starts the subscriber of a factory; sharded tells a
 // factory of sharded adapters, which subscribe on each master of a cluster.
-func newSubscriber(client redis.UniversalClient, log *slog.Logger, sharded bool, l *link) *subscriber {
+func newSubscriber(client redis.UniversalClient, log *slog.Logger, sharded bool, l *cluster.Link) *subscriber {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &subscriber{
 		client:    client,
@@ -261,7 +262,7 @@ func (s *subscriber) receiveMain() {
 	s.receive(s.ps, receiver{
 		broken: func(err error) bool {
 			s.lost()
-			s.link.suspect()
+			s.link.Suspect()
 			d := delays.Next()
 			s.log.Debug("redisadapter: subscriber connection", "err", err, "retry", d)
 			select {
@@ -271,7 +272,7 @@ func (s *subscriber) receiveMain() {
 			}
 			// Reconnect as soon as Redis answers again rather than dial
 			// blindly (go-redis's pool counts failed dials).
-			return s.link.waitUp(s.ctx) == nil
+			return s.link.WaitUp(s.ctx) == nil
 		},
 		healthy: delays.Reset,
 	})

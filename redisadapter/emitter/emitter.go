@@ -18,9 +18,9 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio/internal/cluster/wire"
 	"github.com/sio-go/socketio/internal/names"
 	"github.com/sio-go/socketio/protocol"
-	"github.com/sio-go/socketio/redisadapter/internal/wire"
 )
 
 // uid is the sender id the Node emitter writes in its broadcasts.

@@ -9,9 +9,11 @@
 //
 // Binary values are written {"$bin": "<hex>"} in both directions.
 //
-// Environment: REDIS_URL (required; with REDIS_CLUSTER=1, the
-// comma-separated URLs of a Redis Cluster's nodes), ADAPTER ("classic",
-// "sharded" or "streams" for @socket.io/redis-streams-adapter), KEY,
+// Environment: REDIS_URL (required but with ADAPTER=postgres; with
+// REDIS_CLUSTER=1, the comma-separated URLs of a Redis Cluster's nodes),
+// ADAPTER ("classic", "sharded", "streams" for
+// @socket.io/redis-streams-adapter, or "postgres" for
+// @socket.io/postgres-adapter on the database at PG_URL), KEY,
 // REQUESTS_TIMEOUT, SPECIFIC_CHANNEL=1, SUBSCRIPTION_MODE (sharded
 // adapter), RECOVERY=<ms> (connection state recovery with that
 // maxDisconnectionDuration).
@@ -68,10 +70,30 @@ async function main() {
     await c.connect();
     return c;
   };
-  const pub = await newRedis();
-  const sub = await newRedis();
-  let adapter;
-  if (process.env.ADAPTER === "streams") {
+  let pub, sub, pool, adapter;
+  if (process.env.ADAPTER === "postgres") {
+    const pg = require("pg");
+    const { createAdapter: createPostgresAdapter } = require("@socket.io/postgres-adapter");
+    pool = new pg.Pool({ connectionString: process.env.PG_URL, max: 4 });
+    // Without a listener, an idle client's error (the database going away)
+    // would end the process.
+    pool.on("error", (err) => send({ event: "poolError", error: String(err.message) }));
+    // The adapter does not listen for the errors of its LISTEN client: when
+    // the database ends that connection, the 'error' event would end the
+    // process. Report it instead, so that a test can tell.
+    process.on("uncaughtException", (err) => {
+      send({ event: "uncaughtException", error: String(err && err.message ? err.message : err) });
+    });
+    adapter = createPostgresAdapter(pool, {
+      errorHandler: (err) => send({ event: "adapterError", error: String(err && err.message) }),
+    });
+  } else {
+    pub = await newRedis();
+    sub = await newRedis();
+  }
+  if (adapter) {
+    // the Postgres adapter, above
+  } else if (process.env.ADAPTER === "streams") {
     const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
     adapter = createStreamsAdapter(pub);
   } else if (process.env.ADAPTER === "sharded") {
@@ -196,6 +218,17 @@ async function main() {
     async localRooms(m) {
       return [...io.of(m.nsp || "/").adapter.rooms.keys()];
     },
+    // @socket.io/postgres-emitter, on the peer's pool.
+    pgEmit(m) {
+      const { Emitter } = require("@socket.io/postgres-emitter");
+      let e = new Emitter(pool).of(m.nsp || "/");
+      if (m.rooms && m.rooms.length) e = e.to(m.rooms);
+      if (m.except && m.except.length) e = e.except(m.except);
+      if (m.name) e.emit(m.name, ...fromWire(m.args || []));
+      if (m.serverSideEmit) e.serverSideEmit(m.serverSideEmit, ...fromWire(m.args || []));
+      if (m.join) e.socketsJoin(m.join);
+      return true;
+    },
     setData(m) {
       for (const s of io.of(m.nsp || "/").sockets.values()) s.data = m.data;
       return true;
@@ -223,8 +256,9 @@ async function main() {
     if (m.op === "quit") {
       for (const s of clients.values()) s.close();
       io.close();
-      await pub.quit().catch(() => {});
-      await sub.quit().catch(() => {});
+      if (pub) await pub.quit().catch(() => {});
+      if (sub) await sub.quit().catch(() => {});
+      if (pool) await pool.end().catch(() => {});
       send({ seq: m.seq, result: true });
       process.exit(0);
     }

@@ -13,7 +13,7 @@ import (
 // Every message the sharded Node adapter published decodes, and encodes
 // back to the same bytes.
 func TestClusterVectors(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sharded.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "redisadapter", "testdata", "sharded.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

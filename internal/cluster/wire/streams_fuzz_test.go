@@ -10,10 +10,10 @@ import (
 )
 
 // streamsSeeds reads the stream entries and the session the Node package
-// wrote (testdata/streams.json).
+// wrote (redisadapter/testdata/streams.json).
 func streamsSeeds(f *testing.F) (entries []map[string]string, session string) {
 	f.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "streams.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "redisadapter", "testdata", "streams.json"))
 	if err != nil {
 		f.Fatal(err)
 	}

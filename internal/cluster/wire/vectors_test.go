@@ -16,7 +16,7 @@ import (
 )
 
 // The vectors were recorded from the Node packages by
-// testdata/capture/capture.js.
+// redisadapter/testdata/capture/capture.js.
 type vectorFile struct {
 	UID       string   `json:"uid"`
 	CustomUID string   `json:"customUid"`
@@ -66,7 +66,7 @@ func (m *message) attachments(t *testing.T) [][]byte {
 }
 
 func readVectors() (*vectorFile, error) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "classic.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "redisadapter", "testdata", "classic.json"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,12 @@
-// Package wire encodes and decodes the messages that @socket.io/redis-adapter
-// and @socket.io/redis-emitter exchange over Redis, byte for byte as the
-// Node packages write them: broadcasts and acknowledgements in MessagePack
-// (notepack.io), the other requests and responses in JSON.
+// Package wire encodes and decodes the messages that the official Socket.IO
+// cluster adapters and emitters exchange, byte for byte as the Node packages
+// write them: those of @socket.io/redis-adapter's classic adapter and
+// @socket.io/redis-emitter (broadcasts and acknowledgements in MessagePack,
+// as notepack.io writes it, the other requests and responses in JSON), the
+// messages of socket.io-adapter's ClusterAdapter (sharded Redis adapter,
+// Redis Streams and Postgres adapters), and the stream entries and sessions
+// of @socket.io/redis-streams-adapter. The Redis and Postgres adapter
+// modules share it.
 package wire
 
 import (
