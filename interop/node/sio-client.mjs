@@ -1,6 +1,10 @@
 // Drives socket.io-client (the official Socket.IO client) for the Go tests.
 //
-// Usage: node node/sio-client.mjs
+// Usage: node node/sio-client.mjs [package]
+//
+// package is the client to load, socket.io-client by default;
+// socket.io-client-v3 runs the 3.x client (the same protocols as 4.x, without
+// timeout(), recovery or retries).
 //
 // Protocol: JSON lines, see lib/jsonl.mjs for the framing, "ref"/"done",
 // "cmdError", "eval" and "exit". Several sockets can run in one process; each
@@ -49,8 +53,9 @@
 //   {"type":"reconnect_attempt","attempt":N}  {"type":"reconnect","attempt":N}
 //   {"type":"reconnect_error","error":{...}}  {"type":"reconnect_failed"}  {"type":"error","error":{...}}
 
-import { io } from "socket.io-client";
 import { decode, encode, encodeError, out, serve } from "./lib/jsonl.mjs";
+
+const { io } = await import(process.argv[2] || "socket.io-client");
 
 const sockets = new Map();
 let nextAckRef = 1;
