@@ -17,8 +17,8 @@ import (
 	"github.com/sio-go/socketio/internal/track"
 )
 
-// Server is an Engine.IO v4 server. It is an http.Handler answering under
-// Config.Path. Create it with NewServer.
+// Server is an Engine.IO v4 server (and v3, with Config.AllowEIO3). It is
+// an http.Handler answering under Config.Path. Create it with NewServer.
 type Server struct {
 	cfg       *Config
 	epoch     time.Time // origin of now
