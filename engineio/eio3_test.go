@@ -326,13 +326,7 @@ func TestEIO3Heartbeat(t *testing.T) {
 
 func dialV3(t *testing.T, ts *testServer, query string) *websocket.Conn {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(ts.url, "http") + "?EIO=3&transport=websocket" + query
-	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	return ws
+	return ts.dialQuery(t, "?EIO=3&transport=websocket"+query)
 }
 
 func readFrame(t *testing.T, ws *websocket.Conn) (int, string) {

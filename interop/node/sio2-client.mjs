@@ -18,18 +18,10 @@
 // reconnect_failed.
 
 import { decode, encode, encodeError, out, serve } from "./lib/jsonl.mjs";
+import { commands, get, reportEvent, sockets } from "./lib/sockets.mjs";
 
 const pkg = process.argv[2] || "socket.io-client-v2";
 const { default: io } = await import(pkg);
-
-const sockets = new Map();
-let nextAckRef = 1;
-
-function get(c) {
-  const s = sockets.get(c.socket);
-  if (!s) throw new Error(`no socket ${JSON.stringify(c.socket)}`);
-  return s;
-}
 
 function open(c) {
   const name = c.socket;
@@ -49,21 +41,7 @@ function open(c) {
   socket.onevent = function (packet) {
     const args = (packet.data || []).slice();
     const event = args.shift();
-    const fields = { name: event };
-    if (packet.id != null) {
-      const ack = this.ack(packet.id);
-      const ackRef = nextAckRef++;
-      fields.ackRef = ackRef;
-      const auto = state.autoAcks.get(event);
-      if (auto) {
-        fields.acked = true;
-        ack(...(auto.echo ? args : decode(auto.args || [])));
-      } else {
-        state.pending.set(ackRef, ack);
-      }
-    }
-    fields.args = encode(args);
-    ev("event", fields);
+    reportEvent(state, ev, event, args, packet.id != null ? this.ack(packet.id) : undefined);
   };
 
   const m = socket.io;
@@ -96,32 +74,7 @@ serve(
   {
     open,
     emit,
-    connect: (c) => {
-      get(c).socket.connect();
-    },
-    disconnect: (c) => {
-      get(c).socket.disconnect();
-    },
-    reply: (c) => {
-      const st = get(c);
-      const fn = st.pending.get(c.ackRef);
-      if (!fn) throw new Error(`no pending ack ${c.ackRef}`);
-      st.pending.delete(c.ackRef);
-      fn(...decode(c.args || []));
-    },
-    autoAck: (c) => {
-      get(c).autoAcks.set(c.event, { echo: !!c.echo, args: c.args });
-    },
-    closeEngine: async (c) => {
-      const engine = get(c).socket.io.engine;
-      if (engine.upgrading) {
-        await new Promise((resolve) => {
-          engine.once("upgrade", resolve);
-          engine.once("upgradeError", resolve);
-        });
-      }
-      engine.transport.close();
-    },
+    ...commands,
     state: (c) => {
       const { socket } = get(c);
       return { id: socket.id, connected: socket.connected, transport: socket.io.engine?.transport?.name };
