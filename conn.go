@@ -37,6 +37,7 @@ type conn struct {
 	sockets nspSockets // by namespace, connected
 	pending nspSockets // by namespace, connecting (nil while resolving)
 	closed  bool
+	eio3    bool        // a Socket.IO v2 client (see v2clients.go)
 	timer   *time.Timer // until the first socket connects
 	stall   *gate       // opened to end the reader's stall (see overflow)
 
@@ -45,9 +46,13 @@ type conn struct {
 
 func newConn(srv *Server, ec engineConn) *conn {
 	c := &conn{
-		srv: srv,
-		ec:  ec,
-		dec: protocol.Decoder{MaxAttachments: 10},
+		srv:  srv,
+		ec:   ec,
+		dec:  protocol.Decoder{MaxAttachments: 10},
+		eio3: isEIO3(ec),
+	}
+	if c.eio3 {
+		return c // connected to "/" at once, as in Node (see connectMainV2)
 	}
 	c.mu.Lock()
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
@@ -95,6 +100,9 @@ func (c *conn) onMessage(data []byte, binary bool) {
 	}
 	if p == nil {
 		return // waiting for attachments
+	}
+	if p.Type == protocol.Connect && c.eio3 {
+		p.Namespace, p.Data = splitNamespaceV2(p.Namespace)
 	}
 	name := p.Namespace
 	if name == "" {
@@ -224,6 +232,9 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	prev := c.restore(nsp, auth)
 	hs := newHandshake(c.ec.Request(), c.ec.RemoteAddr(), auth)
 	s := newSocket(nsp, c, hs, prev)
+	if c.eio3 && prev == nil {
+		s.id = socketIDV2(name, c.ec.ID())
+	}
 	nsp.addPending(s)
 	c.mu.Lock()
 	if c.closed {
@@ -250,8 +261,12 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		nsp.remove(s)
 		if err != nil {
 			srv.cfg.Logger.Debug("socketio: connection refused by middleware", "nsp", name, "err", err)
+			payload := connectErrorPayload
+			if c.eio3 {
+				payload = connectErrorPayloadV2
+			}
 			_ = c.sendPacket(&protocol.Packet{Type: protocol.ConnectError, Namespace: name,
-				Data: connectErrorPayload(err)})
+				Data: payload(err)})
 		}
 		return
 	}
@@ -285,7 +300,11 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		s.queue.release()
 		return
 	}
-	_ = c.sendPacket(&protocol.Packet{Type: protocol.Connect, Namespace: name, Data: connectReply(s)})
+	var reply json.RawMessage // none for a v2 client
+	if !c.eio3 {
+		reply = connectReply(s)
+	}
+	_ = c.sendPacket(&protocol.Packet{Type: protocol.Connect, Namespace: name, Data: reply})
 	srv.cfg.Logger.Debug("socketio: socket connected", "nsp", name, "socket", s.id, "recovered", s.recovered)
 
 	// This goroutine is the first runner of the socket's queue: the connect

@@ -27,6 +27,12 @@
 // Config.ConnectionStateRecovery, a client that reconnects soon enough gets
 // back its id, rooms and data, and the events it missed.
 //
+// Socket.IO v2 clients (socket.io-client 2.x, over Engine.IO v3) are served
+// when engineio.Config.AllowEIO3 is set: they are connected to the main
+// namespace at once, send their namespace's query string as auth, and get
+// the v2 forms of the CONNECT reply and refusal. socket.io-client 3.x
+// speaks the same protocols as 4.x.
+//
 // # Concurrency
 //
 // Every exported method is safe for concurrent use from any goroutine.

@@ -67,6 +67,9 @@ func (s *Server) onEngineConn(ec *engineio.Conn) {
 	}
 	ec.OnMessage(c.onMessage)
 	ec.OnClose(c.onClose)
+	if c.eio3 {
+		c.connectMainV2()
+	}
 }
 
 // accept starts serving an Engine.IO connection.

@@ -91,6 +91,8 @@ func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
 
 // ID returns the socket's id. It is random and differs from the Engine.IO
 // session id, which stays private; a recovered socket keeps its former id.
+// A Socket.IO v2 client's socket is the exception: its id is the one the
+// client computes, the Engine.IO id ("/nsp#" and the id outside "/").
 func (s *Socket) ID() string { return s.id }
 
 // Namespace returns the socket's namespace.

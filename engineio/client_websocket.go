@@ -183,7 +183,7 @@ func writeWebSocketPackets(ws *websocket.Conn, batch []packet) error {
 		if err != nil {
 			return err
 		}
-		_, _ = w.Write(typeBytes[p.typ-'0'])
+		_, _ = w.Write(typeBytes[p.typ][:])
 		_, _ = w.Write(p.data)
 		if err := w.Close(); err != nil {
 			return err

@@ -79,6 +79,13 @@ type Config struct {
 	// use AllowRequest. Defaults to false, as in Node.
 	CheckWebSocketOrigin bool
 
+	// AllowEIO3 admits clients of Engine.IO protocol v3: socket.io-client
+	// 2.x (engine.io-client 3.x), for Socket.IO v2 clients. They get the
+	// v3 framing, heartbeat and binary encoding (see Conn.Protocol).
+	// Defaults to false, as in Node: their handshakes (any EIO parameter
+	// but 4) are refused with ErrUnsupportedProtocol.
+	AllowEIO3 bool
+
 	// AllowRequest, when not nil, is called for every handshake (requests
 	// without a sid). A non-nil error refuses it with code 4 (Forbidden, HTTP
 	// 403) and the error's text as message.

@@ -31,11 +31,17 @@ type Conn struct {
 	onMessage func(data []byte, binary bool)
 	onClose   func(reason CloseReason, err error)
 
-	mu         sync.Mutex
-	state      connState
-	transport  Transport
-	queue      []packet
-	queueBytes int
+	mu    sync.Mutex
+	state connState
+	// eio3: the session speaks Engine.IO v3 (see eio3.go); b64Poll: its
+	// polling client asked for binary as base64. Both are set once, before
+	// the session is shared.
+	eio3, b64Poll bool
+	b64WS         bool // the v3 session's WebSocket asked for base64 (mu)
+	b64Probe      bool // so did the WebSocket being probed (mu)
+	transport     Transport
+	queue         []packet
+	queueBytes    int
 	// backlogSince is when the queue grew past backlogBytes, on the
 	// Server's clock; 0 while it is not (see backlog.go).
 	backlogSince time.Duration
@@ -197,6 +203,9 @@ func (c *Conn) Upgraded() bool {
 // transport; a slow call delays only this session's messages. The function
 // may keep data. Set it from the Server's connect callback.
 func (c *Conn) OnMessage(f func(data []byte, binary bool)) {
+	if c.eio3 {
+		f = c.wrapOnMessageV3(f)
+	}
 	c.mu.Lock()
 	c.onMessage = f
 	c.mu.Unlock()
@@ -288,7 +297,7 @@ func (c *Conn) SendNow(msgs ...Message) error {
 	c.mu.Lock()
 	ws, ok := c.ws.(*pollWS)
 	if !ok || c.state != stateOpen || c.transport != WebSocket || c.direct ||
-		(c.writing && !c.writerIdle) || len(c.queue) > 0 || c.tailQueued || len(msgs) > len(directBatch{}) {
+		(c.writing && !c.writerIdle) || len(c.queue) > 0 || c.tailQueued || len(msgs) > len(directBatch{}) || c.eio3 {
 		c.mu.Unlock()
 		return c.send(msgs, false)
 	}
@@ -357,8 +366,12 @@ func (c *Conn) send(msgs []Message, volatile bool) error {
 		c.finish(ReasonSlowConsumer, ErrSlowConsumer)
 		return ErrSlowConsumer
 	}
-	for _, m := range msgs {
-		c.enqueueLocked(packet{typ: packetMessage, data: m.Data, binary: m.Binary})
+	if c.eio3 {
+		c.enqueueV3Locked(msgs)
+	} else {
+		for _, m := range msgs {
+			c.enqueueLocked(packet{typ: packetMessage, data: m.Data, binary: m.Binary})
+		}
 	}
 	c.mu.Unlock()
 	return nil
@@ -559,8 +572,9 @@ func (c *Conn) finish(reason CloseReason, err error) {
 }
 
 var (
-	errClientClose     = errors.New("engineio: closed by the client")
-	errPayloadTooLarge = errors.New("engineio: payload too large")
+	errClientClose        = errors.New("engineio: closed by the client")
+	errPayloadTooLarge    = errors.New("engineio: payload too large")
+	errHeartbeatDirection = errors.New("engineio: invalid heartbeat direction")
 )
 
 // onPacket handles one packet from the client's current transport.
@@ -574,6 +588,10 @@ func (c *Conn) onPacket(p packet) {
 			f(p.data, p.binary)
 		}
 	case packetPong:
+		if c.eio3 {
+			c.finish(ReasonTransportError, errHeartbeatDirection)
+			return
+		}
 		c.mu.Lock()
 		if c.awaitingPong && c.state != stateClosed {
 			c.awaitingPong = false
@@ -584,7 +602,11 @@ func (c *Conn) onPacket(p packet) {
 	case packetClose:
 		c.finish(ReasonTransportClose, errClientClose)
 	case packetPing:
-		c.finish(ReasonTransportError, errors.New("engineio: invalid heartbeat direction"))
+		if c.eio3 {
+			c.onPingV3()
+			return
+		}
+		c.finish(ReasonTransportError, errHeartbeatDirection)
 	}
 	// open, upgrade and noop packets are ignored on an established transport
 }
@@ -656,6 +678,10 @@ func (c *Conn) handOff() {
 
 // startHeartbeat schedules the first ping PingInterval from now.
 func (c *Conn) startHeartbeat() {
+	if c.eio3 {
+		c.startHeartbeatV3()
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == stateClosed {

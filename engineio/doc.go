@@ -12,6 +12,12 @@
 //	})
 //	mux.Handle("/engine.io/", srv)
 //
+// Clients of Engine.IO protocol v3 (engine.io-client 3.x, under
+// socket.io-client 2.x) are served when Config.AllowEIO3 is set, as with
+// the Node server's allowEIO3: the session then uses the v3 polling
+// payloads, binary frames and heartbeat, the rest of the API unchanged
+// (Conn.Protocol tells which version a session speaks).
+//
 // # Concurrency
 //
 // Every method of Server and Conn is safe for concurrent use. The callbacks

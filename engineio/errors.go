@@ -47,7 +47,8 @@ type ConnectionError struct {
 	Message string
 	// Context names the precise cause for ErrBadRequest, as in Node:
 	// "INVALID_ORIGIN", "TRANSPORT_MISMATCH", "TRANSPORT_HANDSHAKE_ERROR",
-	// "ID_GENERATION_ERROR". Empty otherwise.
+	// "ID_GENERATION_ERROR", "PROTOCOL_MISMATCH" (a request whose EIO
+	// parameter is not its session's protocol). Empty otherwise.
 	Context string
 }
 

@@ -154,7 +154,13 @@ func (ts *testServer) post(t *testing.T, sid, body string) response {
 
 func (ts *testServer) dial(t *testing.T, query string) *websocket.Conn {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(ts.url, "http") + "?EIO=4&transport=websocket" + query
+	return ts.dialQuery(t, "?EIO=4&transport=websocket"+query)
+}
+
+// dialQuery opens a WebSocket to the server with the query given.
+func (ts *testServer) dialQuery(t *testing.T, query string) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(ts.url, "http") + query
 	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)

@@ -36,7 +36,11 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		c.graceNoop = false
 		c.mu.Unlock()
 		if noop {
-			c.writePoll(w, r, noopPayload)
+			payload := noopPayload
+			if c.eio3 {
+				payload = noopPayloadV3
+			}
+			c.writePoll(w, r, payload, textPayload)
 			return
 		}
 		c.srv.refuse(w, r, false, &ConnectionError{Code: ErrUnknownSID})
@@ -72,6 +76,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	defer c.srv.wg.Done()
 	for {
 		var payload []byte
+		ctype := textPayload
 		closing := false
 		switch {
 		case c.state == stateClosed:
@@ -94,15 +99,22 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			payload = noopPayload
 		case len(c.queue) > 0:
 			q := c.takeLocked()
-			payload = appendPayload(make([]byte, 0, payloadSize(q)), q)
+			if c.eio3 {
+				payload, ctype = encodePayloadV3(q, c.b64Poll)
+			} else {
+				payload = appendPayload(make([]byte, 0, payloadSize(q)), q)
+			}
 		case c.state == stateClosing:
 			payload, closing = closePayload, true
 		}
 		if payload != nil {
 			c.poll = nil
 			err := c.closeErr
+			if c.eio3 && len(payload) == 1 {
+				payload = fixedPayloadV3(payload) // noop or close
+			}
 			c.mu.Unlock()
-			c.writePoll(w, r, payload)
+			c.writePoll(w, r, payload, ctype)
 			if closing {
 				c.finish(ReasonForcedClose, err)
 			}
@@ -136,11 +148,14 @@ func payloadSize(q []packet) int {
 	return n
 }
 
+// textPayload is the content type of a text poll response.
+const textPayload = "text/plain; charset=UTF-8"
+
 // writePoll writes a poll response, compressed when large enough and the
 // client accepts it.
-func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, payload []byte) {
+func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, payload []byte, contentType string) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	cfg := c.srv.cfg
 	if !cfg.DisableHTTPCompression && len(payload) >= cfg.HTTPCompressionThreshold {
@@ -201,7 +216,8 @@ func compress(b []byte, enc string) ([]byte, error) {
 
 // serveData reads a polling POST and handles its packets in order.
 func (c *Conn) serveData(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Content-Type") == "application/octet-stream" {
+	binary := r.Header.Get("Content-Type") == "application/octet-stream"
+	if binary && !c.eio3 {
 		c.finish(ReasonTransportError, errors.New("engineio: invalid content type"))
 		w.WriteHeader(http.StatusBadRequest)
 		return
@@ -246,10 +262,15 @@ func (c *Conn) serveData(w http.ResponseWriter, r *http.Request) {
 		c.tooLarge(w)
 		return
 	}
-	err = decodePayload(body, func(p packet) bool {
+	handle := func(p packet) bool {
 		c.onPacket(p)
 		return !c.isClosed()
-	})
+	}
+	if c.eio3 {
+		err = decodePayloadV3(body, binary, handle)
+	} else {
+		err = decodePayload(body, handle)
+	}
 	if err != nil {
 		c.finish(ReasonParseError, err)
 		w.WriteHeader(http.StatusBadRequest)

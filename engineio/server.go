@@ -17,8 +17,8 @@ import (
 	"github.com/sio-go/socketio/internal/track"
 )
 
-// Server is an Engine.IO v4 server. It is an http.Handler answering under
-// Config.Path. Create it with NewServer.
+// Server is an Engine.IO v4 server (and v3, with Config.AllowEIO3). It is
+// an http.Handler answering under Config.Path. Create it with NewServer.
 type Server struct {
 	cfg       *Config
 	epoch     time.Time // origin of now
@@ -226,8 +226,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrForbidden, Message: "Origin not allowed"})
 		return
 	}
+	eio3 := isEIO3(q.Get("EIO"))
 	if sid := q.Get("sid"); sid != "" {
-		s.serveSession(w, r, sid, transport, upgrade)
+		s.serveSession(w, r, sid, transport, upgrade, eio3)
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -248,19 +249,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.Get("EIO") != "4" {
+	if eio3 && !s.cfg.AllowEIO3 {
 		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrUnsupportedProtocol})
 		return
 	}
-	s.openSession(w, r, transport)
+	s.openSession(w, r, transport, eio3)
 }
 
-func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, sid string, transport Transport, upgrade bool) {
+func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, sid string, transport Transport, upgrade, eio3 bool) {
 	s.mu.Lock()
 	c := s.sessions[sid]
 	s.mu.Unlock()
 	if c == nil {
 		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrUnknownSID})
+		return
+	}
+	if eio3 != c.eio3 {
+		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrBadRequest, Context: "PROTOCOL_MISMATCH"})
 		return
 	}
 	if upgrade {
@@ -285,8 +290,8 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, sid string
 	}
 }
 
-// openSession performs a handshake.
-func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport Transport) {
+// openSession performs a handshake, for a v3 client if eio3.
+func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport Transport, eio3 bool) {
 	gen := s.cfg.GenerateID
 	if gen == nil {
 		gen = generateID
@@ -307,6 +312,9 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 
 	if transport == WebSocket {
 		c := newConn(s, id, r, WebSocket)
+		if eio3 {
+			c.eio3, c.b64WS = true, wantsBase64(r)
+		}
 		ws, err := s.upgrade(w, r, header, c)
 		if err != nil {
 			return
@@ -325,6 +333,9 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 	}
 
 	c := newConn(s, id, r, Polling)
+	if eio3 {
+		c.eio3, c.b64Poll = true, wantsBase64(r)
+	}
 	if !s.register(c) {
 		unavailable(w)
 		return

@@ -150,7 +150,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	if polled {
 		pw.probe = true
 	}
-	if !c.startProbe(ws) {
+	if !c.startProbe(ws, c.eio3 && wantsBase64(r)) {
 		ws.close()
 		return
 	}
@@ -169,8 +169,8 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 }
 
 // startProbe makes ws the WebSocket being probed, if the session can
-// upgrade.
-func (c *Conn) startProbe(ws wsConn) bool {
+// upgrade; b64 tells whether a v3 client asked for binary as base64 on it.
+func (c *Conn) startProbe(ws wsConn, b64 bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != stateOpen || c.upgrading || c.upgraded || c.transport != Polling || c.srv.cfg.DisableUpgrades {
@@ -178,6 +178,7 @@ func (c *Conn) startProbe(ws wsConn) bool {
 	}
 	c.upgrading = true
 	c.probeWS = ws
+	c.b64Probe = b64
 	c.probeTimer = time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { c.abortProbe(ws) })
 	return true
 }
@@ -224,6 +225,10 @@ func (c *Conn) switchTo(ws wsConn) bool {
 	c.probeWS = nil
 	c.upgrading, c.probed, c.upgraded = false, false, true
 	c.transport = WebSocket
+	if c.b64Probe {
+		c.b64WS = true
+		c.switchedToBase64Locked()
+	}
 	if c.poll != nil {
 		c.poll.signal()
 	}

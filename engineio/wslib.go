@@ -16,8 +16,14 @@ type libWS struct {
 	deflate *PerMessageDeflate
 }
 
-// typeBytes holds the one-byte prefix of each text packet type.
-var typeBytes = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
+// typeBytes holds the one-byte prefix of each text packet type, and of
+// Engine.IO v3's base64 binary packets ('b').
+var typeBytes = func() (t [256][1]byte) {
+	for i := range t {
+		t[i][0] = byte(i)
+	}
+	return t
+}()
 
 func (l *libWS) writePackets(q []packet, deadline time.Time) error {
 	_ = l.ws.SetWriteDeadline(deadline)
@@ -52,7 +58,7 @@ func (l *libWS) writeFrame(p *packet) error {
 		return err
 	}
 	if !p.binary {
-		if _, err := w.Write(typeBytes[p.typ-'0']); err != nil {
+		if _, err := w.Write(typeBytes[p.typ][:]); err != nil {
 			return err
 		}
 	}
@@ -80,6 +86,9 @@ func (c *Conn) readWebSocket(l *libWS) {
 			continue
 		}
 		p, err := decodeText(data)
+		if err != nil && c.eio3 {
+			p, err = decodeTextV3(data) // base64 binary
+		}
 		if err != nil {
 			c.finish(ReasonParseError, err)
 			return

@@ -270,8 +270,13 @@ func (w *pollWS) event(ev frameEvent) bool {
 		return w.probeText(p, err)
 	}
 	if err != nil {
-		c.finish(ReasonParseError, err)
-		return false
+		if c.eio3 {
+			p, err = decodeTextV3(ev.data) // base64 binary
+		}
+		if err != nil {
+			c.finish(ReasonParseError, err)
+			return false
+		}
 	}
 	if p.typ == packetClose {
 		c.finish(ReasonTransportClose, errClientClose)

@@ -1,6 +1,10 @@
 // Drives socket.io-client (the official Socket.IO client) for the Go tests.
 //
-// Usage: node node/sio-client.mjs
+// Usage: node node/sio-client.mjs [package]
+//
+// package is the client to load, socket.io-client by default;
+// socket.io-client-v3 runs the 3.x client (the same protocols as 4.x, without
+// timeout(), recovery or retries).
 //
 // Protocol: JSON lines, see lib/jsonl.mjs for the framing, "ref"/"done",
 // "cmdError", "eval" and "exit". Several sockets can run in one process; each
@@ -49,17 +53,10 @@
 //   {"type":"reconnect_attempt","attempt":N}  {"type":"reconnect","attempt":N}
 //   {"type":"reconnect_error","error":{...}}  {"type":"reconnect_failed"}  {"type":"error","error":{...}}
 
-import { io } from "socket.io-client";
 import { decode, encode, encodeError, out, serve } from "./lib/jsonl.mjs";
+import { commands, get, reportEvent, sockets } from "./lib/sockets.mjs";
 
-const sockets = new Map();
-let nextAckRef = 1;
-
-function get(c) {
-  const s = sockets.get(c.socket);
-  if (!s) throw new Error(`no socket ${JSON.stringify(c.socket)}`);
-  return s;
-}
+const { io } = await import(process.argv[2] || "socket.io-client");
 
 function open(c) {
   const name = c.socket;
@@ -81,22 +78,8 @@ function open(c) {
   socket.on("connect_error", (err) => ev("connect_error", { error: encodeError(err) }));
   socket.on("disconnect", (reason, details) => ev("disconnect", { reason, details: encodeError(details) }));
   socket.onAny((event, ...args) => {
-    const fields = { name: event };
-    const last = args[args.length - 1];
-    if (typeof last === "function") {
-      args.pop();
-      const ackRef = nextAckRef++;
-      fields.ackRef = ackRef;
-      const auto = state.autoAcks.get(event);
-      if (auto) {
-        fields.acked = true;
-        last(...(auto.echo ? args : decode(auto.args || [])));
-      } else {
-        state.pending.set(ackRef, last);
-      }
-    }
-    fields.args = encode(args);
-    ev("event", fields);
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : undefined;
+    reportEvent(state, ev, event, args, ack);
   });
 
   const m = socket.io;
@@ -138,34 +121,7 @@ serve(
   {
     open,
     emit,
-    connect: (c) => {
-      get(c).socket.connect();
-    },
-    disconnect: (c) => {
-      get(c).socket.disconnect();
-    },
-    reply: (c) => {
-      const st = get(c);
-      const fn = st.pending.get(c.ackRef);
-      if (!fn) throw new Error(`no pending ack ${c.ackRef}`);
-      st.pending.delete(c.ackRef);
-      fn(...decode(c.args || []));
-    },
-    autoAck: (c) => {
-      get(c).autoAcks.set(c.event, { echo: !!c.echo, args: c.args });
-    },
-    closeEngine: async (c) => {
-      const engine = get(c).socket.io.engine;
-      // While an upgrade pauses the polling transport, closing it does
-      // nothing: close the transport the upgrade ends with.
-      if (engine.upgrading) {
-        await new Promise((resolve) => {
-          engine.once("upgrade", resolve);
-          engine.once("upgradeError", resolve);
-        });
-      }
-      engine.transport.close();
-    },
+    ...commands,
     burst: (c) => {
       const { socket } = get(c);
       const pad = "x".repeat(c.pad || 0);
