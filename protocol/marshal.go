@@ -19,17 +19,28 @@ var errTooDeep = errors.New("nesting too deep or cyclic value")
 // MarshalArgs encodes args as a compact JSON array, the payload of an EVENT
 // (with the event name as first argument) or of an ACK.
 //
-// Every []byte becomes a placeholder {"_placeholder":true,"num":N} and its
-// bytes the attachment N, numbered depth-first in the order the JSON is
-// written: at top level and at any depth inside []any and map[string]any
-// (whose keys are written sorted, as encoding/json does). A nil []byte is an
-// empty attachment; attachments share memory with the []byte values.
-// json.RawMessage values are validated and inserted
-// verbatim, without surrounding whitespace (placeholders inside them are not renumbered). Every other value
-// goes through encoding/json, so a []byte inside a struct, a []string or a
-// named byte-slice type is base64 text there, not an attachment. Without
-// []byte and json.RawMessage values the result is exactly what
-// json.Marshal(args) gives.
+// Every byte slice becomes a placeholder {"_placeholder":true,"num":N} and
+// its bytes the attachment N, numbered depth-first in the order the JSON is
+// written, wherever it is, as Node sends a Buffer: an argument, an element
+// of []any or of any slice or array, a value of map[string]any or of any
+// map, a struct field (with encoding/json's rules for field names, tags,
+// embedded structs and map keys), behind pointers and interfaces. A byte
+// slice is a []byte or any slice type whose elements are of kind uint8,
+// unless the type has a MarshalJSON or MarshalText method (json.RawMessage
+// is JSON, not binary). A struct field tagged `socketio:"base64"` opts out:
+// encoding/json writes it, byte slices as base64 text. A nil []byte given
+// as an argument or inside []any and map[string]any is an empty
+// attachment; elsewhere a nil byte slice is null, as encoding/json writes
+// it. Attachments share memory with the byte slices.
+//
+// json.RawMessage values are validated and inserted verbatim, without
+// surrounding whitespace (placeholders inside them are not renumbered).
+// Values of types that cannot hold a byte slice are written by
+// encoding/json, in one call. Without byte slices and json.RawMessage
+// values the result is exactly what json.Marshal(args) gives; a type that
+// holds byte slices and has MarshalJSON or MarshalText on its pointer
+// is written with that method even where encoding/json would not take the
+// value's address.
 //
 // Send a payload with attachments as a BinaryEvent or BinaryAck.
 func MarshalArgs(args []any) (data []byte, attachments [][]byte, err error) {
@@ -135,8 +146,7 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		}
 		return append(dst, '}'), atts, nil
 	}
-	b, err := json.Marshal(v)
-	return append(dst, b...), atts, err
+	return appendWalked(dst, atts, v, depth)
 }
 
 // appendFloat writes f as encoding/json does (the ECMAScript number format).

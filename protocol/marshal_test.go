@@ -47,16 +47,19 @@ func TestMarshalArgsBinary(t *testing.T) {
 		"upload",
 		b0,
 		map[string]any{"z": b3, "a": []any{b1, map[string]any{"deep": b2}}},
-		struct{ Raw []byte }{[]byte("hi")},
+		struct {
+			Raw  []byte
+			Text []byte `socketio:"base64"`
+		}{[]byte("hi"), []byte("hi")},
 		json.RawMessage(` {"kept":` + ph0 + `} `),
 	})
 	noError(t, err)
-	equal(t, "data", string(data), `["upload",`+ph0+`,{"a":[`+ph1+`,{"deep":{"_placeholder":true,"num":2}}],"z":{"_placeholder":true,"num":3}},{"Raw":"aGk="},{"kept":`+ph0+`}]`)
-	equal(t, "attachments in depth-first order", atts, [][]byte{b0, b1, b2, b3})
+	equal(t, "data", string(data), `["upload",`+ph0+`,{"a":[`+ph1+`,{"deep":{"_placeholder":true,"num":2}}],"z":{"_placeholder":true,"num":3}},{"Raw":{"_placeholder":true,"num":4},"Text":"aGk="},{"kept":`+ph0+`}]`)
+	equal(t, "attachments in depth-first order", atts, [][]byte{b0, b1, b2, b3, []byte("hi")})
 
 	p := Packet{Type: Event, Data: data, Attachments: atts}
 	var d Decoder
-	got, err := feed(t, &d, frame{string(p.Encode()), []string{"\x00", "\x01", "\x02", ""}})
+	got, err := feed(t, &d, frame{string(p.Encode()), []string{"\x00", "\x01", "\x02", "", "hi"}})
 	noError(t, err)
 	equal(t, "decoded type", got.Type, BinaryEvent)
 	equal(t, "decoded data", string(got.Data), string(data))
