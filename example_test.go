@@ -2,7 +2,6 @@ package socketio_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -55,7 +54,7 @@ func Example() {
 	srv.OnConnect(func(s *socketio.Socket) {
 		socketio.OnAck(s, "sum", func(ctx context.Context, xs []int) (int, error) {
 			if len(xs) == 0 {
-				return 0, errors.New("nothing to add")
+				return 0, &socketio.Error{Code: socketio.CodeInvalidArgument, Message: "nothing to add"}
 			}
 			total := 0
 			for _, x := range xs {
@@ -81,7 +80,7 @@ func Example() {
 	// Output:
 	// true
 	// 431[6]
-	// 432[{"error":"nothing to add"}]
+	// 432[{"error":{"code":"invalid_argument","message":"nothing to add"}}]
 }
 
 func ExampleNamespace_Use() {

@@ -21,8 +21,11 @@ const (
 )
 
 // PacketMiddleware runs for every event a socket receives, before its
-// handlers, in the order of registration. A non-nil error drops the event
-// and is passed to the socket's OnError handlers.
+// handlers, in the order of registration. A non-nil error drops the event:
+// when the client asked for an acknowledgement, it carries the error in
+// the shape of Config.ErrorReply (return an *Error, such as one with
+// CodeRateLimited, to tell the client why); otherwise, and for errors that
+// are not an *Error, the error goes to the socket's OnError handlers.
 type PacketMiddleware func(ctx context.Context, event string, args Args) error
 
 // Socket is one client connected to one namespace. All its methods are safe
@@ -211,9 +214,11 @@ func (s *Socket) OnDisconnect(h func(DisconnectEvent)) {
 	s.mu.Unlock()
 }
 
-// OnError registers h to receive the errors of the socket's middlewares and
-// of On handlers whose caller did not ask for an acknowledgement. It runs on
-// the socket's handler queue.
+// OnError registers h to receive the errors of the socket's packet
+// middlewares and typed handlers that the client was not told about: those
+// of events sent without an acknowledgement, and every error that is not
+// an *Error (the client only learns that something failed). It runs on the
+// socket's handler queue (Node's socket.on("error")).
 func (s *Socket) OnError(h func(error)) {
 	s.mu.Lock()
 	hk := s.hooksLocked()
@@ -497,7 +502,8 @@ func (s *Socket) dispatch(name string, args Args, ack AckFunc) {
 	}
 	for _, m := range mws {
 		if err := m(s.ctx, name, args); err != nil {
-			s.reportError(err)
+			env := s.env()
+			env.Fail(name, ack, err)
 			return
 		}
 	}
