@@ -44,7 +44,7 @@ type Socket struct {
 	hasAnyOut atomic.Bool
 
 	mu           sync.Mutex
-	data         any
+	data         Data
 	handlers     handlerSet
 	onDisconnect []func(DisconnectEvent)
 	hooks        *socketHooks // made by the first of its registrations
@@ -113,8 +113,10 @@ func (s *Socket) Recovered() bool { return s.recovered }
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.state.Load() == stateConnected }
 
-// Data returns the value stored with SetData, nil if none.
-func (s *Socket) Data() any {
+// Data returns the socket's application data; read it with DataAs. A
+// socket recovered through a cluster adapter holds the JSON of what its
+// former server stored, which DataAs decodes into the same type.
+func (s *Socket) Data() Data {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.data
@@ -124,7 +126,7 @@ func (s *Socket) Data() any {
 // connection state recovery and exposed, as JSON, by FetchSockets.
 func (s *Socket) SetData(v any) {
 	s.mu.Lock()
-	s.data = v
+	s.data = Data{v: v}
 	s.mu.Unlock()
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -195,7 +194,7 @@ func chatRooms(s *socketio.Socket) []string {
 }
 
 func nickOf(s *socketio.Socket) string {
-	n, _ := s.Data().(string)
+	n, _ := socketio.DataAs[string](s.Data())
 	return n
 }
 
@@ -318,8 +317,7 @@ func (c *chat) presence(ctx context.Context, room string) {
 	}
 	p := presence{Room: room, Count: len(socks), Members: []string{}}
 	for _, rs := range socks {
-		var nick string
-		if json.Unmarshal(rs.Data, &nick) == nil && nick != "" {
+		if nick, err := socketio.DataAs[string](rs.Data); err == nil && nick != "" {
 			p.Members = append(p.Members, nick)
 		}
 	}
