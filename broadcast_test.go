@@ -242,6 +242,45 @@ func TestFetchJoinLeaveDisconnectSockets(t *testing.T) {
 	equal(t, "sockets left", len(srv.Of("/").Sockets()), 0)
 }
 
+// TestServerShortcuts covers the Server methods that act on the main
+// namespace, as Node's io.fetchSockets() and the like, and
+// Namespace.CloseConns.
+func TestServerShortcuts(t *testing.T) {
+	srv := newTestServer(t, nil)
+	cs, ss := joined(t, srv, 3)
+	ctx := context.Background()
+	type user struct{ Name string }
+	ss[0].SetData(user{"ann"})
+
+	socks, err := srv.FetchSockets(ctx)
+	noErr(t, err)
+	equal(t, "fetched", len(socks), 3)
+	for _, r := range socks {
+		if r.ID == ss[0].ID() {
+			equal(t, "data", mustData[user](t, r.Data), user{"ann"})
+		}
+	}
+	noErr(t, srv.SocketsJoin(ctx, "all"))
+	equal(t, "joined", slices.Contains(ss[2].Rooms(), "all"), true)
+	noErr(t, srv.SocketsLeave(ctx, "all"))
+	equal(t, "left", slices.Contains(ss[2].Rooms(), "all"), false)
+
+	noErr(t, srv.Except(ss[1].ID(), ss[2].ID()).DisconnectSockets(ctx))
+	cs[0].expect("41")
+	noErr(t, srv.Of("/").Except(ss[2].ID()).CloseConns(ctx))
+	cs[1].expect("41")
+	cs[1].waitClosed()
+	noErr(t, srv.CloseConns(ctx))
+	cs[2].expect("41")
+	cs[2].waitClosed()
+
+	_, ss = joined(t, srv, 1)
+	noErr(t, srv.Of("/").CloseConns(ctx))
+	waitFor(t, "the socket gone", func() bool { return !ss[0].Connected() })
+	noErr(t, srv.DisconnectSockets(ctx))
+	equal(t, "sockets left", len(srv.Of("/").Sockets()), 0)
+}
+
 // TestDataAs reads a socket's data as a type, converting through JSON
 // when it holds another.
 func TestDataAs(t *testing.T) {

@@ -441,6 +441,68 @@ func TestCatchAll(t *testing.T) {
 	equal(t, "outgoing broadcast", recv(t, out), seen{"broadcast", `[2]`})
 }
 
+// TestCatchAllRemoval covers Node's prependAny, offAny, listenersAny,
+// offAnyOutgoing and listeners.
+func TestCatchAllRemoval(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := connected(srv.Of("/"))
+	c := dial(t, srv)
+	c.connect("/")
+	s := recv(t, sockets)
+	calls := make(chan string, 16)
+	tag := func(name string) AnyHandler {
+		return func(ctx context.Context, ev string, args Args) { calls <- name + ":" + ev }
+	}
+	removeA := s.OnAny(tag("a"))
+	s.OnAny(tag("b"))
+	s.PrependAny(tag("first"))
+	equal(t, "AnyHandlers", len(s.AnyHandlers()), 3)
+	s.OnRaw("ev", func(context.Context, Args, AckFunc) { calls <- "handler" })
+	equal(t, "Handler", s.Handler("ev") != nil && s.Handler("other") == nil, true)
+
+	c.send(`42["ev"]`)
+	for _, want := range []string{"first:ev", "a:ev", "b:ev", "handler"} {
+		equal(t, "order", recv(t, calls), want)
+	}
+	removeA()
+	removeA() // again: nothing
+	c.send(`42["ev"]`)
+	for _, want := range []string{"first:ev", "b:ev", "handler"} {
+		equal(t, "after removing a", recv(t, calls), want)
+	}
+	s.OffAny()
+	s.Off("ev")
+	equal(t, "after OffAny", len(s.AnyHandlers()), 0)
+	equal(t, "after Off", s.Handler("ev") == nil, true)
+	synced := make(chan struct{})
+	s.OnRaw("sync", func(context.Context, Args, AckFunc) { close(synced) })
+	c.send(`42["ev"]`, `42["ev"]`, `42["sync"]`) // handled in order
+	recv(t, synced)
+	select {
+	case got := <-calls:
+		t.Errorf("called after removal: %s", got)
+	default:
+	}
+
+	out := make(chan string, 4)
+	removeOut := s.OnAnyOutgoing(func(ev string, _ Args) { out <- "late:" + ev })
+	s.PrependAnyOutgoing(func(ev string, _ Args) { out <- "early:" + ev })
+	equal(t, "AnyOutgoingHandlers", len(s.AnyOutgoingHandlers()), 2)
+	noErr(t, s.Emit("x"))
+	equal(t, "outgoing 1", recv(t, out), "early:x")
+	equal(t, "outgoing 2", recv(t, out), "late:x")
+	removeOut()
+	noErr(t, s.Emit("y"))
+	equal(t, "outgoing after removal", recv(t, out), "early:y")
+	s.OffAnyOutgoing()
+	noErr(t, s.Emit("z"))
+	equal(t, "none left", len(s.AnyOutgoingHandlers()), 0)
+	c.expect(`42["x"]`)
+	c.expect(`42["y"]`)
+	c.expect(`42["z"]`)
+	equal(t, "nothing after OffAnyOutgoing", len(out), 0)
+}
+
 func TestPacketMiddleware(t *testing.T) {
 	srv := newTestServer(t, nil)
 	handled := make(chan string, 4)
