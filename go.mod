@@ -1,5 +1,8 @@
 module github.com/sio-go/socketio
 
-go 1.26
+go 1.26.0
 
-require github.com/gorilla/websocket v1.5.3
+require (
+	github.com/gorilla/websocket v1.5.3
+	golang.org/x/time v0.16.0
+)
