@@ -52,10 +52,14 @@ type walker struct {
 	typ    reflect.Type
 	elem   *walker // walkPtr, walkSlice, walkArray, walkMap
 	fields []walkField
+
+	ifaceOnce sync.Once
+	iface     bool // see holdsIface
 }
 
 // walkField is one JSON field of a walked struct.
 type walkField struct {
+	key      string // the JSON name
 	name     []byte // `"name":`, escaped as encoding/json writes it
 	index    []int
 	w        *walker
@@ -120,7 +124,7 @@ func build(t reflect.Type, building map[reflect.Type]*walker) *walker {
 		w.kind = walkStruct
 		for _, f := range structFields(t) {
 			ft := t.FieldByIndex(f.index).Type
-			wf := walkField{index: f.index, quoted: f.quoted}
+			wf := walkField{key: f.name, index: f.index, quoted: f.quoted}
 			if f.base64 {
 				wf.w = &walker{typ: ft} // written by encoding/json
 			} else {

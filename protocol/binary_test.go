@@ -265,3 +265,52 @@ func TestWalkAllocs(t *testing.T) {
 }
 
 func phN(n int) string { return fmt.Sprintf(`{"_placeholder":true,"num":%d}`, n) }
+
+// Args.Decode gives a binary attachment received in an interface as a
+// []byte, as a Node Buffer arrives, not as its base64 text.
+func TestDecodeBinaryIntoInterfaces(t *testing.T) {
+	type holder struct {
+		Name  string         `json:"name"`
+		Any   any            `json:"any"`
+		Map   map[string]any `json:"map"`
+		List  []any          `json:"list"`
+		Typed []byte         `json:"typed"`
+		Deep  *struct {
+			V any `json:"v"`
+		} `json:"deep"`
+	}
+	data, atts, err := MarshalArgs([]any{
+		map[string]any{
+			"NAME":  "n", // encoding/json matches names without case
+			"any":   []byte("a"),
+			"map":   map[string]any{"b": []byte("b"), "n": 1},
+			"list":  []any{[]byte("c"), "text"},
+			"typed": []byte("d"),
+			"deep":  map[string]any{"v": map[string]any{"e": []byte("e")}},
+		},
+		[]byte("top"),
+	})
+	noError(t, err)
+	args, err := ArgsFromArray(data, atts)
+	noError(t, err)
+	var h holder
+	noError(t, args.Decode(0, &h))
+	equal(t, "name", h.Name, "n")
+	equal(t, "any", fmt.Sprintf("%q", h.Any), `"a"`)
+	if _, ok := h.Any.([]byte); !ok {
+		t.Errorf("any holds a %T", h.Any)
+	}
+	equal(t, "map", fmt.Sprintf("%v", h.Map), "map[b:[98] n:1]")
+	equal(t, "list", fmt.Sprintf("%v", h.List), "[[99] text]")
+	equal(t, "typed", string(h.Typed), "d")
+	equal(t, "deep", fmt.Sprintf("%v", h.Deep.V), "map[e:[101]]")
+	var top any
+	noError(t, args.Decode(1, &top))
+	equal(t, "top level", fmt.Sprintf("%T %s", top, top), "[]uint8 top")
+	// Without attachments nothing is walked: base64 text stays text.
+	plain, err := ArgsFromArray([]byte(`[{"any":"YQ=="}]`), nil)
+	noError(t, err)
+	var p holder
+	noError(t, plain.Decode(0, &p))
+	equal(t, "text stays text", p.Any, any("YQ=="))
+}
