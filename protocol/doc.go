@@ -30,7 +30,8 @@
 // Error and ErrorReply give the shape in which both ends of this module
 // report a failed event in its acknowledgement.
 //
-// The package depends on the standard library only. Decoding a text packet
+// The package depends on the standard library only (and on
+// internal/plainjson of this module, which does too). Decoding a text packet
 // allocates the Packet and nothing else; encoding into a reused buffer, and
 // MarshalArgs of strings, numbers and []byte values, allocate nothing.
 package protocol

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+
+	"github.com/sio-go/socketio/internal/plainjson"
 )
 
 // Args are the arguments of a received event or acknowledgement, kept as
@@ -66,6 +69,17 @@ func (a Args) Decode(i int, v any) error {
 	raw := a.Raw(i)
 	if raw == nil {
 		return nil
+	}
+	// Booleans, numbers, strings and structs of them decode without
+	// encoding/json when they can (and then as encoding/json would); what
+	// the codec leaves goes on below, over what it wrote, which
+	// encoding/json writes again.
+	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer {
+		if c := plainjson.For(t.Elem()); c != nil {
+			if p := reflect.ValueOf(v).UnsafePointer(); p != nil && c.Decode(p, raw) {
+				return nil
+			}
+		}
 	}
 	if len(a.attachments) > 0 {
 		inlined, err := InlineAttachments(raw, a.attachments)

@@ -16,7 +16,9 @@ import (
 	"reflect"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
+	"github.com/sio-go/socketio/internal/plainjson"
 	"github.com/sio-go/socketio/protocol"
 )
 
@@ -62,12 +64,30 @@ func finish[R any](env *Env, ev string, ack Ack, r R, err error) {
 	case isNone[R]():
 		_ = ack()
 	default:
+		if c := plainStruct[R](); c != nil {
+			// Encoded here, without encoding/json nor a look-up by type.
+			if b, err := c.Append(make([]byte, 0, 64), unsafe.Pointer(&r)); err == nil {
+				if err := ack(json.RawMessage(b)); err != nil {
+					env.Fail(ev, ack, fmt.Errorf("acknowledging: %w", err))
+				}
+				return
+			}
+		}
 		if err := ack(r); err != nil {
 			// Not sent (a result encoding/json refuses, say): tell the
 			// peer rather than leave it waiting.
 			env.Fail(ev, ack, fmt.Errorf("acknowledging: %w", err))
 		}
 	}
+}
+
+// plainStruct returns the plainjson codec of R when R is a plain struct;
+// other plain types (strings, numbers) are as quick through Ack.
+func plainStruct[R any]() *plainjson.Codec {
+	if t := reflect.TypeFor[R](); t.Kind() == reflect.Struct {
+		return plainjson.For(t)
+	}
+	return nil
 }
 
 // isNone reports whether R is struct{}, the result of handlers that return
@@ -185,7 +205,9 @@ type Validator interface {
 
 // decoder returns the function that decodes argument i into a T, chosen
 // for T once: []byte takes an attachment as it is, string a plain JSON
-// string without encoding/json, anything else goes through Args.Decode.
+// string without encoding/json, a plain type (booleans, numbers, strings
+// and structs of them) goes through plainjson, anything else (and what
+// plainjson leaves) through Args.Decode.
 // A missing argument gives the zero value. Errors are *protocol.Error
 // with CodeInvalidArgument. The value is returned, not stored through a
 // pointer, so that the fast paths allocate nothing.
@@ -210,6 +232,16 @@ func decoder[T any]() func(args protocol.Args, i int) (T, error) {
 		}
 	default:
 		dec = decodeJSON[T]
+		if c := plainjson.For(reflect.TypeFor[T]()); c != nil {
+			dec = func(args protocol.Args, i int) (T, error) {
+				var v T
+				raw := args.Raw(i)
+				if raw == nil || c.Decode(unsafe.Pointer(&v), raw) {
+					return v, nil
+				}
+				return decodeJSON[T](args, i) // for the error, or what the codec leaves
+			}
+		}
 	}
 	if _, ok := any((*T)(nil)).(Validator); ok {
 		return func(args protocol.Args, i int) (T, error) {
