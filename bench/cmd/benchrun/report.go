@@ -43,7 +43,15 @@ func buildReport(recs []record, servers []string, reps int, sz sizes, mach machi
 			continue
 		}
 		rw := row{m: m, vals: map[string][]float64{}, med: map[string]float64{}, ratio: math.NaN()}
-		for _, srv := range servers {
+		srvs := servers
+		vs := variantsOf(rep.scen, m.Scenario)
+		if len(vs) > 0 {
+			srvs = nil
+			for _, v := range vs {
+				srvs = append(srvs, v.Label)
+			}
+		}
+		for _, srv := range srvs {
 			v := make([]float64, reps)
 			for i := range v {
 				v[i] = math.NaN()
@@ -60,9 +68,24 @@ func buildReport(recs []record, servers []string, reps int, sz sizes, mach machi
 			rw.ratios = stats.PairedRatios(positive(g), positive(n))
 			rw.ratio = stats.Median(rw.ratios)
 		}
+		if len(vs) == 2 { // the second variant against the first, run by run
+			rw.ratios = stats.PairedRatios(positive(rw.vals[vs[1].Label]), positive(rw.vals[vs[0].Label]))
+			rw.ratio = stats.Median(rw.ratios)
+		}
 		rep.rows = append(rep.rows, rw)
 	}
 	return rep
+}
+
+// variantsOf returns the variants of the named scenario, nil for a
+// comparison of servers.
+func variantsOf(list []scenario, name string) []variant {
+	for _, sc := range list {
+		if sc.Name == name {
+			return sc.Variants
+		}
+	}
+	return nil
 }
 
 // positive maps values that are not above zero to NaN, so that ratios
@@ -91,6 +114,9 @@ func (rw row) target() (goal, met string) {
 		}
 	case m.Target > 0:
 		goal = ratioGoal(m.Target, m.Lower)
+		if m.Section == sectionTyped {
+			goal = strings.Replace(goal, "Node", "raw", 1)
+		}
 		if !math.IsNaN(rw.ratio) {
 			if m.Lower {
 				met = yesNo(rw.ratio <= m.Target)
@@ -123,7 +149,7 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-var serverTitle = map[string]string{"go": "Go", "node": "Node"}
+var serverTitle = map[string]string{"go": "Go", "node": "Node", labelRaw: "Go (raw handler)", labelTyped: "Go (typed handler)"}
 
 func (r *report) markdown() string {
 	var b strings.Builder
@@ -149,6 +175,7 @@ func (r *report) markdown() string {
 		}
 	}
 
+	r.typedSection(&b)
 	r.clusterSection(&b)
 
 	p("\n## Chart\n\n")
@@ -171,6 +198,9 @@ func (r *report) markdown() string {
 	}
 	p("\n")
 	for _, rw := range r.rows {
+		if rw.m.Section == sectionTyped {
+			continue // in its own section
+		}
 		p("| %s (%s) |", rw.m.Name, rw.m.Unit)
 		for _, s := range r.servers {
 			parts := make([]string, len(rw.vals[s]))
@@ -304,6 +334,55 @@ func (r *report) clusterSection(b *strings.Builder) {
 	}
 	p("\n")
 	r.table(b, sectionCluster)
+}
+
+// typedSection writes the comparison of the typed handler path with the
+// raw one when echo-typed ran.
+func (r *report) typedSection(b *strings.Builder) {
+	if !r.hasSection(sectionTyped) {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	vs := variantsOf(r.scen, "echo-typed")
+	p("\n## Typed handlers (Go server)\n\n")
+	p("The cost of decoding into Go types: in every repetition the Go server runs `echo` twice, back to back, each on a fresh process (the order flips every repetition): once through a raw handler that acknowledges `Args.Values()` (the `echo` scenario's 32-character string), once through a typed handler, `socketio.OnAck[echoMsg, echoMsg]`, that decodes an object `{\"text\":<32 characters>,\"n\":7}` into a struct and acknowledges with the struct. The ratio is the median of the per-repetition ratios typed/raw.\n\n")
+	p("| Metric | Unit |")
+	for _, v := range vs {
+		p(" %s |", v.Title)
+	}
+	p(" Typed/raw | Target | Met |\n|---|---|")
+	for range vs {
+		p("---:|")
+	}
+	p("---:|---|---|\n")
+	for _, rw := range r.rows {
+		if rw.m.Section != sectionTyped {
+			continue
+		}
+		p("| %s | %s |", rw.m.Name, rw.m.Unit)
+		for _, v := range vs {
+			p(" %s |", formatNum(rw.med[v.Label], rw.m.Digits))
+		}
+		goal, met := rw.target()
+		p(" %s | %s | %s |\n", formatRatio(rw.ratio), orDash(goal), orDash(met))
+	}
+	p("\nPer run (raw · typed, in repetition order):\n\n")
+	for _, rw := range r.rows {
+		if rw.m.Section != sectionTyped {
+			continue
+		}
+		var runs []string
+		for i := range r.reps {
+			var pair []string
+			for _, v := range vs {
+				if vals := rw.vals[v.Label]; i < len(vals) {
+					pair = append(pair, formatNum(vals[i], rw.m.Digits))
+				}
+			}
+			runs = append(runs, strings.Join(pair, " / "))
+		}
+		p("- %s (%s): %s\n", rw.m.Name, rw.m.Unit, strings.Join(runs, " · "))
+	}
 }
 
 // numberWord spells small counts as words.
