@@ -119,16 +119,18 @@ func BenchmarkSocketEmit(b *testing.B) {
 
 // BenchmarkEchoAck is the server side of an emit with an acknowledgement:
 // an incoming EVENT with an ack id, a handler that acknowledges with its
-// arguments, and the ACK packet handed to the connection. raw is OnRaw
-// sending back Args.Values; typed decodes a struct with OnAck and
-// acknowledges with a struct, as the load generator's typed echo does.
+// arguments, and the ACK packet handed to the connection, with the
+// payloads of the load generator's echo scenarios: raw is OnRaw sending
+// back Args.Values of a 32-character string; typed decodes an object into
+// a struct with OnAck and acknowledges with the struct.
 func BenchmarkEchoAck(b *testing.B) {
 	type echo struct {
-		S string `json:"s"`
-		N int    `json:"n"`
+		Text string `json:"text"`
+		N    int    `json:"n"`
 	}
+	const text = `"abcdefghijklmnopqrstuvwxyzabcdef"`
 	b.Run("raw", func(b *testing.B) {
-		benchEcho(b, `21["echo","hello, world",{"n":1}]`, func(s *Socket, acked chan<- struct{}) {
+		benchEcho(b, `21["echo",`+text+`]`, func(s *Socket, acked chan<- struct{}) {
 			s.OnRaw("echo", func(ctx context.Context, args Args, ack AckFunc) {
 				_ = ack(args.Values()...)
 				acked <- struct{}{}
@@ -136,7 +138,7 @@ func BenchmarkEchoAck(b *testing.B) {
 		})
 	})
 	b.Run("typed", func(b *testing.B) {
-		benchEcho(b, `21["echo",{"s":"hello, world","n":1}]`, func(s *Socket, acked chan<- struct{}) {
+		benchEcho(b, `21["echo",{"text":`+text+`,"n":7}]`, func(s *Socket, acked chan<- struct{}) {
 			OnAck(s, "echo", func(ctx context.Context, e echo) (echo, error) {
 				acked <- struct{}{}
 				return e, nil
@@ -144,7 +146,7 @@ func BenchmarkEchoAck(b *testing.B) {
 		})
 	})
 	b.Run("typed-string", func(b *testing.B) {
-		benchEcho(b, `21["echo","hello, world"]`, func(s *Socket, acked chan<- struct{}) {
+		benchEcho(b, `21["echo",`+text+`]`, func(s *Socket, acked chan<- struct{}) {
 			OnAck(s, "echo", func(ctx context.Context, m string) (string, error) {
 				acked <- struct{}{}
 				return m, nil

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"unicode"
 	"unsafe"
+
+	"github.com/sio-go/socketio/internal/plainjson"
 )
 
 // This file finds byte slices inside values of any type, so that they travel
@@ -52,6 +54,7 @@ type walker struct {
 	typ    reflect.Type
 	elem   *walker // walkPtr, walkSlice, walkArray, walkMap
 	fields []walkField
+	plain  *plainjson.Codec // a walkJSON type that plainjson writes
 
 	ifaceOnce sync.Once
 	iface     bool // see holdsIface
@@ -103,6 +106,9 @@ func build(t reflect.Type, building map[reflect.Type]*walker) *walker {
 	w := &walker{typ: t}
 	building[t] = w
 	if !mayHoldBytes(t) {
+		if t.Kind() == reflect.Struct {
+			w.plain = plainjson.For(t)
+		}
 		return w // walkJSON
 	}
 	switch t.Kind() {
@@ -202,6 +208,13 @@ func mayHoldBytes(t reflect.Type) bool {
 func appendWalked(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte, error) {
 	w := walkerFor(reflect.TypeOf(v))
 	if w.kind == walkJSON {
+		if w.plain != nil {
+			// A plain struct in an interface: the interface's data word
+			// points to it (such a struct is never stored in the word
+			// itself, having no pointer but its strings').
+			d, err := w.plain.Append(dst, (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1])
+			return d, atts, err
+		}
 		b, err := json.Marshal(v)
 		return append(dst, b...), atts, err
 	}
@@ -224,6 +237,10 @@ func readable(v reflect.Value) reflect.Value {
 func (w *walker) append(dst []byte, atts [][]byte, v reflect.Value, depth int) ([]byte, [][]byte, error) {
 	switch w.kind {
 	case walkJSON:
+		if w.plain != nil && v.CanAddr() {
+			d, err := w.plain.Append(dst, unsafe.Pointer(v.UnsafeAddr()))
+			return d, atts, err
+		}
 		v = readable(v)
 		var b []byte
 		var err error

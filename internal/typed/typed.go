@@ -64,30 +64,12 @@ func finish[R any](env *Env, ev string, ack Ack, r R, err error) {
 	case isNone[R]():
 		_ = ack()
 	default:
-		if c := plainStruct[R](); c != nil {
-			// Encoded here, without encoding/json nor a look-up by type.
-			if b, err := c.Append(make([]byte, 0, 64), unsafe.Pointer(&r)); err == nil {
-				if err := ack(json.RawMessage(b)); err != nil {
-					env.Fail(ev, ack, fmt.Errorf("acknowledging: %w", err))
-				}
-				return
-			}
-		}
 		if err := ack(r); err != nil {
 			// Not sent (a result encoding/json refuses, say): tell the
 			// peer rather than leave it waiting.
 			env.Fail(ev, ack, fmt.Errorf("acknowledging: %w", err))
 		}
 	}
-}
-
-// plainStruct returns the plainjson codec of R when R is a plain struct;
-// other plain types (strings, numbers) are as quick through Ack.
-func plainStruct[R any]() *plainjson.Codec {
-	if t := reflect.TypeFor[R](); t.Kind() == reflect.Struct {
-		return plainjson.For(t)
-	}
-	return nil
 }
 
 // isNone reports whether R is struct{}, the result of handlers that return
