@@ -220,9 +220,18 @@ func (r *report) markdown() string {
 	p("- Latencies are measured in the load generator, which shares the machine: they include its own scheduling. At a fixed offered load they run from the moment each message is written to the socket. The pacer never waits for the server (a client whose window of outstanding acks is full skips its turn, and the run then fails), so a server falling behind is not hidden; how late the pacer itself sent, against the schedule, is reported on its own row and is not in the latencies.\n")
 	p("- Scenarios:\n")
 	for _, sc := range r.scen {
-		if r.ran(sc.Name) {
-			p("  - `%s`: %s. `loadgen %s`\n", sc.Name, sc.What, strings.Join(sc.Args, " "))
+		if !r.ran(sc.Name) {
+			continue
 		}
+		if len(sc.Variants) == 0 {
+			p("  - `%s`: %s. `loadgen %s`\n", sc.Name, sc.What, strings.Join(sc.Args, " "))
+			continue
+		}
+		var runs []string
+		for _, v := range sc.Variants {
+			runs = append(runs, fmt.Sprintf("`loadgen %s`", strings.Join(v.Args, " ")))
+		}
+		p("  - `%s`: %s. %s\n", sc.Name, sc.What, strings.Join(runs, " and "))
 	}
 
 	p("\n## Machine\n\n")
