@@ -444,11 +444,8 @@ func TestCatchAll(t *testing.T) {
 // TestCatchAllRemoval covers Node's prependAny, offAny, listenersAny,
 // offAnyOutgoing and listeners.
 func TestCatchAllRemoval(t *testing.T) {
-	srv := newTestServer(t, nil)
-	sockets := connected(srv.Of("/"))
-	c := dial(t, srv)
-	c.connect("/")
-	s := recv(t, sockets)
+	cs, ss := joined(t, newTestServer(t, nil), 1)
+	c, s := cs[0], ss[0]
 	calls := make(chan string, 16)
 	tag := func(name string) AnyHandler {
 		return func(ctx context.Context, ev string, args Args) { calls <- name + ":" + ev }

@@ -179,47 +179,50 @@ func (g *goSio) Call(t testing.TB, nsp, ev string, args ...any) json.RawMessage 
 // binJSON turns generic values into what the drivers print: []byte as
 // {"$bin": base64}, raw JSON decoded.
 func binJSON(v any) any {
-	switch x := v.(type) {
-	case []byte:
-		return nodeproc.Bin(x)
-	case json.RawMessage:
-		var d any
-		_ = json.Unmarshal(x, &d)
-		return d
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = binJSON(e)
+	return transform(v, func(v any) (any, bool) {
+		switch x := v.(type) {
+		case []byte:
+			return nodeproc.Bin(x), true
+		case json.RawMessage:
+			var d any
+			_ = json.Unmarshal(x, &d)
+			return d, true
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = binJSON(e)
-		}
-		return out
-	}
-	return v
+		return nil, false
+	})
 }
 
 // fromBinJSON is the reverse of binJSON, for arguments written for the
 // drivers: {"$bin": base64} becomes []byte.
 func fromBinJSON(v any) any {
+	return transform(v, func(v any) (any, bool) {
+		if m, ok := v.(map[string]any); ok && len(m) == 1 {
+			if b, ok := m["$bin"].(string); ok {
+				d, _ := base64.StdEncoding.DecodeString(b)
+				return d, true
+			}
+		}
+		return nil, false
+	})
+}
+
+// transform rebuilds generic values, replacing what f replaces, at any
+// depth of []any and map[string]any.
+func transform(v any, f func(any) (any, bool)) any {
+	if r, ok := f(v); ok {
+		return r
+	}
 	switch x := v.(type) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = fromBinJSON(e)
+			out[i] = transform(e, f)
 		}
 		return out
 	case map[string]any:
-		if b, ok := x["$bin"].(string); ok && len(x) == 1 {
-			d, _ := base64.StdEncoding.DecodeString(b)
-			return d
-		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = fromBinJSON(e)
+			out[k] = transform(e, f)
 		}
 		return out
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
 	"unsafe"
 
 	"github.com/sio-go/socketio/internal/plainjson"
@@ -493,7 +492,7 @@ func structFields(t reflect.Type) []jsonField {
 					continue
 				}
 				name, opts, _ := strings.Cut(tag, ",")
-				if !validTag(name) {
+				if !plainjson.ValidTag(name) {
 					name = ""
 				}
 				index := append(slices.Clip(q.index), i)
@@ -575,19 +574,4 @@ func hasOption(opts, name string) bool {
 		}
 	}
 	return false
-}
-
-// validTag is encoding/json's test for a usable name in a json tag.
-func validTag(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		switch {
-		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
-		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
-			return false
-		}
-	}
-	return true
 }

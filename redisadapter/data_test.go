@@ -45,14 +45,13 @@ func TestDataAcrossNodes(t *testing.T) {
 
 	sw := redistest.StartSwitch(t)
 	sw.Route(g1.url)
-	m, err := sioclient.NewManager(sw.URL(), &sioclient.Config{
+	ctx := ctxFor(t, 30*time.Second)
+	s, err := sioclient.Dial(ctx, sw.URL(), &sioclient.Config{
 		ReconnectionDelay: 50 * time.Millisecond, ReconnectionDelayMax: 100 * time.Millisecond,
+		Socket: sioclient.SocketConfig{Auth: map[string]any{"rooms": []string{"room1"}}},
 	})
 	must(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	s := m.Socket("/", &sioclient.SocketConfig{Auth: map[string]any{"rooms": []string{"room1"}}})
-	ctx := ctxFor(t, 30*time.Second)
-	must(t, s.Connect(ctx))
+	t.Cleanup(func() { _ = s.Manager().Close() })
 	id := s.ID()
 
 	check("local socket", g1.srv.Of("/").Socket(id).Data())

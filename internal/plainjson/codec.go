@@ -118,7 +118,7 @@ func build(t reflect.Type, depth int) *Codec {
 		if opts != "" && opts != "omitempty" {
 			return nil // string, omitzero, …
 		}
-		if !validTag(name) {
+		if !ValidTag(name) {
 			name = sf.Name
 		}
 		// Two fields of one name hide each other (or the tagged one
@@ -149,8 +149,8 @@ func isASCII(s string) bool {
 	return true
 }
 
-// validTag is encoding/json's test for a usable name in a json tag.
-func validTag(s string) bool {
+// ValidTag is encoding/json's test for a usable name in a json tag.
+func ValidTag(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -266,32 +266,14 @@ func (c *Codec) decodeNumber(p unsafe.Pointer, d []byte, i int) (int, bool) {
 		default:
 			return i, false
 		}
-		switch c.bits {
-		case 8:
-			*(*int8)(p) = int8(v)
-		case 16:
-			*(*int16)(p) = int16(v)
-		case 32:
-			*(*int32)(p) = int32(v)
-		default:
-			*(*int64)(p) = v
-		}
+		c.store(p, uint64(v))
 		return j, true
 	default: // kUint
 		u, ok := parseUint(num)
 		if !ok || (c.bits < 64 && u >= uint64(1)<<c.bits) {
 			return i, false
 		}
-		switch c.bits {
-		case 8:
-			*(*uint8)(p) = uint8(u)
-		case 16:
-			*(*uint16)(p) = uint16(u)
-		case 32:
-			*(*uint32)(p) = uint32(u)
-		default:
-			*(*uint64)(p) = u
-		}
+		c.store(p, u)
 		return j, true
 	}
 }
@@ -515,19 +497,8 @@ func (c *Codec) Append(dst []byte, p unsafe.Pointer) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-func (c *Codec) int(p unsafe.Pointer) int64 {
-	switch c.bits {
-	case 8:
-		return int64(*(*int8)(p))
-	case 16:
-		return int64(*(*int16)(p))
-	case 32:
-		return int64(*(*int32)(p))
-	}
-	return *(*int64)(p)
-}
-
-func (c *Codec) uint(p unsafe.Pointer) uint64 {
+// load reads the integer of c.bits bits at p, zero-extended.
+func (c *Codec) load(p unsafe.Pointer) uint64 {
 	switch c.bits {
 	case 8:
 		return uint64(*(*uint8)(p))
@@ -538,6 +509,27 @@ func (c *Codec) uint(p unsafe.Pointer) uint64 {
 	}
 	return *(*uint64)(p)
 }
+
+// store writes the low c.bits bits of u at p.
+func (c *Codec) store(p unsafe.Pointer, u uint64) {
+	switch c.bits {
+	case 8:
+		*(*uint8)(p) = uint8(u)
+	case 16:
+		*(*uint16)(p) = uint16(u)
+	case 32:
+		*(*uint32)(p) = uint32(u)
+	default:
+		*(*uint64)(p) = u
+	}
+}
+
+func (c *Codec) int(p unsafe.Pointer) int64 {
+	shift := 64 - c.bits
+	return int64(c.load(p)<<shift) >> shift // sign-extended
+}
+
+func (c *Codec) uint(p unsafe.Pointer) uint64 { return c.load(p) }
 
 // empty is encoding/json's omitempty test; a struct is never empty.
 func (c *Codec) empty(p unsafe.Pointer) bool {

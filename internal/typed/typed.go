@@ -81,9 +81,7 @@ func isNone[R any]() bool {
 
 // Handler0 calls h for an event, ignoring its arguments.
 func Handler0(env Env, ev string, h func(ctx context.Context) error) Raw {
-	return func(ctx context.Context, _ protocol.Args, ack Ack) {
-		finish(&env, ev, ack, struct{}{}, h(ctx))
-	}
+	return AckHandler0(env, ev, func(ctx context.Context) (struct{}, error) { return struct{}{}, h(ctx) })
 }
 
 // AckHandler0 calls h for an event, ignoring its arguments, and
@@ -97,15 +95,7 @@ func AckHandler0[R any](env Env, ev string, h func(ctx context.Context) (R, erro
 
 // Handler1 decodes the first argument into an A and calls h.
 func Handler1[A any](env Env, ev string, h func(ctx context.Context, a A) error) Raw {
-	da := decoder[A]()
-	return func(ctx context.Context, args protocol.Args, ack Ack) {
-		a, err := da(args, 0)
-		if err != nil {
-			env.Fail(ev, ack, err)
-			return
-		}
-		finish(&env, ev, ack, struct{}{}, h(ctx, a))
-	}
+	return AckHandler1(env, ev, func(ctx context.Context, a A) (struct{}, error) { return struct{}{}, h(ctx, a) })
 }
 
 // AckHandler1 decodes the first argument into an A, calls h and

@@ -260,19 +260,32 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
-// table writes the summary table of one section's rows.
+// table writes the summary table of one section's rows: a column per
+// server and their ratio Go/Node, or for the typed section a column per
+// variant and their ratio typed/raw.
 func (r *report) table(b *strings.Builder, section string) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	ratio := r.has("go") && r.has("node")
+	cols, titles := r.servers, make([]string, len(r.servers))
+	for i, s := range r.servers {
+		titles[i] = serverTitle[s]
+	}
+	ratio, ratioTitle := r.has("go") && r.has("node"), "Go/Node"
+	if section == sectionTyped {
+		cols, titles = nil, nil
+		for _, v := range variantsOf(r.scen, "echo-typed") {
+			cols, titles = append(cols, v.Label), append(titles, v.Title)
+		}
+		ratio, ratioTitle = true, "Typed/raw"
+	}
 	p("| Metric | Unit |")
-	for _, s := range r.servers {
-		p(" %s |", serverTitle[s])
+	for _, t := range titles {
+		p(" %s |", t)
 	}
 	if ratio {
-		p(" Go/Node |")
+		p(" %s |", ratioTitle)
 	}
 	p(" Target | Met |\n|---|---|")
-	for range r.servers {
+	for range cols {
 		p("---:|")
 	}
 	if ratio {
@@ -284,7 +297,7 @@ func (r *report) table(b *strings.Builder, section string) {
 			continue
 		}
 		p("| %s | %s |", rw.m.Name, rw.m.Unit)
-		for _, s := range r.servers {
+		for _, s := range cols {
 			p(" %s |", formatNum(rw.med[s], rw.m.Digits))
 		}
 		if ratio {
@@ -355,26 +368,7 @@ func (r *report) typedSection(b *strings.Builder) {
 	vs := variantsOf(r.scen, "echo-typed")
 	p("\n## Typed handlers (Go server)\n\n")
 	p("The cost of decoding into Go types: in every repetition the Go server runs `echo` twice, back to back, each on a fresh process (the order flips every repetition): once through a raw handler that acknowledges `Args.Values()` (the `echo` scenario's 32-character string), once through a typed handler, `socketio.OnAck[echoMsg, echoMsg]`, that decodes an object `{\"text\":<32 characters>,\"n\":7}` into a struct and acknowledges with the struct. The ratio is the median of the per-repetition ratios typed/raw.\n\n")
-	p("| Metric | Unit |")
-	for _, v := range vs {
-		p(" %s |", v.Title)
-	}
-	p(" Typed/raw | Target | Met |\n|---|---|")
-	for range vs {
-		p("---:|")
-	}
-	p("---:|---|---|\n")
-	for _, rw := range r.rows {
-		if rw.m.Section != sectionTyped {
-			continue
-		}
-		p("| %s | %s |", rw.m.Name, rw.m.Unit)
-		for _, v := range vs {
-			p(" %s |", formatNum(rw.med[v.Label], rw.m.Digits))
-		}
-		goal, met := rw.target()
-		p(" %s | %s | %s |\n", formatRatio(rw.ratio), orDash(goal), orDash(met))
-	}
+	r.table(b, sectionTyped)
 	p("\nPer run (raw · typed, in repetition order):\n\n")
 	for _, rw := range r.rows {
 		if rw.m.Section != sectionTyped {
