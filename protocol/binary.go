@@ -105,7 +105,9 @@ func build(t reflect.Type, building map[reflect.Type]*walker) *walker {
 	w := &walker{typ: t}
 	building[t] = w
 	if !mayHoldBytes(t) {
-		if t.Kind() == reflect.Struct {
+		// Not for a struct of a pointer's size: it may be stored in an
+		// interface's data word itself (see appendWalked).
+		if t.Kind() == reflect.Struct && t.Size() != unsafe.Sizeof(uintptr(0)) {
 			w.plain = plainjson.For(t)
 		}
 		return w // walkJSON
@@ -209,8 +211,8 @@ func appendWalked(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte
 	if w.kind == walkJSON {
 		if w.plain != nil {
 			// A plain struct in an interface: the interface's data word
-			// points to it (such a struct is never stored in the word
-			// itself, having no pointer but its strings').
+			// points to it (one is stored in the word itself only if it
+			// is a single pointer, which build leaves out).
 			d, err := w.plain.Append(dst, (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1])
 			return d, atts, err
 		}
