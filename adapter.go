@@ -184,8 +184,9 @@ type Session struct {
 	SID   string
 	PID   string
 	Rooms []string
-	// Data is the socket's data (Socket.Data).
-	Data any
+	// Data is the socket's data (Socket.Data): a remote store keeps its
+	// JSON (see Data.MarshalJSON and Data.UnmarshalJSON).
+	Data Data
 	// MissedPackets are the EVENT packets to replay, set by RestoreSession.
 	MissedPackets []*protocol.Packet
 }

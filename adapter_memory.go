@@ -2,7 +2,6 @@ package socketio
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"sync"
 
@@ -413,15 +412,11 @@ func (a *MemoryAdapter) Close() error { return nil }
 
 // remote describes a local socket as FetchSockets returns it.
 func (s *Socket) remote() *RemoteSocket {
-	data, err := json.Marshal(s.Data())
-	if err != nil {
-		data = json.RawMessage("null")
-	}
 	return &RemoteSocket{
 		ID:        s.id,
 		Handshake: *s.handshake,
 		Rooms:     s.Rooms(),
-		Data:      data,
+		Data:      s.Data(),
 		nsp:       s.nsp,
 	}
 }

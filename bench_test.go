@@ -119,26 +119,56 @@ func BenchmarkSocketEmit(b *testing.B) {
 
 // BenchmarkEchoAck is the server side of an emit with an acknowledgement:
 // an incoming EVENT with an ack id, a handler that acknowledges with its
-// arguments, and the ACK packet handed to the connection.
+// arguments, and the ACK packet handed to the connection, with the
+// payloads of the load generator's echo scenarios: raw is OnRaw sending
+// back Args.Values of a 32-character string; typed decodes an object into
+// a struct with OnAck and acknowledges with the struct.
 func BenchmarkEchoAck(b *testing.B) {
+	type echo struct {
+		Text string `json:"text"`
+		N    int    `json:"n"`
+	}
+	const text = `"abcdefghijklmnopqrstuvwxyzabcdef"`
+	b.Run("raw", func(b *testing.B) {
+		benchEcho(b, `21["echo",`+text+`]`, func(s *Socket, acked chan<- struct{}) {
+			s.OnRaw("echo", func(ctx context.Context, args Args, ack AckFunc) {
+				_ = ack(args.Values()...)
+				acked <- struct{}{}
+			})
+		})
+	})
+	b.Run("typed", func(b *testing.B) {
+		benchEcho(b, `21["echo",{"text":`+text+`,"n":7}]`, func(s *Socket, acked chan<- struct{}) {
+			OnAck(s, "echo", func(ctx context.Context, e echo) (echo, error) {
+				acked <- struct{}{}
+				return e, nil
+			})
+		})
+	})
+	b.Run("typed-string", func(b *testing.B) {
+		benchEcho(b, `21["echo",`+text+`]`, func(s *Socket, acked chan<- struct{}) {
+			OnAck(s, "echo", func(ctx context.Context, m string) (string, error) {
+				acked <- struct{}{}
+				return m, nil
+			})
+		})
+	})
+}
+
+func benchEcho(b *testing.B, msg string, register func(*Socket, chan<- struct{})) {
 	srv := newServer(nil)
 	defer srv.Shutdown(context.Background())
 	acked := make(chan struct{}, 1)
-	srv.OnConnect(func(s *Socket) {
-		s.OnRaw("echo", func(ctx context.Context, args Args, ack AckFunc) {
-			_ = ack(args.Values()...)
-			acked <- struct{}{}
-		})
-	})
+	srv.OnConnect(func(s *Socket) { register(s, acked) })
 	req := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil)
 	nc := &nopConn{id: "c", req: req}
 	c := srv.accept(nc)
 	c.onMessage([]byte("0"), false)
 	waitFor(b, "the socket", func() bool { return len(srv.Of("/").Sockets()) == 1 })
-	msg := []byte(`21["echo","hello, world",{"n":1}]`)
+	m := []byte(msg)
 	b.ReportAllocs()
 	for b.Loop() {
-		nc.read(c, msg)
+		nc.read(c, m)
 		<-acked
 	}
 }

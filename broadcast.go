@@ -2,7 +2,6 @@ package socketio
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -240,8 +239,10 @@ type RemoteSocket struct {
 	ID        string    `json:"id"`
 	Handshake Handshake `json:"handshake"`
 	Rooms     []string  `json:"rooms"`
-	// Data is the socket's data (Socket.SetData) as JSON.
-	Data json.RawMessage `json:"data"`
+	// Data is the socket's data (Socket.SetData); read it with DataAs. It
+	// is the Go value for a socket of this server, its JSON for a socket
+	// of another.
+	Data Data `json:"data"`
 
 	nsp *Namespace
 }

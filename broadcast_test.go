@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"github.com/sio-go/socketio/protocol"
 	"slices"
@@ -202,7 +203,9 @@ func TestFetchJoinLeaveDisconnectSockets(t *testing.T) {
 	for _, r := range remote {
 		ids = append(ids, r.ID)
 		if r.ID == ss[1].ID() {
-			equal(t, "data", string(r.Data), `{"score":7}`)
+			score, err := DataAs[map[string]int](r.Data)
+			noErr(t, err)
+			equal(t, "data", score, map[string]int{"score": 7})
 			equal(t, "rooms", r.Rooms, []string{ss[1].ID(), "red"})
 			equal(t, "handshake query", r.Handshake.Query.Get("x"), "1")
 		}
@@ -237,6 +240,92 @@ func TestFetchJoinLeaveDisconnectSockets(t *testing.T) {
 	noErr(t, srv.Of("/").DisconnectSockets(ctx))
 	cs[2].expect("41")
 	equal(t, "sockets left", len(srv.Of("/").Sockets()), 0)
+}
+
+// TestServerShortcuts covers the Server methods that act on the main
+// namespace, as Node's io.fetchSockets() and the like, and
+// Namespace.CloseConns.
+func TestServerShortcuts(t *testing.T) {
+	srv := newTestServer(t, nil)
+	cs, ss := joined(t, srv, 3)
+	ctx := context.Background()
+	type user struct{ Name string }
+	ss[0].SetData(user{"ann"})
+
+	socks, err := srv.FetchSockets(ctx)
+	noErr(t, err)
+	equal(t, "fetched", len(socks), 3)
+	for _, r := range socks {
+		if r.ID == ss[0].ID() {
+			equal(t, "data", mustData[user](t, r.Data), user{"ann"})
+		}
+	}
+	noErr(t, srv.SocketsJoin(ctx, "all"))
+	equal(t, "joined", slices.Contains(ss[2].Rooms(), "all"), true)
+	noErr(t, srv.SocketsLeave(ctx, "all"))
+	equal(t, "left", slices.Contains(ss[2].Rooms(), "all"), false)
+
+	noErr(t, srv.Except(ss[1].ID(), ss[2].ID()).DisconnectSockets(ctx))
+	cs[0].expect("41")
+	noErr(t, srv.Of("/").Except(ss[2].ID()).CloseConns(ctx))
+	cs[1].expect("41")
+	cs[1].waitClosed()
+	noErr(t, srv.CloseConns(ctx))
+	cs[2].expect("41")
+	cs[2].waitClosed()
+
+	_, ss = joined(t, srv, 1)
+	noErr(t, srv.Of("/").CloseConns(ctx))
+	waitFor(t, "the socket gone", func() bool { return !ss[0].Connected() })
+	noErr(t, srv.DisconnectSockets(ctx))
+	equal(t, "sockets left", len(srv.Of("/").Sockets()), 0)
+}
+
+// TestDataAs reads a socket's data as a type, converting through JSON
+// when it holds another.
+func TestDataAs(t *testing.T) {
+	type user struct {
+		Name   string `json:"name"`
+		Avatar []byte `json:"avatar"`
+	}
+	var d Data
+	equal(t, "zero", d.IsZero(), true)
+	u, err := DataAs[user](d)
+	equal(t, "empty data", u.Name == "" && err == nil, true)
+
+	_, ss := joined(t, newTestServer(t, nil), 1)
+	s := ss[0]
+	p := &user{Name: "ann", Avatar: []byte{1}}
+	s.SetData(p)
+	got, err := DataAs[*user](s.Data())
+	noErr(t, err)
+	equal(t, "the same pointer", got == p, true)
+	byValue, err := DataAs[user](s.Data())
+	noErr(t, err)
+	equal(t, "through JSON", byValue.Name+string(byValue.Avatar), "ann\x01")
+	asMap, err := DataAs[map[string]any](s.Data())
+	noErr(t, err)
+	equal(t, "as a map", asMap["name"], any("ann"))
+	var into user
+	noErr(t, s.Data().Decode(&into))
+	equal(t, "Decode", into.Name, "ann")
+	_, err = DataAs[int](s.Data())
+	if err == nil {
+		t.Error("an object decoded into an int")
+	}
+
+	var fromJSON Data
+	noErr(t, json.Unmarshal([]byte(`{"name":"bob","avatar":"AQ=="}`), &fromJSON))
+	u, err = DataAs[user](fromJSON)
+	noErr(t, err)
+	equal(t, "from JSON", u.Name+string(u.Avatar), "bob\x01")
+	b, err := json.Marshal(fromJSON)
+	noErr(t, err)
+	equal(t, "JSON kept", string(b), `{"name":"bob","avatar":"AQ=="}`)
+	s.SetData(make(chan int))
+	b, err = json.Marshal(s.Data())
+	noErr(t, err)
+	equal(t, "unencodable data", string(b), "null")
 }
 
 func TestRoomEvents(t *testing.T) {

@@ -49,6 +49,14 @@ type Config struct {
 	// that nothing is lost and the server's memory stays bounded.
 	Overflow OverflowPolicy
 
+	// ErrorReply returns the acknowledgement argument that tells a client
+	// its event failed: an argument did not decode or validate, a packet
+	// middleware (Socket.Use) refused the event, or the handler returned
+	// an error. Defaults to ErrorReply, which sends an *Error's code,
+	// message and data as {"error":{"code":…,"message":…}} and any other
+	// error as code "internal", without its text.
+	ErrorReply func(err error) any
+
 	// Logger receives debug logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }
@@ -115,6 +123,9 @@ func (c *Config) withDefaults() *Config {
 	}
 	if cfg.MaxPendingEvents <= 0 {
 		cfg.MaxPendingEvents = 1024
+	}
+	if cfg.ErrorReply == nil {
+		cfg.ErrorReply = ErrorReply
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -33,6 +33,43 @@
 // the v2 forms of the CONNECT reply and refusal. socket.io-client 3.x
 // speaks the same protocols as 4.x.
 //
+// # Typed handlers
+//
+// Typed handlers decode an event's arguments into the parameter types of a
+// function. There is one function per shape, as iter.Seq and iter.Seq2
+// are: On0 to On3 for events with no to three arguments, OnAck0 to OnAck3
+// for the same with a result to acknowledge; Socket.OnRaw takes the
+// arguments as received, for more of them or for forwarding.
+//
+//	socket.on("ping", () => …)                   On0(s, "ping", func(ctx) error)
+//	socket.on("join", (room) => …)               On(s, "join", func(ctx, room string) error)
+//	socket.on("msg", (room, text) => …)          On2(s, "msg", func(ctx, room, text string) error)
+//	socket.on("rooms", (cb) => cb(list))         OnAck0(s, "rooms", func(ctx) ([]string, error))
+//	socket.on("get", (id, cb) => cb(item))       OnAck(s, "get", func(ctx, id int) (Item, error))
+//	socket.on("msg", (room, text, cb) => cb(id)) OnAck2(s, "msg", func(ctx, room, text string) (int, error))
+//	socket.on("up", (meta, buf, cb) => cb(n))    OnAck2(s, "up", func(ctx, m Meta, b []byte) (int, error))
+//
+// Arguments are decoded with encoding/json, binary attachments into byte
+// slices wherever they are; a []byte parameter takes its attachment
+// without a copy, a string parameter is read without encoding/json. A
+// missing argument is the zero value, as JavaScript's undefined. When an
+// argument's type (or its pointer) has a method Validate() error, it runs
+// after decoding. Arguments sent (Emit, acknowledgements) carry their byte
+// slices as attachments wherever they are too: in struct fields, maps,
+// slices, behind pointers, as Node sends a Buffer (see
+// protocol.MarshalArgs; tag a field `socketio:"base64"` for base64 text).
+//
+// The acknowledgement is optional, as in JavaScript: when the client asked
+// for one it carries the result (nothing for On handlers), or the error
+// when the handler fails, an argument does not decode or validate, or a
+// packet middleware refuses the event. Errors reach the client in one
+// shape, Config.ErrorReply's, by default
+// {"error":{"code":"invalid_argument","message":"argument 0: …"}}: only
+// an *Error's code, message and data are sent, any other error is
+// reported as "internal" without its text, and no Go type name leaves the
+// process. Errors the client is not told about (no acknowledgement asked
+// for, or not an *Error) go to Socket.OnError.
+//
 // # Concurrency
 //
 // Every exported method is safe for concurrent use from any goroutine.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/sio-go/socketio/protocol"
 )
 
 var (
@@ -22,6 +24,47 @@ var (
 	// created with OfRegexp or OfFunc cannot serve, such as FetchSockets.
 	ErrParentNamespace = errors.New("socketio: not supported on a parent namespace")
 )
+
+// Error is an error meant for the client: a handler, a packet middleware
+// or an argument's Validate method returns it, and the client's
+// acknowledgement carries its Code, Message and Data (see ErrorReply). Its
+// Err stays in the process. Any other error is reported to the client as
+// CodeInternal without its text, and to the socket's OnError handlers.
+//
+//	return &socketio.Error{Code: "room_full", Message: "the room is full"}
+type Error = protocol.Error
+
+// ErrorCode classifies an Error; applications add their own.
+type ErrorCode = protocol.ErrorCode
+
+// The codes the server uses itself.
+const (
+	// CodeInvalidArgument: an argument did not decode into the handler's
+	// type, or failed its Validate method.
+	CodeInvalidArgument = protocol.CodeInvalidArgument
+	// CodeRateLimited: for packet middlewares that limit a client's rate.
+	CodeRateLimited = protocol.CodeRateLimited
+	// CodeInternal: the handler failed with an error that is not an
+	// *Error; its text is not sent.
+	CodeInternal = protocol.CodeInternal
+)
+
+// CodeOf returns the code of the *Error in err's chain, or "".
+func CodeOf(err error) ErrorCode { return protocol.CodeOf(err) }
+
+// ErrorReply is the default of Config.ErrorReply: the acknowledgement
+// argument
+//
+//	{"error":{"code":"invalid_argument","message":"argument 0: field \"room\": expected string, got number"}}
+//
+// ("data" added when the *Error has Data). An error that is not an *Error
+// becomes {"error":{"code":"internal","message":"internal error"}}: no Go
+// type name, package path or internal detail leaves the process. A
+// JavaScript client reads it as
+//
+//	const res = await socket.emitWithAck("join", room);
+//	if (res?.error) console.log(res.error.code, res.error.message);
+func ErrorReply(err error) any { return protocol.ErrorReply(err) }
 
 // ConnectError refuses a connection to a namespace. A middleware that returns
 // it makes the server answer with a CONNECT_ERROR packet carrying Message and,

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/engineio"
+	"golang.org/x/time/rate"
 )
 
 // The examples talk to the server with a raw WebSocket to show the frames
@@ -55,7 +57,7 @@ func Example() {
 	srv.OnConnect(func(s *socketio.Socket) {
 		socketio.OnAck(s, "sum", func(ctx context.Context, xs []int) (int, error) {
 			if len(xs) == 0 {
-				return 0, errors.New("nothing to add")
+				return 0, &socketio.Error{Code: socketio.CodeInvalidArgument, Message: "nothing to add"}
 			}
 			total := 0
 			for _, x := range xs {
@@ -81,7 +83,7 @@ func Example() {
 	// Output:
 	// true
 	// 431[6]
-	// 432[{"error":"nothing to add"}]
+	// 432[{"error":{"code":"invalid_argument","message":"nothing to add"}}]
 }
 
 func ExampleNamespace_Use() {
@@ -301,4 +303,172 @@ func ExampleServer_Drain() {
 	// 42["restarting"]
 	// closed: true
 	// new connection: 503
+}
+
+// serveExample mounts srv on a test HTTP server and dials it with a raw
+// WebSocket connected to "/".
+func serveExample(srv *socketio.Server) (ws *websocket.Conn, done func()) {
+	hs := httptest.NewServer(srv)
+	ws = dialRaw(hs)
+	writeRaw(ws, "40")
+	readRaw(ws) // the CONNECT reply
+	return ws, func() {
+		ws.Close()
+		shutdown(srv)
+		hs.Close()
+	}
+}
+
+// Handlers of Node's common shapes: no argument and an acknowledgement,
+// several arguments, a trailing binary argument.
+func ExampleOnAck2() {
+	type meta struct {
+		Name string `json:"name"`
+	}
+	type stored struct {
+		Name  string `json:"name"`
+		Size  int    `json:"size"`
+		Thumb []byte `json:"thumb"` // sent as a binary attachment, a Buffer in Node
+	}
+	srv := socketio.NewServer(nil)
+	srv.OnConnect(func(s *socketio.Socket) {
+		// socket.on("rooms", (cb) => cb(["lobby"]))
+		socketio.OnAck0(s, "rooms", func(ctx context.Context) ([]string, error) {
+			return []string{"lobby"}, nil
+		})
+		// socket.on("say", (room, text, cb) => cb(text.length))
+		socketio.OnAck2(s, "say", func(ctx context.Context, room, text string) (int, error) {
+			return len(text), nil
+		})
+		// socket.on("upload", (meta, buf, cb) => cb({...}))
+		socketio.OnAck2(s, "upload", func(ctx context.Context, m meta, file []byte) (stored, error) {
+			return stored{Name: m.Name, Size: len(file), Thumb: file[:1]}, nil
+		})
+	})
+	ws, done := serveExample(srv)
+	defer done()
+
+	writeRaw(ws, `421["rooms"]`)
+	fmt.Println(readRaw(ws))
+	writeRaw(ws, `422["say","lobby","hello"]`)
+	fmt.Println(readRaw(ws))
+	writeRaw(ws, `451-3["upload",{"name":"a.png"},{"_placeholder":true,"num":0}]`)
+	_ = ws.WriteMessage(websocket.BinaryMessage, []byte{0x89, 'P', 'N', 'G'})
+	fmt.Println(readRaw(ws))
+	fmt.Printf("%q\n", readRaw(ws))
+	// Output:
+	// 431[["lobby"]]
+	// 432[5]
+	// 461-3[{"name":"a.png","size":4,"thumb":{"_placeholder":true,"num":0}}]
+	// "\x89"
+}
+
+// Errors reach the client in one shape: decoding and validation failures,
+// and the *socketio.Error a handler returns. Other errors are reported as
+// "internal", their text kept on the server.
+func ExampleErrorReply() {
+	type join struct {
+		Room string `json:"room"`
+	}
+	srv := socketio.NewServer(nil)
+	srv.OnConnect(func(s *socketio.Socket) {
+		socketio.OnAck(s, "join", func(ctx context.Context, j join) (string, error) {
+			switch j.Room {
+			case "full":
+				return "", &socketio.Error{Code: "room_full", Message: "the room is full"}
+			case "broken":
+				return "", errors.New("db: connection refused")
+			}
+			return j.Room, nil
+		})
+	})
+	ws, done := serveExample(srv)
+	defer done()
+
+	for i, arg := range []string{`{"room":"full"}`, `{"room":42}`, `{"room":"broken"}`} {
+		writeRaw(ws, fmt.Sprintf(`42%d["join",%s]`, i, arg))
+		fmt.Println(readRaw(ws))
+	}
+	// Output:
+	// 430[{"error":{"code":"room_full","message":"the room is full"}}]
+	// 431[{"error":{"code":"invalid_argument","message":"argument 0: field \"room\": expected string, got number"}}]
+	// 432[{"error":{"code":"internal","message":"internal error"}}]
+}
+
+// Rate limiting as Socket.IO's security advice does it, with a token
+// bucket per socket on a packet middleware: a refused event is answered
+// with CodeRateLimited, and a client that keeps sending past the limit is
+// disconnected. A second bucket counts the refusals.
+func Example_rateLimit() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnect(func(s *socketio.Socket) {
+		events := rate.NewLimiter(rate.Every(time.Second), 2)  // 1 event a second, bursts of 2
+		strikes := rate.NewLimiter(rate.Every(time.Minute), 1) // 1 refusal a minute
+		s.Use(func(ctx context.Context, ev string, args socketio.Args) error {
+			if events.Allow() {
+				return nil
+			}
+			if !strikes.Allow() {
+				s.Disconnect() // a repeat offender
+			}
+			return &socketio.Error{Code: socketio.CodeRateLimited, Message: "slow down"}
+		})
+		socketio.OnAck(s, "echo", func(ctx context.Context, m string) (string, error) { return m, nil })
+	})
+	ws, done := serveExample(srv)
+	defer done()
+
+	for i, m := range []string{"a", "b", "c", "d"} {
+		writeRaw(ws, fmt.Sprintf(`42%d["echo","%s"]`, i, m))
+		fmt.Println(readRaw(ws))
+	}
+	// Output:
+	// 430["a"]
+	// 431["b"]
+	// 432[{"error":{"code":"rate_limited","message":"slow down"}}]
+	// 41
+}
+
+// A socket's data reads as the same type wherever the socket lives: on
+// its server, and in FetchSockets results from any server of a cluster.
+func ExampleDataAs() {
+	type user struct {
+		Name string `json:"name"`
+	}
+	srv := socketio.NewServer(nil)
+	joined := make(chan struct{})
+	srv.OnConnect(func(s *socketio.Socket) {
+		s.SetData(user{Name: "ada"})
+		close(joined)
+	})
+	_, done := serveExample(srv)
+	defer done()
+	<-joined
+
+	socks, err := srv.FetchSockets(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, err := socketio.DataAs[user](socks[0].Data)
+	fmt.Println(u.Name, err)
+	// Output:
+	// ada <nil>
+}
+
+// Socket.Conn is Node's socket.conn: the transport, the upgrade, the
+// client's request.
+func ExampleSocket_Conn() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnect(func(s *socketio.Socket) {
+		conn := s.Conn()
+		fmt.Println(conn.Transport(), conn.Request().Header.Get("User-Agent"))
+		conn.OnUpgrade(func(t engineio.Transport) { log.Printf("%s upgraded to %s", s.ID(), t) })
+		s.Emit("ready")
+	})
+	ws, done := serveExample(srv)
+	defer done()
+	fmt.Println(readRaw(ws))
+	// Output:
+	// websocket Go-http-client/1.1
+	// 42["ready"]
 }

@@ -263,3 +263,10 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 	t.Helper()
 	return testutil.Recv(t, ch, 2*time.Second)
 }
+
+func mustData[T any](t *testing.T, d Data) T {
+	t.Helper()
+	v, err := DataAs[T](d)
+	noErr(t, err)
+	return v
+}

@@ -5,6 +5,7 @@ import (
 	"github.com/sio-go/socketio/protocol"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,11 +74,15 @@ func TestRemoteSocketJSON(t *testing.T) {
 	noErr(t, json.Unmarshal([]byte(in), &rs))
 	equal(t, "id", rs.ID, "abc")
 	equal(t, "rooms", rs.Rooms, []string{"abc", "r"})
-	equal(t, "data", string(rs.Data), `{"n":1}`)
+	type n struct{ N int }
+	d, err := DataAs[n](rs.Data)
+	noErr(t, err)
+	equal(t, "data", d, n{1})
 	equal(t, "address", rs.Handshake.Address, "1.2.3.4")
 	equal(t, "host", rs.Handshake.Headers.Get("Host"), "h")
-	_, err := json.Marshal(&rs)
+	b, err := json.Marshal(&rs)
 	noErr(t, err)
+	equal(t, "data kept as JSON", strings.Contains(string(b), `"data":{"n":1}`), true)
 }
 
 func TestArgs(t *testing.T) {

@@ -241,6 +241,12 @@ func (n *Namespace) DisconnectSockets(ctx context.Context) error {
 	return n.operator().DisconnectSockets(ctx)
 }
 
+// CloseConns closes the connections of every socket of the namespace, like
+// Socket.CloseConn (Node's disconnectSockets(true)).
+func (n *Namespace) CloseConns(ctx context.Context) error {
+	return n.operator().CloseConns(ctx)
+}
+
 func (n *Namespace) operator() BroadcastOperator { return BroadcastOperator{nsp: n} }
 
 // OnServerSideEmit registers h for event ev sent by other servers of the

@@ -38,7 +38,7 @@ func eventPacket(ev string, args []any) (*protocol.Packet, error) {
 
 // ackPacket encodes an ACK packet answering id.
 func ackPacket(nsp string, id uint64, args []any) (*protocol.Packet, error) {
-	data, atts, err := protocol.MarshalArgs(args)
+	data, atts, err := protocol.AppendMarshalArgs(make([]byte, 0, 64), nil, args)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 	equal(t, "recovered", s2.Recovered(), true)
 	equal(t, "id", s2.ID(), sid)
 	equal(t, "rooms", s2.Rooms(), []string{sid, "room1"})
-	equal(t, "data", s2.Data(), any("state"))
+	equal(t, "data", mustData[string](t, s2.Data()), "state")
 	equal(t, "middleware runs", middlewareRuns.Load(), int32(1))
 
 	// A session is consumed by its recovery.

@@ -277,9 +277,59 @@ func (s *Server) Local() BroadcastOperator { return s.Of("/").Local() }
 // Volatile returns a volatile operator of the main namespace.
 func (s *Server) Volatile() BroadcastOperator { return s.Of("/").Volatile() }
 
+// Compress returns an operator of the main namespace with the compress
+// flag set to compress.
+func (s *Server) Compress(compress bool) BroadcastOperator { return s.Of("/").Compress(compress) }
+
 // Emit sends an event to every socket of the main namespace.
 func (s *Server) Emit(ctx context.Context, ev string, args ...any) error {
 	return s.Of("/").Emit(ctx, ev, args...)
+}
+
+// EmitWithAck sends an event to every socket of the main namespace and
+// returns their acknowledgements; see BroadcastOperator.EmitWithAck.
+func (s *Server) EmitWithAck(ctx context.Context, ev string, args ...any) ([]Args, error) {
+	return s.Of("/").EmitWithAck(ctx, ev, args...)
+}
+
+// FetchSockets returns every socket of the main namespace, on every server
+// (Node's io.fetchSockets()).
+func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return s.Of("/").FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the main namespace join rooms.
+func (s *Server) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return s.Of("/").SocketsJoin(ctx, rooms...)
+}
+
+// SocketsLeave makes every socket of the main namespace leave rooms.
+func (s *Server) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return s.Of("/").SocketsLeave(ctx, rooms...)
+}
+
+// DisconnectSockets disconnects every socket of the main namespace (Node's
+// io.disconnectSockets()).
+func (s *Server) DisconnectSockets(ctx context.Context) error {
+	return s.Of("/").DisconnectSockets(ctx)
+}
+
+// CloseConns closes the connections of every socket of the main namespace
+// (Node's io.disconnectSockets(true)).
+func (s *Server) CloseConns(ctx context.Context) error {
+	return s.Of("/").CloseConns(ctx)
+}
+
+// ServerSideEmit sends an event to the other servers of the cluster, on
+// the main namespace; see Namespace.ServerSideEmit.
+func (s *Server) ServerSideEmit(ctx context.Context, ev string, args ...any) error {
+	return s.Of("/").ServerSideEmit(ctx, ev, args...)
+}
+
+// ServerSideEmitWithAck is ServerSideEmit waiting for every server's
+// acknowledgement; see Namespace.ServerSideEmitWithAck.
+func (s *Server) ServerSideEmitWithAck(ctx context.Context, ev string, args ...any) ([]Args, error) {
+	return s.Of("/").ServerSideEmitWithAck(ctx, ev, args...)
 }
 
 // Shutdown disconnects every socket with ReasonServerShuttingDown, closes the

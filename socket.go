@@ -21,8 +21,11 @@ const (
 )
 
 // PacketMiddleware runs for every event a socket receives, before its
-// handlers, in the order of registration. A non-nil error drops the event
-// and is passed to the socket's OnError handlers.
+// handlers, in the order of registration. A non-nil error drops the event:
+// when the client asked for an acknowledgement, it carries the error in
+// the shape of Config.ErrorReply (return an *Error, such as one with
+// CodeRateLimited, to tell the client why); otherwise, and for errors that
+// are not an *Error, the error goes to the socket's OnError handlers.
 type PacketMiddleware func(ctx context.Context, event string, args Args) error
 
 // Socket is one client connected to one namespace. All its methods are safe
@@ -41,7 +44,7 @@ type Socket struct {
 	hasAnyOut atomic.Bool
 
 	mu           sync.Mutex
-	data         any
+	data         Data
 	handlers     handlerSet
 	onDisconnect []func(DisconnectEvent)
 	hooks        *socketHooks // made by the first of its registrations
@@ -51,8 +54,8 @@ type Socket struct {
 // socketHooks are the handlers fewer sockets have: a socket without them
 // does not carry their empty slices.
 type socketHooks struct {
-	anyIn           []func(ctx context.Context, event string, args Args)
-	anyOut          []func(event string, args Args)
+	anyIn           []*AnyHandler // replaced, never modified in place
+	anyOut          []*OutgoingHandler
 	middlewares     []PacketMiddleware
 	onDisconnecting []func(DisconnectEvent)
 	onError         []func(error)
@@ -112,18 +115,22 @@ func (s *Socket) Recovered() bool { return s.recovered }
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.state.Load() == stateConnected }
 
-// Data returns the value stored with SetData, nil if none.
-func (s *Socket) Data() any {
+// Data returns the socket's application data; read it with DataAs. A
+// socket recovered through a cluster adapter holds the JSON of what its
+// former server stored, which DataAs decodes into the same type.
+func (s *Socket) Data() Data {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.data
 }
 
-// SetData stores an application value with the socket. It is kept by
-// connection state recovery and exposed, as JSON, by FetchSockets.
+// SetData stores an application value with the socket (Node's
+// socket.data). It is kept by connection state recovery and visible to
+// every server of a cluster through FetchSockets, as JSON beyond this
+// server.
 func (s *Socket) SetData(v any) {
 	s.mu.Lock()
-	s.data = v
+	s.data = Data{v: v}
 	s.mu.Unlock()
 }
 
@@ -160,31 +167,127 @@ func (s *Socket) OnRaw(ev string, h RawHandler) {
 	s.mu.Unlock()
 }
 
-// Off removes the handler of ev.
+// Off removes the handler of ev (Node's socket.off(ev)).
 func (s *Socket) Off(ev string) {
 	s.mu.Lock()
 	s.handlers.del(ev)
 	s.mu.Unlock()
 }
 
-// OnAny registers h to run for every event received, before the packet
-// middlewares (Use) and the event's own handler.
-func (s *Socket) OnAny(h func(ctx context.Context, event string, args Args)) {
+// Handler returns the handler registered for ev, nil if none (Node's
+// socket.listeners(ev); a Go socket has one handler per event). Typed
+// handlers are returned as the RawHandler that decodes for them.
+func (s *Socket) Handler(ev string) RawHandler {
 	s.mu.Lock()
-	hk := s.hooksLocked()
-	hk.anyIn = append(hk.anyIn, h)
+	defer s.mu.Unlock()
+	return s.handlers.get(ev)
+}
+
+// AnyHandler receives every event a socket receives (see Socket.OnAny).
+type AnyHandler func(ctx context.Context, event string, args Args)
+
+// OutgoingHandler receives every event sent to a socket (see
+// Socket.OnAnyOutgoing).
+type OutgoingHandler func(event string, args Args)
+
+// OnAny registers h to run for every event received, before the packet
+// middlewares (Use) and the event's own handler, after the catch-all
+// handlers registered before. The returned function removes h (Node's
+// socket.offAny(h)); calling it again does nothing.
+func (s *Socket) OnAny(h AnyHandler) (remove func()) {
+	return addHook(s, &h, false, func(hk *socketHooks) *[]*AnyHandler { return &hk.anyIn })
+}
+
+// PrependAny is OnAny with h running before the catch-all handlers
+// registered so far.
+func (s *Socket) PrependAny(h AnyHandler) (remove func()) {
+	return addHook(s, &h, true, func(hk *socketHooks) *[]*AnyHandler { return &hk.anyIn })
+}
+
+// OffAny removes every catch-all handler.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	if s.hooks != nil {
+		s.hooks.anyIn = nil
+	}
 	s.mu.Unlock()
+}
+
+// AnyHandlers returns the catch-all handlers, in the order they run
+// (Node's socket.listenersAny()).
+func (s *Socket) AnyHandlers() []AnyHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		return nil
+	}
+	return derefAll(s.hooks.anyIn)
 }
 
 // OnAnyOutgoing registers h to run for every event sent to the socket, on the
 // goroutine that emits it (possibly concurrently): it must be fast and safe
-// for concurrent use.
-func (s *Socket) OnAnyOutgoing(h func(event string, args Args)) {
-	s.mu.Lock()
-	hk := s.hooksLocked()
-	hk.anyOut = append(hk.anyOut, h)
-	s.mu.Unlock()
+// for concurrent use. The returned function removes h (Node's
+// socket.offAnyOutgoing(h)).
+func (s *Socket) OnAnyOutgoing(h OutgoingHandler) (remove func()) {
 	s.hasAnyOut.Store(true)
+	return addHook(s, &h, false, func(hk *socketHooks) *[]*OutgoingHandler { return &hk.anyOut })
+}
+
+// PrependAnyOutgoing is OnAnyOutgoing with h running before the handlers
+// registered so far.
+func (s *Socket) PrependAnyOutgoing(h OutgoingHandler) (remove func()) {
+	s.hasAnyOut.Store(true)
+	return addHook(s, &h, true, func(hk *socketHooks) *[]*OutgoingHandler { return &hk.anyOut })
+}
+
+// OffAnyOutgoing removes every handler of outgoing events.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	if s.hooks != nil {
+		s.hooks.anyOut = nil
+	}
+	s.mu.Unlock()
+}
+
+// AnyOutgoingHandlers returns the handlers of outgoing events, in the
+// order they run (Node's socket.listenersAnyOutgoing()).
+func (s *Socket) AnyOutgoingHandlers() []OutgoingHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		return nil
+	}
+	return derefAll(s.hooks.anyOut)
+}
+
+// addHook adds h to the list of s's hooks that list returns, and returns
+// the function that removes it. The list is replaced, never modified in
+// place: the dispatcher reads it without the lock.
+func addHook[H any](s *Socket, h *H, first bool, list func(*socketHooks) *[]*H) func() {
+	s.mu.Lock()
+	l := list(s.hooksLocked())
+	if first {
+		*l = append([]*H{h}, *l...)
+	} else {
+		*l = append(slices.Clip(*l), h)
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		l := list(s.hooks)
+		if i := slices.Index(*l, h); i >= 0 {
+			*l = slices.Delete(slices.Clone(*l), i, i+1)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func derefAll[H any](l []*H) []H {
+	out := make([]H, len(l))
+	for i, h := range l {
+		out[i] = *h
+	}
+	return out
 }
 
 // Use adds a middleware run for every event the socket receives.
@@ -213,9 +316,11 @@ func (s *Socket) OnDisconnect(h func(DisconnectEvent)) {
 	s.mu.Unlock()
 }
 
-// OnError registers h to receive the errors of the socket's middlewares and
-// of On handlers whose caller did not ask for an acknowledgement. It runs on
-// the socket's handler queue.
+// OnError registers h to receive the errors of the socket's packet
+// middlewares and typed handlers that the client was not told about: those
+// of events sent without an acknowledgement, and every error that is not
+// an *Error (the client only learns that something failed). It runs on the
+// socket's handler queue (Node's socket.on("error")).
 func (s *Socket) OnError(h func(error)) {
 	s.mu.Lock()
 	hk := s.hooksLocked()
@@ -387,14 +492,14 @@ func (s *Socket) notifyOutgoing(p *protocol.Packet) {
 		return
 	}
 	s.mu.Lock()
-	var hs []func(event string, args Args)
+	var hs []*OutgoingHandler
 	if s.hooks != nil {
 		hs = s.hooks.anyOut
 	}
 	s.mu.Unlock()
 	args := protocol.NewArgs(elems, p.Attachments)
 	for _, h := range hs {
-		h(name, args)
+		(*h)(name, args)
 	}
 }
 
@@ -487,7 +592,7 @@ func (s *Socket) dispatch(name string, args Args, ack AckFunc) {
 	s.mu.Lock()
 	h := s.handlers.get(name)
 	var mws []PacketMiddleware
-	var anys []func(ctx context.Context, event string, args Args)
+	var anys []*AnyHandler
 	if s.hooks != nil {
 		mws, anys = s.hooks.middlewares, s.hooks.anyIn
 	}
@@ -495,11 +600,12 @@ func (s *Socket) dispatch(name string, args Args, ack AckFunc) {
 	// As in the official server, catch-all listeners see every event, also
 	// those a middleware then refuses.
 	for _, f := range anys {
-		f(s.ctx, name, args)
+		(*f)(s.ctx, name, args)
 	}
 	for _, m := range mws {
 		if err := m(s.ctx, name, args); err != nil {
-			s.reportError(err)
+			env := s.env()
+			env.Fail(name, ack, err)
 			return
 		}
 	}

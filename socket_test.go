@@ -82,7 +82,7 @@ func TestMiddlewareRejection(t *testing.T) {
 	c.expect(`44/admin,{"message":"plain refusal"}`)
 	c.send(`40/admin,{"token":"ok"}`)
 	c.expectPrefix(`40/admin,{"sid":"`)
-	equal(t, "data", recv(t, sockets).Data(), any("admitted"))
+	equal(t, "data", mustData[string](t, recv(t, sockets).Data()), "admitted")
 }
 
 func TestMiddlewaresRunInOrder(t *testing.T) {
@@ -107,7 +107,7 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 		On(s, "hello", func(ctx context.Context, g greeting) error { got <- g; return nil })
 		OnAck(s, "sum", func(ctx context.Context, xs []int) (int, error) {
 			if len(xs) == 0 {
-				return 0, errors.New("nothing to add")
+				return 0, &Error{Code: "empty", Message: "nothing to add", Data: map[string]int{"min": 1}}
 			}
 			total := 0
 			for _, x := range xs {
@@ -115,7 +115,7 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 			}
 			return total, nil
 		})
-		On(s, "fail", func(ctx context.Context, _ struct{}) error { return errors.New("boom") })
+		On(s, "fail", func(ctx context.Context, _ struct{}) error { return errors.New("db: main.Store failed") })
 	})
 	c := dial(t, srv)
 	c.connect("/")
@@ -124,14 +124,133 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 	c.send(`427["sum",[1,2,3]]`)
 	c.expect(`437[6]`)
 	c.send(`428["sum",[]]`)
-	c.expect(`438[{"error":"nothing to add"}]`)
+	c.expect(`438[{"error":{"code":"empty","message":"nothing to add","data":{"min":1}}}]`)
 	c.send(`429["sum","not a list"]`)
-	c.expectPrefix(`439[{"error":"protocol: argument 0: json: cannot unmarshal`)
-	c.send(`4210["fail"]`)
-	c.expect(`4310[{"error":"boom"}]`)
+	c.expect(`439[{"error":{"code":"invalid_argument","message":"argument 0: expected array, got string"}}]`)
+	c.send(`4210["fail"]`) // not an *Error: its text stays on the server
+	c.expect(`4310[{"error":{"code":"internal","message":"internal error"}}]`)
 	c.send(`4211["hello",{"name":"bob"}]`) // On acknowledges with no argument
 	c.expect(`4311[]`)
 	recv(t, got)
+}
+
+type joinReq struct {
+	Room  string `json:"room"`
+	Limit int    `json:"limit"`
+	Meta  struct {
+		Tags []string `json:"tags"`
+	} `json:"meta"`
+}
+
+func (j joinReq) Validate() error {
+	if j.Room == "" {
+		return errors.New("room is required")
+	}
+	return nil
+}
+
+type upload struct {
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+}
+
+// TestTypedShapes registers a handler of every shape and checks what each
+// acknowledges, and what reaches OnError when the client asked for none.
+func TestTypedShapes(t *testing.T) {
+	srv := newTestServer(t, nil)
+	errs := make(chan error, 8)
+	calls := make(chan string, 8)
+	srv.OnConnect(func(s *Socket) {
+		s.OnError(func(err error) { errs <- err })
+		On0(s, "ping", func(ctx context.Context) error { calls <- "ping"; return nil })
+		On2(s, "msg", func(ctx context.Context, room, text string) error {
+			calls <- room + ":" + text
+			return nil
+		})
+		On3(s, "move", func(ctx context.Context, x, y int, fast bool) error {
+			calls <- fmt.Sprint(x, y, fast)
+			return nil
+		})
+		OnAck0(s, "rooms", func(ctx context.Context) ([]string, error) { return []string{"a", "b"}, nil })
+		OnAck(s, "join", func(ctx context.Context, j joinReq) (string, error) { return "joined " + j.Room, nil })
+		OnAck2(s, "upload", func(ctx context.Context, meta upload, b []byte) (upload, error) {
+			return upload{Name: meta.Name + "+" + string(meta.Data), Data: b}, nil
+		})
+		OnAck3(s, "add3", func(ctx context.Context, a, b, c float64) (float64, error) { return a + b + c, nil })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+
+	c.send(`42["ping","ignored",1]`)
+	equal(t, "On0", recv(t, calls), "ping")
+	c.send(`421["ping"]`)
+	c.expect(`431[]`)
+	equal(t, "On0 with ack", recv(t, calls), "ping")
+	c.send(`42["msg","r1","hi \u00e9"]`)
+	equal(t, "On2", recv(t, calls), "r1:hi é")
+	c.send(`42["msg","r1"]`) // a missing argument is the zero value
+	equal(t, "On2 missing", recv(t, calls), "r1:")
+	c.send(`42["move",1,2,true]`)
+	equal(t, "On3", recv(t, calls), "1 2 true")
+
+	c.send(`422["rooms"]`)
+	c.expect(`432[["a","b"]]`)
+	c.send(`423["join",{"room":"r"}]`)
+	c.expect(`433["joined r"]`)
+	c.send(`424["add3",1,2.5,3]`)
+	c.expect(`434[6.5]`)
+	// binary: an attachment inside a struct and as the trailing argument
+	c.send(`452-5["upload",{"name":"f","data":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}]`)
+	c.sendBinary([]byte("in"))
+	c.sendBinary([]byte{0, 1, 2})
+	c.expect(`461-5[{"name":"f+in","data":{"_placeholder":true,"num":0}}]`)
+	c.expectBinary([]byte{0, 1, 2})
+
+	// Decoding and validation errors: in the acknowledgement when asked
+	// for, in JSON terms; without one, to OnError with the details.
+	c.send(`425["join",{"room":7}]`)
+	c.expect(`435[{"error":{"code":"invalid_argument","message":"argument 0: field \"room\": expected string, got number"}}]`)
+	c.send(`426["join",{"room":"r","meta":{"tags":"x"}}]`)
+	c.expect(`436[{"error":{"code":"invalid_argument","message":"argument 0: field \"meta.tags\": expected array, got string"}}]`)
+	c.send(`427["join",{}]`)
+	c.expect(`437[{"error":{"code":"invalid_argument","message":"argument 0: room is required"}}]`)
+	c.send(`428["move",1,"two"]`)
+	c.expect(`438[{"error":{"code":"invalid_argument","message":"argument 1: expected integer, got string"}}]`)
+	c.send(`42["move",1.5]`)
+	err := recv(t, errs)
+	var te *json.UnmarshalTypeError
+	if CodeOf(err) != CodeInvalidArgument || !errors.As(err, &te) {
+		t.Errorf("OnError got %v, want an invalid argument wrapping the json error", err)
+	}
+	select {
+	case err := <-errs:
+		t.Errorf("an error the client was told about reached OnError: %v", err)
+	case c := <-calls:
+		t.Errorf("unexpected call %q", c)
+	default:
+	}
+}
+
+// TestErrorReplyHook replaces the error shape.
+func TestErrorReplyHook(t *testing.T) {
+	srv := newTestServer(t, &Config{ErrorReply: func(err error) any {
+		return map[string]any{"ok": false, "reason": string(CodeOf(err))}
+	}})
+	srv.OnConnect(func(s *Socket) {
+		OnAck(s, "n", func(ctx context.Context, n int) (int, error) { return n, nil })
+		s.Use(func(ctx context.Context, ev string, args Args) error {
+			if ev == "limited" {
+				return &Error{Code: CodeRateLimited}
+			}
+			return nil
+		})
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`421["n","x"]`)
+	c.expect(`431[{"ok":false,"reason":"invalid_argument"}]`)
+	c.send(`422["limited"]`) // a packet middleware's error, before any handler
+	c.expect(`432[{"ok":false,"reason":"rate_limited"}]`)
 }
 
 func TestOnErrorReceivesHandlerErrors(t *testing.T) {
@@ -322,6 +441,65 @@ func TestCatchAll(t *testing.T) {
 	equal(t, "outgoing broadcast", recv(t, out), seen{"broadcast", `[2]`})
 }
 
+// TestCatchAllRemoval covers Node's prependAny, offAny, listenersAny,
+// offAnyOutgoing and listeners.
+func TestCatchAllRemoval(t *testing.T) {
+	cs, ss := joined(t, newTestServer(t, nil), 1)
+	c, s := cs[0], ss[0]
+	calls := make(chan string, 16)
+	tag := func(name string) AnyHandler {
+		return func(ctx context.Context, ev string, args Args) { calls <- name + ":" + ev }
+	}
+	removeA := s.OnAny(tag("a"))
+	s.OnAny(tag("b"))
+	s.PrependAny(tag("first"))
+	equal(t, "AnyHandlers", len(s.AnyHandlers()), 3)
+	s.OnRaw("ev", func(context.Context, Args, AckFunc) { calls <- "handler" })
+	equal(t, "Handler", s.Handler("ev") != nil && s.Handler("other") == nil, true)
+
+	c.send(`42["ev"]`)
+	for _, want := range []string{"first:ev", "a:ev", "b:ev", "handler"} {
+		equal(t, "order", recv(t, calls), want)
+	}
+	removeA()
+	removeA() // again: nothing
+	c.send(`42["ev"]`)
+	for _, want := range []string{"first:ev", "b:ev", "handler"} {
+		equal(t, "after removing a", recv(t, calls), want)
+	}
+	s.OffAny()
+	s.Off("ev")
+	equal(t, "after OffAny", len(s.AnyHandlers()), 0)
+	equal(t, "after Off", s.Handler("ev") == nil, true)
+	synced := make(chan struct{})
+	s.OnRaw("sync", func(context.Context, Args, AckFunc) { close(synced) })
+	c.send(`42["ev"]`, `42["ev"]`, `42["sync"]`) // handled in order
+	recv(t, synced)
+	select {
+	case got := <-calls:
+		t.Errorf("called after removal: %s", got)
+	default:
+	}
+
+	out := make(chan string, 4)
+	removeOut := s.OnAnyOutgoing(func(ev string, _ Args) { out <- "late:" + ev })
+	s.PrependAnyOutgoing(func(ev string, _ Args) { out <- "early:" + ev })
+	equal(t, "AnyOutgoingHandlers", len(s.AnyOutgoingHandlers()), 2)
+	noErr(t, s.Emit("x"))
+	equal(t, "outgoing 1", recv(t, out), "early:x")
+	equal(t, "outgoing 2", recv(t, out), "late:x")
+	removeOut()
+	noErr(t, s.Emit("y"))
+	equal(t, "outgoing after removal", recv(t, out), "early:y")
+	s.OffAnyOutgoing()
+	noErr(t, s.Emit("z"))
+	equal(t, "none left", len(s.AnyOutgoingHandlers()), 0)
+	c.expect(`42["x"]`)
+	c.expect(`42["y"]`)
+	c.expect(`42["z"]`)
+	equal(t, "nothing after OffAnyOutgoing", len(out), 0)
+}
+
 func TestPacketMiddleware(t *testing.T) {
 	srv := newTestServer(t, nil)
 	handled := make(chan string, 4)
@@ -341,7 +519,7 @@ func TestPacketMiddleware(t *testing.T) {
 	c.connect("/")
 	c.send(`42["forbidden"]`, `42["allowed"]`)
 	equal(t, "handled", recv(t, handled), "allowed")
-	equal(t, "error", recv(t, errs).Error(), "forbidden event")
+	equal(t, "error", recv(t, errs).Error(), `socketio: event "forbidden": forbidden event`)
 }
 
 func TestHandlersRunInOrderOneAtATime(t *testing.T) {

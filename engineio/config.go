@@ -124,6 +124,18 @@ type Config struct {
 	// with an Engine.IO error (Node's "connection_error" event).
 	OnConnectionError func(*ConnectionError)
 
+	// InitialHeaders, when not nil, may add headers to the response to a
+	// handshake (Node's "initial_headers" event): the first polling
+	// response, or the WebSocket's 101 Switching Protocols. It runs
+	// before Headers. h is the response's header; r is the request.
+	InitialHeaders func(h http.Header, r *http.Request)
+
+	// Headers, when not nil, may add headers to every response of a
+	// session (Node's "headers" event): the handshake, every polling
+	// request, and the 101 response of a WebSocket, the upgrade's
+	// included. The WebSocket library refuses Sec-WebSocket-Extensions.
+	Headers func(h http.Header, r *http.Request)
+
 	// Logger receives debug logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }

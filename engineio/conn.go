@@ -30,6 +30,7 @@ type Conn struct {
 
 	onMessage func(data []byte, binary bool)
 	onClose   func(reason CloseReason, err error)
+	onUpgrade []func(Transport) // guarded by mu
 
 	mu    sync.Mutex
 	state connState

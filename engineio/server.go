@@ -280,6 +280,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, sid string
 		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrBadRequest, Context: "TRANSPORT_MISMATCH"})
 		return
 	}
+	s.cfg.responseHeaders(w.Header(), r, false)
 	switch r.Method {
 	case http.MethodGet:
 		c.servePoll(w, r)
@@ -309,6 +310,7 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport T
 		}
 		header = http.Header{"Set-Cookie": {cookie.String()}}
 	}
+	header = s.cfg.responseHeaders(header, r, true)
 
 	if transport == WebSocket {
 		c := newConn(s, id, r, WebSocket)

@@ -142,7 +142,7 @@ func (c *Conn) stopWriterLocked() {
 // serveUpgrade runs the probe sequence on a WebSocket opened for a polling
 // session, then switches the session to it.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
-	ws, err := c.srv.upgrade(w, r, nil, c)
+	ws, err := c.srv.upgrade(w, r, c.srv.cfg.responseHeaders(nil, r, false), c)
 	if err != nil {
 		return
 	}
@@ -236,5 +236,6 @@ func (c *Conn) switchTo(ws wsConn) bool {
 	c.kickLocked()
 	c.mu.Unlock()
 	c.debug("upgraded")
+	c.upgradeDone()
 	return true
 }

@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sio-go/socketio v0.0.0-00010101000000-000000000000
 	github.com/sio-go/socketio/metrics v0.0.0-00010101000000-000000000000
+	golang.org/x/time v0.16.0
 )
 
 require (

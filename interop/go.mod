@@ -1,6 +1,6 @@
 module github.com/sio-go/socketio/interop
 
-go 1.26
+go 1.26.0
 
 require github.com/sio-go/socketio v0.0.0
 

@@ -26,7 +26,7 @@ func TestSIOAcksFromServer(t *testing.T) {
 				return n, nil
 			})
 			socketio.OnAck(sock, "fail", func(context.Context, string) (int, error) {
-				return 0, errors.New("no such thing")
+				return 0, &socketio.Error{Code: "not_found", Message: "no such thing"}
 			})
 			socketio.On(sock, "done", func(context.Context, string) error { return nil })
 			sock.OnRaw("multi", func(_ context.Context, _ socketio.Args, ack socketio.AckFunc) {
@@ -45,7 +45,7 @@ func TestSIOAcksFromServer(t *testing.T) {
 		c.emitAck(tr, tr+"never", 300*time.Millisecond, "never", 1)
 		c.emitAck(tr, tr+"sum-t", 20*time.Second, "sum", []int{5})
 		jsonEqual(t, tr+" sum", c.ack(tr+"sum").Field("args"), []any{10})
-		jsonEqual(t, tr+" fail", c.ack(tr+"fail").Field("args"), []any{map[string]any{"error": "no such thing"}})
+		jsonEqual(t, tr+" fail", c.ack(tr+"fail").Field("args"), []any{map[string]any{"error": map[string]any{"code": "not_found", "message": "no such thing"}}})
 		jsonEqual(t, tr+" done", c.ack(tr+"done").Field("args"), []any{})
 		jsonEqual(t, tr+" multi", c.ack(tr+"multi").Field("args"),
 			[]any{"a", 1, nodeproc.Bin([]byte{7, 8}), map[string]any{"ok": true}})

@@ -43,7 +43,7 @@ func TestSIOAuthAndMiddleware(t *testing.T) {
 	if q := sock.Handshake().Query.Get("room"); q != "blue" {
 		t.Errorf("handshake query room=%q, want blue", q)
 	}
-	if d := sock.Data(); d != "admitted by the middleware" {
+	if d, err := socketio.DataAs[string](sock.Data()); err != nil || d != "admitted by the middleware" {
 		t.Errorf("Data() = %v after the middleware", d)
 	}
 	// socket.io-client buffers it until the CONNECT, then delivers it.

@@ -118,15 +118,21 @@ func TestSIOCatchAll(t *testing.T) {
 }
 
 // TestSIOCatchAllBeforeMiddlewares sends an event a socket middleware
-// refuses: it is not handled nor acknowledged, and the official server's
-// catch-all listener sees it, since it runs before the middlewares.
+// refuses: it is not handled, and the catch-all listener sees it, since it
+// runs before the middlewares. The official server never acknowledges it
+// (the client's timeout fires); ours tells the client why, in the
+// acknowledgement's error shape.
 func TestSIOCatchAllBeforeMiddlewares(t *testing.T) {
 	forEachSIOServer(t, sioOpts{RejectEvents: []string{"forbidden"}}, func(t *testing.T, s sioTarget) {
 		c := startClient(t)
 		c.dial("s", s.URL(), "/", nil)
 		id, _ := s.Next(t, "/")
 		c.emitAck("s", "f", 300*time.Millisecond, "forbidden", 1)
-		if ev := c.ack("f"); !ev.Has("error") {
+		ev := c.ack("f")
+		if _, ours := s.(*goTarget); ours {
+			jsonEqual(t, "refusal", ev.Field("args"),
+				[]any{map[string]any{"error": map[string]any{"code": "refused", "message": "refused forbidden"}}})
+		} else if !ev.Has("error") {
 			t.Errorf("refused event acknowledged: %s", ev)
 		}
 		c.emitAck("s", "e", 0, "echo", "ok")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/interop/internal/nodeproc"
 )
 
@@ -83,7 +84,7 @@ func TestSIORecovery(t *testing.T) {
 			if rooms := sock.Rooms(); !slices.Equal(rooms, []string{id, "room1"}) {
 				t.Errorf("Rooms() = %v after recovery, want [%s room1]", rooms, id)
 			}
-			if d := sock.Data(); d != "kept" {
+			if d, err := socketio.DataAs[string](sock.Data()); err != nil || d != "kept" {
 				t.Errorf("Data() = %v after recovery, want kept", d)
 			}
 			if !sock.Recovered() {

@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -87,7 +86,7 @@ func startGoTarget(t testing.TB, o sioOpts) *goTarget {
 			s.Use(func(_ context.Context, ev string, _ socketio.Args) error {
 				for _, r := range o.RejectEvents {
 					if ev == r {
-						return errors.New("refused " + ev)
+						return &socketio.Error{Code: "refused", Message: "refused " + ev}
 					}
 				}
 				return nil

@@ -22,10 +22,16 @@
 // never decodes them into Go values, which is left to the application and
 // done once, into its own types. SplitArray, EventName and Placeholder take
 // event arguments apart; MarshalArgs builds them from Go values, turning
-// []byte values into attachments; InlineAttachments puts attachments back
-// as base64 strings so that encoding/json can decode them into []byte.
+// byte slices into attachments wherever they are (struct fields, maps,
+// slices, pointers), as Node does with a Buffer; InlineAttachments puts
+// attachments back as base64 strings so that encoding/json can decode them
+// into []byte.
 //
-// The package depends on the standard library only. Decoding a text packet
+// Error and ErrorReply give the shape in which both ends of this module
+// report a failed event in its acknowledgement.
+//
+// The package depends on the standard library only (and on
+// internal/plainjson of this module, which does too). Decoding a text packet
 // allocates the Packet and nothing else; encoding into a reused buffer, and
 // MarshalArgs of strings, numbers and []byte values, allocate nothing.
 package protocol

@@ -64,6 +64,24 @@ func ExampleMarshalArgs() {
 	// 51-["file",{"body":{"_placeholder":true,"num":0},"name":"a.txt"}] + ["hi"]
 }
 
+func ExampleMarshalArgs_struct() {
+	type file struct {
+		Name  string   `json:"name"`
+		Body  []byte   `json:"body"`                   // an attachment, a Buffer in Node
+		Parts [][]byte `json:"parts,omitempty"`        // one attachment each
+		Hash  []byte   `json:"hash" socketio:"base64"` // opted out: base64 text
+	}
+	data, attachments, err := protocol.MarshalArgs([]any{"file", &file{
+		Name: "a.txt", Body: []byte("hi"), Parts: [][]byte{[]byte("h"), []byte("i")}, Hash: []byte{0xff},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s + %q\n", data, attachments)
+	// Output:
+	// ["file",{"name":"a.txt","body":{"_placeholder":true,"num":0},"parts":[{"_placeholder":true,"num":1},{"_placeholder":true,"num":2}],"hash":"/w=="}] + ["hi" "h" "i"]
+}
+
 func ExampleInlineAttachments() {
 	data := []byte(`["file",{"body":{"_placeholder":true,"num":0},"name":"a.txt"}]`)
 	inlined, err := protocol.InlineAttachments(data, [][]byte{[]byte("hi")})

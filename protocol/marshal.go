@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/sio-go/socketio/internal/plainjson"
 )
 
 // maxMarshalDepth bounds the nesting of []any and map[string]any values, so
@@ -19,17 +19,28 @@ var errTooDeep = errors.New("nesting too deep or cyclic value")
 // MarshalArgs encodes args as a compact JSON array, the payload of an EVENT
 // (with the event name as first argument) or of an ACK.
 //
-// Every []byte becomes a placeholder {"_placeholder":true,"num":N} and its
-// bytes the attachment N, numbered depth-first in the order the JSON is
-// written: at top level and at any depth inside []any and map[string]any
-// (whose keys are written sorted, as encoding/json does). A nil []byte is an
-// empty attachment; attachments share memory with the []byte values.
-// json.RawMessage values are validated and inserted
-// verbatim, without surrounding whitespace (placeholders inside them are not renumbered). Every other value
-// goes through encoding/json, so a []byte inside a struct, a []string or a
-// named byte-slice type is base64 text there, not an attachment. Without
-// []byte and json.RawMessage values the result is exactly what
-// json.Marshal(args) gives.
+// Every byte slice becomes a placeholder {"_placeholder":true,"num":N} and
+// its bytes the attachment N, numbered depth-first in the order the JSON is
+// written, wherever it is, as Node sends a Buffer: an argument, an element
+// of []any or of any slice or array, a value of map[string]any or of any
+// map, a struct field (with encoding/json's rules for field names, tags,
+// embedded structs and map keys), behind pointers and interfaces. A byte
+// slice is a []byte or any slice type whose elements are of kind uint8,
+// unless the type has a MarshalJSON or MarshalText method (json.RawMessage
+// is JSON, not binary). A struct field tagged `socketio:"base64"` opts out:
+// encoding/json writes it, byte slices as base64 text. A nil []byte given
+// as an argument or inside []any and map[string]any is an empty
+// attachment; elsewhere a nil byte slice is null, as encoding/json writes
+// it. Attachments share memory with the byte slices.
+//
+// json.RawMessage values are validated and inserted verbatim, without
+// surrounding whitespace (placeholders inside them are not renumbered).
+// Values of types that cannot hold a byte slice are written by
+// encoding/json, in one call. Without byte slices and json.RawMessage
+// values the result is exactly what json.Marshal(args) gives; a type that
+// holds byte slices and has MarshalJSON or MarshalText on its pointer
+// is written with that method even where encoding/json would not take the
+// value's address.
 //
 // Send a payload with attachments as a BinaryEvent or BinaryAck.
 func MarshalArgs(args []any) (data []byte, attachments [][]byte, err error) {
@@ -135,93 +146,15 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		}
 		return append(dst, '}'), atts, nil
 	}
-	b, err := json.Marshal(v)
-	return append(dst, b...), atts, err
+	return appendWalked(dst, atts, v, depth)
 }
 
 // appendFloat writes f as encoding/json does (the ECMAScript number format).
 func appendFloat(dst []byte, f float64, bits int, atts [][]byte) ([]byte, [][]byte, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		_, err := json.Marshal(f) // the UnsupportedValueError encoding/json gives
-		return dst, atts, err
-	}
-	format := byte('f')
-	if a := math.Abs(f); a != 0 {
-		// The cutoffs are compared in the precision of the value.
-		if bits == 64 && (a < 1e-6 || a >= 1e21) || bits == 32 && (float32(a) < 1e-6 || float32(a) >= 1e21) {
-			format = 'e'
-		}
-	}
-	n := len(dst)
-	dst = strconv.AppendFloat(dst, f, format, -1, bits)
-	if format == 'e' {
-		// Drop the leading zero of a two-digit negative exponent: 1e-07 → 1e-7.
-		if e := dst[n:]; len(e) >= 4 && string(e[len(e)-4:len(e)-1]) == "e-0" {
-			dst[len(dst)-2] = dst[len(dst)-1]
-			dst = dst[:len(dst)-1]
-		}
-	}
-	return dst, atts, nil
+	dst, err := plainjson.AppendFloat(dst, f, bits)
+	return dst, atts, err
 }
-
-const hexDigits = "0123456789abcdef"
-
-// htmlSafe marks the ASCII bytes encoding/json writes unescaped.
-var htmlSafe = func() (t [utf8.RuneSelf]bool) {
-	for i := range t {
-		t[i] = strSafe[i] && i != '<' && i != '>' && i != '&'
-	}
-	return t
-}()
 
 // appendString writes s as a JSON string the way encoding/json does: HTML
 // characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, `\b`...)
-			case '\f':
-				dst = append(dst, `\f`...)
-			case '\n':
-				dst = append(dst, `\n`...)
-			case '\r':
-				dst = append(dst, `\r`...)
-			case '\t':
-				dst = append(dst, `\t`...)
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func appendString(dst []byte, s string) []byte { return plainjson.AppendString(dst, s) }

@@ -7,6 +7,23 @@ import (
 	"testing"
 )
 
+// plainMsg is written by plainjson, not encoding/json.
+type plainMsg struct {
+	Text string  `json:"text"`
+	N    int     `json:"n,omitempty"`
+	U    uint8   `json:"u"`
+	F    float64 `json:"f"`
+	F32  float32
+	OK   bool       `json:"ok,omitempty"`
+	In   plainInner `json:"in"`
+	skip int
+}
+
+type plainInner struct {
+	X, Y int
+	Tag  string `json:"tag,omitempty"`
+}
+
 func TestMarshalArgsMatchesEncodingJSON(t *testing.T) {
 	type point struct {
 		X, Y int
@@ -22,6 +39,8 @@ func TestMarshalArgsMatchesEncodingJSON(t *testing.T) {
 		[]any{}, []any{1, "a", []any{nil, true}}, []any(nil),
 		map[string]any{}, map[string]any{"b": 1, "a": []any{"x"}, "<": map[string]any{"z": nil, "y": 2.5}}, map[string]any(nil),
 		point{1, 2, ""}, &point{X: 3, Tag: "t"}, []string{"a"}, map[string]int{"k": 1}, json.Number("12.5"),
+		plainMsg{Text: "<b>&é\u2028\xff", N: -7, F: 1e-7, F32: 1e21, OK: true, In: plainInner{X: -1, Tag: "x"}},
+		plainMsg{}, []plainMsg{{N: 1}}, map[string]plainMsg{"k": {Text: "v"}}, struct{ P plainMsg }{plainMsg{U: 9}},
 	}
 	want, err := json.Marshal(args)
 	noError(t, err)
@@ -47,16 +66,19 @@ func TestMarshalArgsBinary(t *testing.T) {
 		"upload",
 		b0,
 		map[string]any{"z": b3, "a": []any{b1, map[string]any{"deep": b2}}},
-		struct{ Raw []byte }{[]byte("hi")},
+		struct {
+			Raw  []byte
+			Text []byte `socketio:"base64"`
+		}{[]byte("hi"), []byte("hi")},
 		json.RawMessage(` {"kept":` + ph0 + `} `),
 	})
 	noError(t, err)
-	equal(t, "data", string(data), `["upload",`+ph0+`,{"a":[`+ph1+`,{"deep":{"_placeholder":true,"num":2}}],"z":{"_placeholder":true,"num":3}},{"Raw":"aGk="},{"kept":`+ph0+`}]`)
-	equal(t, "attachments in depth-first order", atts, [][]byte{b0, b1, b2, b3})
+	equal(t, "data", string(data), `["upload",`+ph0+`,{"a":[`+ph1+`,{"deep":{"_placeholder":true,"num":2}}],"z":{"_placeholder":true,"num":3}},{"Raw":{"_placeholder":true,"num":4},"Text":"aGk="},{"kept":`+ph0+`}]`)
+	equal(t, "attachments in depth-first order", atts, [][]byte{b0, b1, b2, b3, []byte("hi")})
 
 	p := Packet{Type: Event, Data: data, Attachments: atts}
 	var d Decoder
-	got, err := feed(t, &d, frame{string(p.Encode()), []string{"\x00", "\x01", "\x02", ""}})
+	got, err := feed(t, &d, frame{string(p.Encode()), []string{"\x00", "\x01", "\x02", "", "hi"}})
 	noError(t, err)
 	equal(t, "decoded type", got.Type, BinaryEvent)
 	equal(t, "decoded data", string(got.Data), string(data))

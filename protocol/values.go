@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+
+	"github.com/sio-go/socketio/internal/plainjson"
 )
 
 // Args are the arguments of a received event or acknowledgement, kept as
@@ -57,13 +60,26 @@ func (a Args) Binary(i int) ([]byte, bool) {
 }
 
 // Decode unmarshals argument i into v with encoding/json. Placeholders are
-// first replaced by the base64 text of their attachment, so that []byte
-// fields and values receive the binary data. Decoding a missing argument
+// first replaced by the base64 text of their attachment, so that byte
+// slices receive the binary data wherever they are; an interface (an any
+// field, a map[string]any value…) that received a binary attachment holds
+// it as a []byte, as Args.Values gives it, not as its base64 text. Decoding a missing argument
 // leaves v unchanged and returns nil, as for a JSON null.
 func (a Args) Decode(i int, v any) error {
 	raw := a.Raw(i)
 	if raw == nil {
 		return nil
+	}
+	// Booleans, numbers, strings and structs of them decode without
+	// encoding/json when they can (and then as encoding/json would); what
+	// the codec leaves goes on below, over what it wrote, which
+	// encoding/json writes again.
+	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer {
+		if c := plainjson.For(t.Elem()); c != nil {
+			if p := reflect.ValueOf(v).UnsafePointer(); p != nil && c.Decode(p, raw) {
+				return nil
+			}
+		}
 	}
 	if len(a.attachments) > 0 {
 		inlined, err := InlineAttachments(raw, a.attachments)
@@ -74,6 +90,9 @@ func (a Args) Decode(i int, v any) error {
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("protocol: argument %d: %w", i, err)
+	}
+	if len(a.attachments) > 0 {
+		restoreBinary(v, a.Raw(i), a.attachments)
 	}
 	return nil
 }
@@ -91,7 +110,7 @@ func (a Args) Values() []any {
 			continue
 		}
 		if len(a.attachments) > 0 && bytes.Contains(e, placeholderKey) {
-			if v, err := withBinary(e, a.attachments); err == nil {
+			if v, err := withBinary(e, a.attachments, true); err == nil {
 				out[i] = v
 				continue
 			}
@@ -107,10 +126,13 @@ func (a Args) String() string { return string(AppendArray(nil, a.elems...)) }
 var placeholderKey = []byte(`"_placeholder"`)
 
 // withBinary decodes raw into generic values in which the placeholders are
-// replaced by their attachments as []byte, for elements that nest binary data.
-func withBinary(raw []byte, attachments [][]byte) (any, error) {
+// replaced by their attachments as []byte, for elements that nest binary
+// data; numbers are json.Number with useNumber, else float64.
+func withBinary(raw []byte, attachments [][]byte, useNumber bool) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
+	if useNumber {
+		dec.UseNumber()
+	}
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
@@ -120,10 +142,8 @@ func withBinary(raw []byte, attachments [][]byte) (any, error) {
 		switch t := x.(type) {
 		case map[string]any:
 			if t["_placeholder"] == true && len(t) == 2 {
-				if n, ok := t["num"].(json.Number); ok {
-					if i, err := n.Int64(); err == nil && i >= 0 && int(i) < len(attachments) {
-						return attachments[i]
-					}
+				if i, ok := placeholderNum(t["num"]); ok && i >= 0 && i < len(attachments) {
+					return attachments[i]
 				}
 			}
 			for k, e := range t {
@@ -137,4 +157,16 @@ func withBinary(raw []byte, attachments [][]byte) (any, error) {
 		return x
 	}
 	return walk(v), nil
+}
+
+// placeholderNum reads the num of a placeholder decoded generically.
+func placeholderNum(v any) (int, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err == nil
+	case float64:
+		return int(n), n == float64(int(n))
+	}
+	return 0, false
 }

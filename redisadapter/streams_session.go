@@ -97,8 +97,8 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 		return nil, nil // trimmed, or from another stream
 	}
 	s := &socketio.Session{SID: stored.SID, PID: stored.PID, Rooms: stored.Rooms}
-	if d := stored.Data; len(d) > 0 && string(d) != "null" {
-		s.Data = json.RawMessage(d)
+	if d := stored.Data; len(d) > 0 {
+		_ = s.Data.UnmarshalJSON(d) // read with socketio.DataAs, like local data
 	}
 	limit := 2 * a.cfg.MaxLen
 	for read := int64(0); ; {

@@ -15,7 +15,7 @@ type Args = protocol.Args
 // AckFunc acknowledges a received event. The arguments are encoded like
 // those of Emit. Only the first call sends anything; later calls return
 // ErrAckSent.
-type AckFunc func(args ...any) error
+type AckFunc = func(args ...any) error
 
 // RawHandler handles an event with its arguments as received. ack is nil when
 // the server did not ask for an acknowledgement.

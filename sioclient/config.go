@@ -87,6 +87,12 @@ type Config struct {
 	// number of attempts it took.
 	OnReconnect func(attempt int)
 
+	// ErrorReply returns the acknowledgement argument that tells the
+	// server an event failed (see On). Defaults to ErrorReply:
+	// {"error":{"code":…,"message":…}} for an *Error, code "internal"
+	// without the text for any other error.
+	ErrorReply func(err error) any
+
 	// Logger receives debug logs. Defaults to nil: nothing is logged.
 	Logger *slog.Logger
 }
@@ -157,6 +163,9 @@ func (c *Config) withDefaults() *Config {
 		cfg.HardMaxPendingEvents = 64 * cfg.MaxPendingEvents
 	case cfg.HardMaxPendingEvents < cfg.MaxPendingEvents:
 		cfg.HardMaxPendingEvents = cfg.MaxPendingEvents
+	}
+	if cfg.ErrorReply == nil {
+		cfg.ErrorReply = ErrorReply
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/sio-go/socketio/protocol"
 )
 
 var (
@@ -37,6 +39,28 @@ var (
 	// ErrAckSent is returned by an AckFunc called more than once.
 	ErrAckSent = errors.New("sioclient: acknowledgement already sent")
 )
+
+// Error is an error meant for the peer: a typed handler returns it and
+// the acknowledgement carries its Code, Message and Data; Call returns the
+// one a server's acknowledgement carries. It is the server package's
+// Error.
+type Error = protocol.Error
+
+// ErrorCode classifies an Error.
+type ErrorCode = protocol.ErrorCode
+
+// The codes of the server package.
+const (
+	CodeInvalidArgument = protocol.CodeInvalidArgument
+	CodeRateLimited     = protocol.CodeRateLimited
+	CodeInternal        = protocol.CodeInternal
+)
+
+// CodeOf returns the code of the *Error in err's chain, or "".
+func CodeOf(err error) ErrorCode { return protocol.CodeOf(err) }
+
+// ErrorReply is the default of Config.ErrorReply; see protocol.ErrorReply.
+func ErrorReply(err error) any { return protocol.ErrorReply(err) }
 
 // ConnectError is a connection the server refused with a CONNECT_ERROR
 // packet, for example from a middleware. The socket is not reconnected to

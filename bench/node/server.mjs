@@ -3,6 +3,7 @@
 // same contract as the Go benchmark server.
 //
 //   "echo" with an ack  -> ack with the same arguments
+//   "echo-typed"        -> the same (the Go server decodes it into a struct)
 //   "bcast"             -> "bcast" with the same arguments to every other socket
 //
 // It listens on 127.0.0.1:$PORT (default 3000). With $REDIS_URL (e.g.
@@ -34,12 +35,14 @@ const httpServer = createServer();
 const io = new Server(httpServer, options);
 
 io.on("connection", (socket) => {
-  socket.on("echo", (...args) => {
+  const echo = (...args) => {
     const ack = args.pop();
     if (typeof ack === "function") {
       ack(...args);
     }
-  });
+  };
+  socket.on("echo", echo);
+  socket.on("echo-typed", echo);
   socket.on("bcast", (...args) => {
     if (typeof args[args.length - 1] === "function") {
       args.pop();

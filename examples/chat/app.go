@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"github.com/sio-go/socketio/engineio"
 	"github.com/sio-go/socketio/internal/debugenv"
 	"github.com/sio-go/socketio/metrics"
+	"golang.org/x/time/rate"
 )
 
 //go:embed static
@@ -45,6 +45,10 @@ type options struct {
 	RecoveryWindow time.Duration
 	// ProcessMetrics adds the Go runtime and process collectors to /metrics.
 	ProcessMetrics bool
+	// EventsPerSecond and EventBurst limit the events of each socket (see
+	// rateLimit). Default to 10 a second in bursts of 30.
+	EventsPerSecond rate.Limit
+	EventBurst      int
 }
 
 // chat is the chat server: the Socket.IO server, its page, its metrics.
@@ -54,6 +58,8 @@ type chat struct {
 	handler http.Handler
 	log     *slog.Logger
 	nextID  atomic.Uint64
+	limit   rate.Limit // events a second per socket
+	burst   int
 }
 
 // errNoClient explains how to get the browser client when it is missing.
@@ -79,8 +85,14 @@ func newChat(o options) (*chat, error) {
 	if o.RecoveryWindow <= 0 {
 		o.RecoveryWindow = 2 * time.Minute
 	}
+	if o.EventsPerSecond <= 0 {
+		o.EventsPerSecond = defaultEventsPerSecond
+	}
+	if o.EventBurst <= 0 {
+		o.EventBurst = defaultEventBurst
+	}
 	sioLog, eioLog := debugenv.Parse(o.Debug).Loggers(o.LogOutput)
-	c := &chat{col: metrics.New(nil), log: sioLog}
+	c := &chat{col: metrics.New(nil), log: sioLog, limit: o.EventsPerSecond, burst: o.EventBurst}
 
 	cfg := &socketio.Config{
 		Engine:                  o.Engine,
@@ -195,11 +207,13 @@ func chatRooms(s *socketio.Socket) []string {
 }
 
 func nickOf(s *socketio.Socket) string {
-	n, _ := s.Data().(string)
+	n, _ := socketio.DataAs[string](s.Data())
 	return n
 }
 
 func (c *chat) onConnect(s *socketio.Socket) {
+	s.Use(rateLimit(s, c.limit, c.burst))
+
 	socketio.OnAck(s, "nick", metrics.ObserveAck(c.col, "nick",
 		func(ctx context.Context, nick string) (nickAck, error) {
 			nick, err := validNick(nick)
@@ -318,8 +332,7 @@ func (c *chat) presence(ctx context.Context, room string) {
 	}
 	p := presence{Room: room, Count: len(socks), Members: []string{}}
 	for _, rs := range socks {
-		var nick string
-		if json.Unmarshal(rs.Data, &nick) == nil && nick != "" {
+		if nick, err := socketio.DataAs[string](rs.Data); err == nil && nick != "" {
 			p.Members = append(p.Members, nick)
 		}
 	}

@@ -70,13 +70,22 @@ func dial(t *testing.T, ctx context.Context, url string) *siotest.Client {
 
 // reply is any acknowledgement of the chat.
 type reply struct {
-	Error   string   `json:"error"`
-	Nick    string   `json:"nick"`
-	Room    string   `json:"room"`
-	ID      uint64   `json:"id"`
-	TS      int64    `json:"ts"`
-	Count   int      `json:"count"`
-	Members []string `json:"members"`
+	Error   *replyError `json:"error"`
+	Nick    string      `json:"nick"`
+	Room    string      `json:"room"`
+	ID      uint64      `json:"id"`
+	TS      int64       `json:"ts"`
+	Count   int         `json:"count"`
+	Members []string    `json:"members"`
+}
+
+// replyError is the error shape of socketio.ErrorReply.
+type replyError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Data    struct {
+		RetryAfterMs int `json:"retryAfterMs"`
+	} `json:"data"`
 }
 
 func call(t *testing.T, ctx context.Context, cl *siotest.Client, ev string, arg any) reply {
@@ -90,8 +99,8 @@ func call(t *testing.T, ctx context.Context, cl *siotest.Client, ev string, arg 
 
 func mustOK(t *testing.T, r reply) reply {
 	t.Helper()
-	if r.Error != "" {
-		t.Fatalf("unexpected error answer: %s", r.Error)
+	if r.Error != nil {
+		t.Fatalf("unexpected error answer: %+v", *r.Error)
 	}
 	return r
 }
@@ -190,14 +199,14 @@ func TestChatRoundTrip(t *testing.T) {
 func TestChatRejectsBadInput(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, url := startChat(t, options{})
+	_, url := startChat(t, options{EventBurst: 1000}) // many events at once
 	cl := dial(t, ctx, url)
 	other := dial(t, ctx, url)
 
 	expect := func(ev string, arg any, want string) {
 		t.Helper()
 		r := call(t, ctx, cl, ev, arg)
-		if !strings.Contains(r.Error, want) {
+		if r.Error == nil || !strings.Contains(r.Error.Message, want) {
 			t.Fatalf("%s %v answered %+v, want an error with %q", ev, arg, r, want)
 		}
 	}
@@ -207,7 +216,7 @@ func TestChatRejectsBadInput(t *testing.T) {
 	expect("nick", "   ", "nickname is empty")
 	expect("nick", strings.Repeat("x", 21), "longer than 20")
 	expect("nick", "<script>", "letters, digits")
-	expect("nick", 42, "cannot unmarshal number")
+	expect("nick", 42, "argument 0: expected string, got number")
 	expect("nick", nil, "nickname is empty")
 	mustOK(t, call(t, ctx, cl, "nick", strings.Repeat("é", 20)))
 
@@ -215,7 +224,7 @@ func TestChatRejectsBadInput(t *testing.T) {
 	expect("join", "Lobby", "a-z, 0-9")
 	expect("join", "a b", "a-z, 0-9")
 	expect("join", strings.Repeat("r", 25), "longer than 24")
-	expect("join", []string{"lobby"}, "cannot unmarshal array")
+	expect("join", []string{"lobby"}, "argument 0: expected string, got array")
 	expect("leave", "lobby", "join the room first")
 	expect("message", messageIn{Room: "lobby", Text: "hi"}, "join the room first")
 
@@ -224,7 +233,7 @@ func TestChatRejectsBadInput(t *testing.T) {
 	expect("message", messageIn{Room: "lobby", Text: strings.Repeat("ü", 501)}, "longer than 500")
 	expect("message", messageIn{Room: "lobby", Text: "bell\a"}, "control characters")
 	expect("message", messageIn{Room: "../lobby", Text: "hi"}, "a-z, 0-9")
-	expect("message", "just text", "cannot unmarshal string")
+	expect("message", "just text", "argument 0: expected object, got string")
 	mustOK(t, call(t, ctx, cl, "message", messageIn{Room: "lobby", Text: strings.Repeat("ü", 500)}))
 
 	for i := 1; i < maxRooms; i++ {
@@ -360,7 +369,7 @@ func TestDemoMetrics(t *testing.T) {
 	for i := range 5 {
 		mustOK(t, call(t, ctx, a, "message", messageIn{Room: "lobby", Text: fmt.Sprint("m", i)}))
 	}
-	if r := call(t, ctx, a, "message", messageIn{Room: "lobby", Text: ""}); r.Error == "" {
+	if r := call(t, ctx, a, "message", messageIn{Room: "lobby", Text: ""}); r.Error == nil || r.Error.Code != "invalid_argument" {
 		t.Fatal("empty message accepted")
 	}
 

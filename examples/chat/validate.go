@@ -1,10 +1,11 @@
 package main
 
 import (
-	"errors"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sio-go/socketio"
 )
 
 // Limits on what users send.
@@ -15,25 +16,32 @@ const (
 	maxRooms      = 10  // rooms one socket may be in
 )
 
+// The errors a client is told about: the acknowledgement carries their
+// code and message ({"error":{"code":…,"message":…}}).
 var (
-	errNoNick      = errors.New("choose a nickname first")
-	errNotInRoom   = errors.New("join the room first")
-	errTooManyRoom = errors.New("too many rooms: leave one first")
+	errNoNick      = &socketio.Error{Code: "no_nick", Message: "choose a nickname first"}
+	errNotInRoom   = &socketio.Error{Code: "not_in_room", Message: "join the room first"}
+	errTooManyRoom = &socketio.Error{Code: "too_many_rooms", Message: "too many rooms: leave one first"}
 )
+
+// invalid is a validation failure, reported as socketio.CodeInvalidArgument.
+func invalid(msg string) error {
+	return &socketio.Error{Code: socketio.CodeInvalidArgument, Message: msg}
+}
 
 // validNick trims a nickname and checks it: 1 to 20 letters, digits,
 // spaces, '_', '-' or '.'.
 func validNick(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", errors.New("nickname is empty")
+		return "", invalid("nickname is empty")
 	}
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxNickLen {
-		return "", errors.New("nickname is longer than 20 characters")
+		return "", invalid("nickname is longer than 20 characters")
 	}
 	for _, r := range s {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" _-.", r) {
-			return "", errors.New("nickname may hold letters, digits, spaces, '_', '-' and '.' only")
+			return "", invalid("nickname may hold letters, digits, spaces, '_', '-' and '.' only")
 		}
 	}
 	return s, nil
@@ -42,14 +50,14 @@ func validNick(s string) (string, error) {
 // validRoom checks a room name: 1 to 24 of a-z, 0-9, '_' and '-'.
 func validRoom(s string) (string, error) {
 	if s == "" {
-		return "", errors.New("room name is empty")
+		return "", invalid("room name is empty")
 	}
 	if len(s) > maxRoomLen {
-		return "", errors.New("room name is longer than 24 characters")
+		return "", invalid("room name is longer than 24 characters")
 	}
 	for _, r := range s {
 		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '-' {
-			return "", errors.New("room name may hold a-z, 0-9, '_' and '-' only")
+			return "", invalid("room name may hold a-z, 0-9, '_' and '-' only")
 		}
 	}
 	return s, nil
@@ -60,14 +68,14 @@ func validRoom(s string) (string, error) {
 func validText(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", errors.New("message is empty")
+		return "", invalid("message is empty")
 	}
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxMessageLen {
-		return "", errors.New("message is longer than 500 characters")
+		return "", invalid("message is longer than 500 characters")
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return "", errors.New("message holds control characters")
+			return "", invalid("message holds control characters")
 		}
 	}
 	return s, nil

@@ -16,6 +16,8 @@
 //     "job": acknowledged with "done" only from its third delivery on, per
 //       socket (for retries); each delivery is reported as a "job" event.
 //     "silent": never acknowledged.
+//     "types": acknowledged with the shape of its arguments, every leaf
+//       replaced by its type: "Buffer", "string", "number", "boolean", "null".
 //
 // Protocol: JSON lines (see lib/jsonl.mjs). Events:
 //   {"type":"listening","port":N,"url":"http://127.0.0.1:N"}
@@ -24,6 +26,9 @@
 //   {"type":"job","nsp","id","count"}
 // Commands:
 //   {"cmd":"emit","nsp":"/","event":"e","args":[...]}   to the whole namespace
+//   {"cmd":"call","nsp":"/","event":"e","args":[...]}   to the whole namespace
+//       with an acknowledgement (5 s timeout); answers done with
+//       {"replies":[...]}, each reply the array of the client's ack arguments
 //   {"cmd":"drop","nsp":"/","id":"..."}   closes the socket's connection
 //       (the client sees "transport close", the server keeps the session
 //       for recovery)
@@ -78,9 +83,22 @@ function setup(name) {
       if (n >= 3 && ack) ack("done");
     });
     socket.on("silent", () => {});
+    socket.on("types", (...a) => {
+      const ack = a.pop();
+      ack(a.map(shape));
+    });
     socket.on("disconnect", (reason) => out({ type: "disconnect", nsp: name, id: socket.id, reason }));
   });
 }
+// shape replaces every leaf of v by the name of its type.
+function shape(v) {
+  if (Buffer.isBuffer(v)) return "Buffer";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return v.map(shape);
+  if (typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]));
+  return typeof v;
+}
+
 for (const name of ["/", "/admin", "/secure"]) setup(name);
 
 http.listen(args.port || 0, "127.0.0.1", () => {
@@ -90,6 +108,13 @@ http.listen(args.port || 0, "127.0.0.1", () => {
     {
       emit: (c) => {
         io.of(c.nsp || "/").emit(c.event, ...decode(c.args || []));
+      },
+      call: async (c) => {
+        const replies = await io
+          .of(c.nsp || "/")
+          .timeout(5000)
+          .emitWithAck(c.event, ...decode(c.args || []));
+        return { replies: encode(replies) };
       },
       drop: (c) => {
         const s = io.of(c.nsp || "/").sockets.get(c.id);

@@ -40,6 +40,10 @@
 //       pad being P "x" characters: what a reconnection's buffer flush does.
 //   {"cmd":"state","socket":"s1"}  answers done with
 //       {"id","connected","active","recovered","transport"}.
+//   {"cmd":"wsHeaders","url":"ws://…","headers":{...}}  opens a plain WebSocket
+//       (the "ws" package the client uses) with the given request headers and
+//       answers done with {"status":101,"headers":{...}} from the server's
+//       handshake response, then closes it.
 //
 // Events (every one has "type" and "socket"):
 //   {"type":"connect","id":"...","recovered":false,"transport":"polling"}
@@ -53,6 +57,7 @@
 //   {"type":"reconnect_attempt","attempt":N}  {"type":"reconnect","attempt":N}
 //   {"type":"reconnect_error","error":{...}}  {"type":"reconnect_failed"}  {"type":"error","error":{...}}
 
+import { WebSocket } from "ws";
 import { decode, encode, encodeError, out, serve } from "./lib/jsonl.mjs";
 import { commands, get, reportEvent, sockets } from "./lib/sockets.mjs";
 
@@ -127,6 +132,16 @@ serve(
       const pad = "x".repeat(c.pad || 0);
       for (let i = 0; i < c.count; i++) socket.emit(c.event, { i, pad });
     },
+    wsHeaders: (c) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(c.url, { headers: c.headers || {} });
+        ws.once("upgrade", (res) => {
+          resolve({ status: res.statusCode, headers: res.headers });
+          ws.terminate();
+        });
+        ws.once("error", reject);
+        ws.once("unexpected-response", (_req, res) => reject(new Error(`status ${res.statusCode}`)));
+      }),
     state: (c) => {
       const { socket } = get(c);
       return {

@@ -76,7 +76,7 @@ func run() error {
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of each scenario per server")
 	flag.BoolVar(&o.quick, "quick", false, "short smoke run (small sizes, one repetition, report to stdout unless -out)")
 	flag.StringVar(&o.out, "out", "", "markdown report (default ../docs/benchmarks.md; with -quick, stdout)")
-	flag.StringVar(&only, "scenarios", "", "comma-separated subset of scenarios (conns, echo, echo-rate, echo-polling, broadcast, broadcast-rate, cluster-broadcast, cluster-broadcast-rate, churn)")
+	flag.StringVar(&only, "scenarios", "", "comma-separated subset of scenarios (conns, echo, echo-typed, echo-rate, echo-polling, broadcast, broadcast-rate, cluster-broadcast, cluster-broadcast-rate, churn)")
 	flag.StringVar(&o.goBuild, "go-build", "go build -o {bin} ./cmd/benchserver", "command that builds the Go server ({bin}: its path); empty to skip")
 	flag.StringVar(&o.goCmd, "go-cmd", "{bin}", "command that starts the Go server; it must exec the server itself so its pid is the server's")
 	flag.StringVar(&o.goStats, "go-stats-path", "/debug/stats", `path on the Go server answering {"goroutines":N}, e.g. /debug/stats (empty: none)`)
@@ -322,36 +322,56 @@ func runAll(ctx context.Context, o options, sz sizes, save func([]record) error)
 	}
 
 	var recs []record
+	// one runs sc (with args) on server srv, recorded under label.
+	one := func(sc scenario, srv, label string, rep int, args []string) error {
+		fmt.Fprintf(os.Stderr, "== %s  %s  run %d/%d\n", sc.Name, label, rep, o.reps)
+		stats := ""
+		if srv == "go" {
+			stats = o.goStats
+		}
+		sc.Args = args
+		res, err := runOne(ctx, o, loadgen, cmds[srv], srv, stats, sc)
+		rec := record{Scenario: sc.Name, Server: label, Rep: rep, Result: res}
+		if err != nil {
+			rec.Err = err.Error()
+			fmt.Fprintf(os.Stderr, "   failed: %v\n", err)
+		} else if !res.OK {
+			fmt.Fprintf(os.Stderr, "   checks failed: errors=%d mismatches=%d %s\n", res.Errors, res.Mismatches, res.FirstError)
+		}
+		recs = append(recs, rec)
+		if err := save(recs); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
 	list := scenarios(sz)
 	for _, sc := range list {
 		if len(o.only) > 0 && !slices.Contains(o.only, sc.Name) {
 			continue
 		}
+		if len(sc.Variants) > 0 && !slices.Contains(o.servers, "go") {
+			continue // the variants are runs of the Go server
+		}
 		for rep := 1; rep <= o.reps; rep++ {
+			if len(sc.Variants) > 0 {
+				order := slices.Clone(sc.Variants)
+				if rep%2 == 0 {
+					slices.Reverse(order) // alternate which variant goes first
+				}
+				for _, v := range order {
+					if err := one(sc, "go", v.Label, rep, v.Args); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
 			order := slices.Clone(o.servers)
 			if rep%2 == 0 {
 				slices.Reverse(order) // alternate which server goes first
 			}
 			for _, srv := range order {
-				fmt.Fprintf(os.Stderr, "== %s  %s  run %d/%d\n", sc.Name, srv, rep, o.reps)
-				stats := ""
-				if srv == "go" {
-					stats = o.goStats
-				}
-				res, err := runOne(ctx, o, loadgen, cmds[srv], srv, stats, sc)
-				rec := record{Scenario: sc.Name, Server: srv, Rep: rep, Result: res}
-				if err != nil {
-					rec.Err = err.Error()
-					fmt.Fprintf(os.Stderr, "   failed: %v\n", err)
-				} else if !res.OK {
-					fmt.Fprintf(os.Stderr, "   checks failed: errors=%d mismatches=%d %s\n", res.Errors, res.Mismatches, res.FirstError)
-				}
-				recs = append(recs, rec)
-				if err := save(recs); err != nil {
+				if err := one(sc, srv, srv, rep, sc.Args); err != nil {
 					return nil, err
-				}
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
 				}
 			}
 		}

@@ -43,7 +43,15 @@ func buildReport(recs []record, servers []string, reps int, sz sizes, mach machi
 			continue
 		}
 		rw := row{m: m, vals: map[string][]float64{}, med: map[string]float64{}, ratio: math.NaN()}
-		for _, srv := range servers {
+		srvs := servers
+		vs := variantsOf(rep.scen, m.Scenario)
+		if len(vs) > 0 {
+			srvs = nil
+			for _, v := range vs {
+				srvs = append(srvs, v.Label)
+			}
+		}
+		for _, srv := range srvs {
 			v := make([]float64, reps)
 			for i := range v {
 				v[i] = math.NaN()
@@ -60,9 +68,24 @@ func buildReport(recs []record, servers []string, reps int, sz sizes, mach machi
 			rw.ratios = stats.PairedRatios(positive(g), positive(n))
 			rw.ratio = stats.Median(rw.ratios)
 		}
+		if len(vs) == 2 { // the second variant against the first, run by run
+			rw.ratios = stats.PairedRatios(positive(rw.vals[vs[1].Label]), positive(rw.vals[vs[0].Label]))
+			rw.ratio = stats.Median(rw.ratios)
+		}
 		rep.rows = append(rep.rows, rw)
 	}
 	return rep
+}
+
+// variantsOf returns the variants of the named scenario, nil for a
+// comparison of servers.
+func variantsOf(list []scenario, name string) []variant {
+	for _, sc := range list {
+		if sc.Name == name {
+			return sc.Variants
+		}
+	}
+	return nil
 }
 
 // positive maps values that are not above zero to NaN, so that ratios
@@ -91,6 +114,9 @@ func (rw row) target() (goal, met string) {
 		}
 	case m.Target > 0:
 		goal = ratioGoal(m.Target, m.Lower)
+		if m.Section == sectionTyped {
+			goal = strings.Replace(goal, "Node", "raw", 1)
+		}
 		if !math.IsNaN(rw.ratio) {
 			if m.Lower {
 				met = yesNo(rw.ratio <= m.Target)
@@ -123,7 +149,7 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-var serverTitle = map[string]string{"go": "Go", "node": "Node"}
+var serverTitle = map[string]string{"go": "Go", "node": "Node", labelRaw: "Go (raw handler)", labelTyped: "Go (typed handler)"}
 
 func (r *report) markdown() string {
 	var b strings.Builder
@@ -149,6 +175,7 @@ func (r *report) markdown() string {
 		}
 	}
 
+	r.typedSection(&b)
 	r.clusterSection(&b)
 
 	p("\n## Chart\n\n")
@@ -171,6 +198,9 @@ func (r *report) markdown() string {
 	}
 	p("\n")
 	for _, rw := range r.rows {
+		if rw.m.Section == sectionTyped {
+			continue // in its own section
+		}
 		p("| %s (%s) |", rw.m.Name, rw.m.Unit)
 		for _, s := range r.servers {
 			parts := make([]string, len(rw.vals[s]))
@@ -190,9 +220,18 @@ func (r *report) markdown() string {
 	p("- Latencies are measured in the load generator, which shares the machine: they include its own scheduling. At a fixed offered load they run from the moment each message is written to the socket. The pacer never waits for the server (a client whose window of outstanding acks is full skips its turn, and the run then fails), so a server falling behind is not hidden; how late the pacer itself sent, against the schedule, is reported on its own row and is not in the latencies.\n")
 	p("- Scenarios:\n")
 	for _, sc := range r.scen {
-		if r.ran(sc.Name) {
-			p("  - `%s`: %s. `loadgen %s`\n", sc.Name, sc.What, strings.Join(sc.Args, " "))
+		if !r.ran(sc.Name) {
+			continue
 		}
+		if len(sc.Variants) == 0 {
+			p("  - `%s`: %s. `loadgen %s`\n", sc.Name, sc.What, strings.Join(sc.Args, " "))
+			continue
+		}
+		var runs []string
+		for _, v := range sc.Variants {
+			runs = append(runs, fmt.Sprintf("`loadgen %s`", strings.Join(v.Args, " ")))
+		}
+		p("  - `%s`: %s. %s\n", sc.Name, sc.What, strings.Join(runs, " and "))
 	}
 
 	p("\n## Machine\n\n")
@@ -221,19 +260,32 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
-// table writes the summary table of one section's rows.
+// table writes the summary table of one section's rows: a column per
+// server and their ratio Go/Node, or for the typed section a column per
+// variant and their ratio typed/raw.
 func (r *report) table(b *strings.Builder, section string) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	ratio := r.has("go") && r.has("node")
+	cols, titles := r.servers, make([]string, len(r.servers))
+	for i, s := range r.servers {
+		titles[i] = serverTitle[s]
+	}
+	ratio, ratioTitle := r.has("go") && r.has("node"), "Go/Node"
+	if section == sectionTyped {
+		cols, titles = nil, nil
+		for _, v := range variantsOf(r.scen, "echo-typed") {
+			cols, titles = append(cols, v.Label), append(titles, v.Title)
+		}
+		ratio, ratioTitle = true, "Typed/raw"
+	}
 	p("| Metric | Unit |")
-	for _, s := range r.servers {
-		p(" %s |", serverTitle[s])
+	for _, t := range titles {
+		p(" %s |", t)
 	}
 	if ratio {
-		p(" Go/Node |")
+		p(" %s |", ratioTitle)
 	}
 	p(" Target | Met |\n|---|---|")
-	for range r.servers {
+	for range cols {
 		p("---:|")
 	}
 	if ratio {
@@ -245,7 +297,7 @@ func (r *report) table(b *strings.Builder, section string) {
 			continue
 		}
 		p("| %s | %s |", rw.m.Name, rw.m.Unit)
-		for _, s := range r.servers {
+		for _, s := range cols {
 			p(" %s |", formatNum(rw.med[s], rw.m.Digits))
 		}
 		if ratio {
@@ -304,6 +356,36 @@ func (r *report) clusterSection(b *strings.Builder) {
 	}
 	p("\n")
 	r.table(b, sectionCluster)
+}
+
+// typedSection writes the comparison of the typed handler path with the
+// raw one when echo-typed ran.
+func (r *report) typedSection(b *strings.Builder) {
+	if !r.hasSection(sectionTyped) {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	vs := variantsOf(r.scen, "echo-typed")
+	p("\n## Typed handlers (Go server)\n\n")
+	p("The cost of decoding into Go types: in every repetition the Go server runs `echo` twice, back to back, each on a fresh process (the order flips every repetition): once through a raw handler that acknowledges `Args.Values()` (the `echo` scenario's 32-character string), once through a typed handler, `socketio.OnAck[echoMsg, echoMsg]`, that decodes an object `{\"text\":<32 characters>,\"n\":7}` into a struct and acknowledges with the struct. The ratio is the median of the per-repetition ratios typed/raw.\n\n")
+	r.table(b, sectionTyped)
+	p("\nPer run (raw · typed, in repetition order):\n\n")
+	for _, rw := range r.rows {
+		if rw.m.Section != sectionTyped {
+			continue
+		}
+		var runs []string
+		for i := range r.reps {
+			var pair []string
+			for _, v := range vs {
+				if vals := rw.vals[v.Label]; i < len(vals) {
+					pair = append(pair, formatNum(vals[i], rw.m.Digits))
+				}
+			}
+			runs = append(runs, strings.Join(pair, " / "))
+		}
+		p("- %s (%s): %s\n", rw.m.Name, rw.m.Unit, strings.Join(runs, " · "))
+	}
 }
 
 // numberWord spells small counts as words.

@@ -241,3 +241,40 @@ func TestClusterOnlyPage(t *testing.T) {
 		t.Error("the cross-node table is missing")
 	}
 }
+
+// TestTypedReport: the echo-typed variants are compared with each other,
+// run by run, in a section of their own.
+func TestTypedReport(t *testing.T) {
+	recs := sampleRecords()
+	raw := []float64{5, 6, 5.5}
+	typed := []float64{5.5, 6.3, 6.6}
+	for rep := 1; rep <= 3; rep++ {
+		recs = append(recs,
+			record{Scenario: "echo-typed", Server: labelRaw, Rep: rep, Result: &load.Result{OK: true, Ops: 1, OpsPerSec: 100, CPUusPerOp: raw[rep-1]}},
+			record{Scenario: "echo-typed", Server: labelTyped, Rep: rep, Result: &load.Result{OK: true, Ops: 1, OpsPerSec: 90, CPUusPerOp: typed[rep-1]}})
+	}
+	r := buildReport(recs, []string{"go", "node"}, 3, fullSizes(), machine{})
+	var cpu row
+	for _, rw := range r.rows {
+		if rw.m.Section == sectionTyped && rw.m.Name == "Server CPU per echo ack" {
+			cpu = rw
+		}
+	}
+	// Ratios 1.1, 1.05, 1.2: the median is 1.1.
+	if cpu.med[labelTyped] != 6.3 || math.Abs(cpu.ratio-1.1) > 1e-9 {
+		t.Fatalf("typed row: medians %v, ratio %v", cpu.med, cpu.ratio)
+	}
+	if goal, met := cpu.target(); goal != "≤ 1.15 × raw" || met != "yes" {
+		t.Fatalf("target %q %q", goal, met)
+	}
+	md := r.markdown()
+	for _, want := range []string{"## Typed handlers (Go server)", "| Server CPU per echo ack | µs | 5.50 | 6.30 | 1.10 | ≤ 1.15 × raw | yes |",
+		"- Server CPU per echo ack (µs): 5.00 / 5.50 · 6.00 / 6.30 · 5.50 / 6.60"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Count(md, "| Server CPU per echo ack (µs) |") != 1 {
+		t.Error("the typed rows leaked into the per-run table")
+	}
+}

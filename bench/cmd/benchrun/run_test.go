@@ -68,6 +68,40 @@ func TestClusterAgainstGo(t *testing.T) {
 	}
 }
 
+// TestTypedEchoAgainstGo runs both variants of echo-typed against the Go
+// server: the typed handler's reply is checked byte for byte like the
+// raw one's.
+func TestTypedEchoAgainstGo(t *testing.T) {
+	dir := t.TempDir()
+	loadgen, server := filepath.Join(dir, "loadgen"), filepath.Join(dir, "benchserver")
+	for bin, pkg := range map[string]string{loadgen: "../loadgen", server: "../benchserver"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", pkg, err, out)
+		}
+	}
+	_, err := exec.LookPath("taskset")
+	o := options{noTaskset: err != nil, serverCPU: "0", loadgenCPU: "1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, sc := range scenarios(quickSizes()) {
+		if sc.Name != "echo-typed" {
+			continue
+		}
+		for _, v := range sc.Variants {
+			sc.Args = append(v.Args, "-c", "3", "-warmup", "200ms", "-duration", "1s", "-quiet")
+			res, err := runOne(ctx, o, loadgen, []string{server}, "go", "", sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.OK || res.Ops == 0 || res.CPUusPerOp <= 0 {
+				t.Fatalf("%s: unexpected result: %+v", v.Label, res)
+			}
+		}
+		return
+	}
+	t.Fatal("no echo-typed scenario")
+}
+
 func TestStartServerFailsClearly(t *testing.T) {
 	port, err := freePort()
 	if err != nil {

@@ -15,7 +15,25 @@ type scenario struct {
 	What  string // one line for the method section
 	Args  []string
 	Nodes int // servers of a cluster on one private Redis (0: a single server)
+	// Variants, when set, replace the comparison of servers: the Go server
+	// runs each variant's arguments in turn, back to back in every
+	// repetition (the order flipping every repetition), and the report
+	// compares the second with the first.
+	Variants []variant
 }
+
+// variant is one of the paired runs of a scenario on the Go server.
+type variant struct {
+	Label string // the record's server label, e.g. "go-typed"
+	Title string // the report's column title
+	Args  []string
+}
+
+// Labels of the typed echo variants.
+const (
+	labelRaw   = "go-raw"
+	labelTyped = "go-typed"
+)
 
 // isCluster reports whether the named scenario runs on a cluster.
 func isCluster(name string, s sizes) bool {
@@ -76,6 +94,14 @@ func scenarios(s sizes) []scenario {
 			Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-warmup", w, "-duration", d},
 		},
 		{
+			Name: "echo-typed",
+			What: fmt.Sprintf("the Go server only, %d WebSocket clients in closed loops, two runs back to back per repetition: `echo` as in `echo` (a raw handler acknowledging `Args.Values()`), and `echo-typed` with an object `{\"text\":<32 characters>,\"n\":7}` that a typed handler (`socketio.OnAck[echoMsg, echoMsg]`) decodes into a struct and acknowledges with it", s.Clients),
+			Variants: []variant{
+				{Label: labelRaw, Title: "Raw (`OnRaw`, string)", Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-warmup", w, "-duration", d}},
+				{Label: labelTyped, Title: "Typed (`OnAck`, struct)", Args: []string{"-scenario", "echo", "-typed", "-c", itoa(s.Clients), "-warmup", w, "-duration", d}},
+			},
+		},
+		{
 			Name: "echo-rate",
 			What: fmt.Sprintf("the same %d clients at a fixed offered load of %s acks/s in total (open loop; latency from the intended send time)", s.Clients, formatNum(float64(s.EchoRate), 0)),
 			Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-rate", itoa(s.EchoRate), "-warmup", w, "-duration", d},
@@ -120,6 +146,7 @@ func scenarios(s sizes) []scenario {
 const (
 	sectionSummary = ""        // the summary table
 	sectionCluster = "cluster" // the cross-node broadcast table
+	sectionTyped   = "typed"   // the typed handler table (variants of the Go server)
 )
 
 // metric is one row of a summary table.
@@ -151,6 +178,12 @@ func metrics(s sizes) []metric {
 		{Scenario: "echo", Name: "Server CPU per echo ack", Unit: "µs", Lower: true, Target: 1.0 / 3, Chart: true, Digits: 2,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
 		{Scenario: "echo", Name: "Echo p99 at saturation", Unit: "µs", Lower: true,
+			Value: func(r *load.Result) float64 { return r.P99us }},
+		{Scenario: "echo-typed", Section: sectionTyped, Name: "Server CPU per echo ack", Unit: "µs", Lower: true, Target: 1.15, Digits: 2,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
+		{Scenario: "echo-typed", Section: sectionTyped, Name: "Echo acks/s at saturation", Unit: "acks/s",
+			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
+		{Scenario: "echo-typed", Section: sectionTyped, Name: "Echo p99 at saturation", Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
 		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p50 at %s acks/s", formatNum(float64(s.EchoRate), 0)), Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.P50us }},

@@ -1,7 +1,8 @@
 // Command benchserver is the Go server of the side-by-side benchmark, on
 // the library with default options. On namespace "/", event "echo" is
-// acknowledged with its own arguments and event "bcast" is broadcast with its
-// arguments to every other socket. It listens on 127.0.0.1:$PORT (default
+// acknowledged with its own arguments (a raw handler), "echo-typed" is
+// decoded into a struct and acknowledged with it (a typed handler), and
+// event "bcast" is broadcast with its arguments to every other socket. It listens on 127.0.0.1:$PORT (default
 // 3000) and answers {"goroutines":N} on /debug/stats.
 //
 // With $REDIS_URL (e.g. redis://127.0.0.1:6390) it joins a cluster through
@@ -26,6 +27,12 @@ import (
 	"github.com/sio-go/socketio/redisadapter"
 )
 
+// echoMsg is the argument of "echo-typed".
+type echoMsg struct {
+	Text string `json:"text"`
+	N    int    `json:"n"`
+}
+
 func main() {
 	port := os.Getenv("PORT")
 	if port == "" {
@@ -46,6 +53,9 @@ func main() {
 			if ack != nil {
 				_ = ack(args.Values()...)
 			}
+		})
+		socketio.OnAck(s, "echo-typed", func(ctx context.Context, m echoMsg) (echoMsg, error) {
+			return m, nil
 		})
 		s.OnRaw("bcast", func(ctx context.Context, args socketio.Args, ack socketio.AckFunc) {
 			_ = s.Broadcast().Emit(ctx, "bcast", args.Values()...)

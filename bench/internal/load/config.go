@@ -63,6 +63,11 @@ type Config struct {
 	Window int
 	// PayloadSize is the length of the string argument (default 32).
 	PayloadSize int
+	// Typed makes echo emit "echo-typed" with an object argument,
+	// {"text":"<PayloadSize characters>","n":7}, which the Go server
+	// decodes into a struct and acknowledges with it (a typed handler),
+	// instead of "echo" with a string.
+	Typed bool
 
 	Duration time.Duration // measured window; for conns the hold time (default 10s)
 	Warmup   time.Duration // before the measured window (default 2s; churn: the warm-up cycles)

@@ -30,6 +30,7 @@ type echoClient struct {
 
 type echoRun struct {
 	r       *runner
+	event   string // "echo", or "echo-typed"
 	args    []byte // JSON of the echoed argument
 	ackTail []byte // [<args>], the expected ack after its id
 	closed  bool   // closed loops: each ack triggers the next emit
@@ -52,7 +53,7 @@ func (c *echoClient) send(due int64) {
 	id := c.next.Load()
 	c.outstanding.Add(1)
 	c.next.Store(id + 1)
-	c.buf = wire.AppendEvent(c.buf[:0], id, "echo", c.e.args)
+	c.buf = wire.AppendEvent(c.buf[:0], id, c.e.event, c.e.args)
 	at := c.e.r.now()
 	if !c.e.closed {
 		c.e.r.recordLag(at - due)
@@ -96,7 +97,11 @@ func (r *runner) echo(ctx context.Context) error {
 	cfg := r.cfg
 	r.res.Clients = cfg.Clients
 	r.res.Op = "acks"
-	e := &echoRun{r: r, args: wire.StringArg(cfg.PayloadSize), closed: cfg.Rate <= 0, window: 1}
+	e := &echoRun{r: r, event: "echo", args: wire.StringArg(cfg.PayloadSize), closed: cfg.Rate <= 0, window: 1}
+	if cfg.Typed {
+		e.event = "echo-typed"
+		e.args = append(append([]byte(`{"text":`), e.args...), `,"n":7}`...)
+	}
 	e.ackTail = append(append([]byte{'['}, e.args...), ']')
 	if !e.closed {
 		e.window = int64(min(cfg.Window, ackRing))

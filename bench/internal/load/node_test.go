@@ -123,6 +123,12 @@ func TestNodeReference(t *testing.T) {
 			t.Fatalf("closed loops have no pacer, yet a pacing lag: %+v", res)
 		}
 	})
+	t.Run("echo-typed", func(t *testing.T) {
+		res := run(t, Config{Scenario: Echo, Clients: 3, Typed: true})
+		if res.Ops < 10 {
+			t.Fatalf("unexpected figures: %+v", res)
+		}
+	})
 	t.Run("echo-rate", func(t *testing.T) {
 		res := run(t, Config{Scenario: Echo, Clients: 4, Rate: 200})
 		if res.Skipped != 0 || res.Ops < 140 || res.Ops > 260 {

@@ -151,7 +151,7 @@ function switchTo(name) {
 function leaveRoom(name) {
   socket.emit("leave", name, (res) => {
     if (res && res.error) {
-      $("#join-error").textContent = res.error;
+      $("#join-error").textContent = res.error.message;
       return;
     }
     state.rooms.delete(name);
@@ -271,7 +271,7 @@ $("#nick-form").addEventListener("submit", (e) => {
   const nick = $("#nick-input").value;
   socket.emit("nick", nick, (res) => {
     if (res && res.error) {
-      $("#nick-error").textContent = res.error;
+      $("#nick-error").textContent = res.error.message;
       return;
     }
     $("#nick-error").textContent = "";
@@ -293,7 +293,7 @@ $("#join-form").addEventListener("submit", (e) => {
   socket.emit("join", name, (res) => {
     if (res && res.error) {
       if (!known) state.rooms.delete(name);
-      $("#join-error").textContent = res.error;
+      $("#join-error").textContent = res.error.message;
       return;
     }
     $("#join-error").textContent = "";
@@ -339,8 +339,8 @@ $("#composer").addEventListener("submit", (e) => {
   socket.emit("message", { room: name, text }, (res) => {
     if (res && res.error) {
       m.state = "failed";
-      m.error = res.error;
-      $("#send-error").textContent = res.error;
+      m.error = res.error.message;
+      $("#send-error").textContent = res.error.message;
     } else {
       m.state = "ok";
       m.id = res.id;
