@@ -29,10 +29,13 @@ func TestDataAcrossNodes(t *testing.T) {
 	g1.ready(t)
 	g2.ready(t)
 	want := profile{Name: "ada", Avatar: []byte{0, 1, 0xff}, Tags: []string{"x"}, Score: 1.5}
-	g1.srv.OnConnect(func(s *socketio.Socket) {
+	// Set before the client hears it is connected: OnConnect runs after the
+	// CONNECT reply, so the client could look before the data is there.
+	g1.srv.Use(func(_ context.Context, s *socketio.Socket) error {
 		if !s.Recovered() {
 			s.SetData(want)
 		}
+		return nil
 	})
 	check := func(where string, d socketio.Data) {
 		t.Helper()
