@@ -417,7 +417,7 @@ func runOne(ctx context.Context, o options, loadgen string, serverCmd []string, 
 		return nil, fmt.Errorf("load generator: %w%s", err, d.tail())
 	}
 	if s := d.exited(); s != nil {
-		return nil, fmt.Errorf("the %s exited during the run%s", s.name, d.tail())
+		return nil, fmt.Errorf("the %s exited during the run%s", s.Name, d.tail())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var res load.Result

@@ -4,73 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
+
+	"github.com/sio-go/socketio/bench/internal/procs"
 )
 
 // server is a running server under test, or the Redis of a cluster.
-type server struct {
-	name   string // for messages: "server", "server 2", "redis-server"
-	cmd    *exec.Cmd
-	exited chan struct{}
-	logMu  sync.Mutex
-	log    []byte
-}
-
-func (s *server) Write(p []byte) (int, error) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	s.log = append(s.log, p...)
-	if len(s.log) > 64<<10 {
-		s.log = append(s.log[:0], s.log[len(s.log)-32<<10:]...)
-	}
-	return len(p), nil
-}
-
-// tail returns the last lines the server printed, for error messages.
-func (s *server) tail() string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	t := strings.TrimSpace(string(s.log))
-	if t == "" {
-		return ""
-	}
-	lines := strings.Split(t, "\n")
-	if len(lines) > 10 {
-		lines = lines[len(lines)-10:]
-	}
-	return "\n" + s.name + " output:\n  " + strings.Join(lines, "\n  ")
-}
-
-func (s *server) pid() int { return s.cmd.Process.Pid }
-
-func (s *server) alive() bool {
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop ends the server's process group: SIGTERM, then SIGKILL after 5s.
-func (s *server) stop() {
-	pgid := -s.cmd.Process.Pid
-	_ = syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(pgid, syscall.SIGKILL)
-		<-s.exited
-	}
-}
+type server = procs.Proc
 
 // startServer starts cmd pinned to the server CPU with PORT and env set, in
 // its own process group, and waits until it accepts connections.
@@ -79,50 +21,11 @@ func startServer(ctx context.Context, o options, cmdline []string, port int, env
 		return nil, errors.New("empty server command")
 	}
 	name, args := wrap(o, o.serverCPU, cmdline[0], cmdline[1:])
-	s := &server{name: "server", exited: make(chan struct{})}
-	s.cmd = exec.Command(name, args...)
-	s.cmd.Env = append(append(os.Environ(), fmt.Sprintf("PORT=%d", port)), env...)
-	s.cmd.Stdout = s
-	s.cmd.Stderr = s
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", strings.Join(cmdline, " "), err)
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.exited)
-	}()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if !s.alive() {
-			return nil, fmt.Errorf("%s exited before listening%s", strings.Join(cmdline, " "), s.tail())
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.stop()
-			return nil, fmt.Errorf("%s did not listen on %s within 30s%s", strings.Join(cmdline, " "), addr, s.tail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	// Let the process finish its start-up work before it is measured.
-	time.Sleep(time.Second)
-	return s, nil
+	return procs.StartListening(ctx, "server", append([]string{name}, args...), port,
+		append([]string{fmt.Sprintf("PORT=%d", port)}, env...)...)
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return procs.FreePort() }
 
 // clusterNodes is the number of servers in the cluster scenarios.
 const clusterNodes = 3
@@ -154,7 +57,7 @@ func deploy(ctx context.Context, o options, cmdline []string, nodes int) (d *dep
 		if d.redis, err = startServer(ctx, o, redisCommand(o.redisServer, port), port); err != nil {
 			return nil, err
 		}
-		d.redis.name = "redis-server"
+		d.redis.Name = "redis-server"
 		env = append(env, fmt.Sprintf("REDIS_URL=redis://127.0.0.1:%d", port))
 	}
 	for i := range max(nodes, 1) {
@@ -167,7 +70,7 @@ func deploy(ctx context.Context, o options, cmdline []string, nodes int) (d *dep
 			return nil, err
 		}
 		if nodes > 1 {
-			s.name = fmt.Sprintf("server %d", i+1)
+			s.Name = fmt.Sprintf("server %d", i+1)
 		}
 		d.servers = append(d.servers, s)
 		d.ports = append(d.ports, port)
@@ -175,20 +78,15 @@ func deploy(ctx context.Context, o options, cmdline []string, nodes int) (d *dep
 	return d, nil
 }
 
-// redisCommand is a private redis-server on the loopback port: no
-// persistence, warnings only.
-func redisCommand(bin string, port int) []string {
-	return []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--loglevel", "warning"}
-}
+func redisCommand(bin string, port int) []string { return procs.RedisCommand(bin, port) }
 
 // stop ends the servers, then Redis.
 func (d *deployment) stop() {
 	for _, s := range d.servers {
-		s.stop()
+		s.Stop()
 	}
 	if d.redis != nil {
-		d.redis.stop()
+		d.redis.Stop()
 	}
 }
 
@@ -203,7 +101,7 @@ func (d *deployment) procs() []*server {
 // server's URL and pid, and for a cluster the others and Redis.
 func (d *deployment) loadgenArgs(label, statsPath string) []string {
 	url := func(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", d.ports[i]) }
-	args := []string{"-url", url(0), "-pid", strconv.Itoa(d.servers[0].pid()), "-label", label}
+	args := []string{"-url", url(0), "-pid", strconv.Itoa(d.servers[0].PID()), "-label", label}
 	if d.redis == nil {
 		if statsPath != "" {
 			args = append(args, "-stats-url", url(0)+statsPath)
@@ -213,17 +111,17 @@ func (d *deployment) loadgenArgs(label, statsPath string) []string {
 	var peers, pids []string
 	for i := 1; i < len(d.servers); i++ {
 		peers = append(peers, url(i))
-		pids = append(pids, strconv.Itoa(d.servers[i].pid()))
+		pids = append(pids, strconv.Itoa(d.servers[i].PID()))
 	}
 	return append(args, "-peers", strings.Join(peers, ","), "-peer-pids", strings.Join(pids, ","),
-		"-redis-pid", strconv.Itoa(d.redis.pid()))
+		"-redis-pid", strconv.Itoa(d.redis.PID()))
 }
 
 // tail returns the last output of every process.
 func (d *deployment) tail() string {
 	var b strings.Builder
 	for _, s := range d.procs() {
-		b.WriteString(s.tail())
+		b.WriteString(s.Tail())
 	}
 	return b.String()
 }
@@ -231,7 +129,7 @@ func (d *deployment) tail() string {
 // exited returns the first process that is no longer running, or nil.
 func (d *deployment) exited() *server {
 	for _, s := range d.procs() {
-		if !s.alive() {
+		if !s.Alive() {
 			return s
 		}
 	}

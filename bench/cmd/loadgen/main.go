@@ -8,7 +8,8 @@
 // in total), broadcast (-r receivers and one sender, as fast as -window allows
 // or -rate messages/s), cluster-broadcast (the same over the servers -url and
 // -peers of a cluster, receivers spread evenly, the sender on -url), churn (-c
-// workers connecting and disconnecting). With -pid, the server's CPU time and
+// workers connecting and disconnecting), scale-recv (one of several receiver
+// processes of cmd/scalerun, which drives it over stdin). With -pid, the server's CPU time and
 // RSS are read from /proc (with -peer-pids, summed over the cluster; with
 // -redis-pid, the Redis CPU on its own); with -stats-url, its goroutine
 // count. Progress goes to stderr.
@@ -44,8 +45,8 @@ func run() error {
 	var quiet, failExit bool
 	var cpuProfile, peers, peerPIDs string
 	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:3000", "server URL (loopback only); path defaults to /socket.io/")
-	flag.StringVar(&cfg.Scenario, "scenario", "echo", "conns, echo, broadcast, cluster-broadcast or churn")
-	flag.StringVar(&peers, "peers", "", "cluster-broadcast: comma-separated URLs of the cluster's other servers")
+	flag.StringVar(&cfg.Scenario, "scenario", "echo", "conns, echo, broadcast, cluster-broadcast, churn, or scale-recv (driven by scalerun)")
+	flag.StringVar(&peers, "peers", "", "cluster-broadcast, scale-recv: comma-separated URLs of the cluster's other servers")
 	flag.StringVar(&transport, "transport", "websocket", "websocket or polling")
 	flag.StringVar(&cfg.Label, "label", "", "label copied into the result line (e.g. go, node)")
 	flag.IntVar(&cfg.Conns, "n", 1000, "conns: connections to open and hold")
@@ -65,6 +66,7 @@ func run() error {
 	flag.IntVar(&cfg.RedisPID, "redis-pid", 0, "cluster-broadcast: pid of the cluster's Redis, for its CPU on its own")
 	flag.StringVar(&cfg.StatsURL, "stats-url", "", `optional server URL answering {"goroutines":N} or N`)
 	flag.IntVar(&cfg.SourceIPs, "source-ips", 32, "rotate over this many 127.0.x.y source addresses")
+	flag.IntVar(&cfg.SourceIPFirst, "source-ip-first", 0, "skip this many addresses of the rotation (distinct addresses for each of several load generators)")
 	flag.DurationVar(&cfg.ProgressEvery, "progress", 2*time.Second, "progress interval on stderr")
 	flag.BoolVar(&quiet, "quiet", false, "no progress lines")
 	flag.BoolVar(&failExit, "strict", false, "exit with status 1 when a check failed")
@@ -88,6 +90,14 @@ func run() error {
 	cfg.Transport = t
 	if !quiet {
 		cfg.Progress = os.Stderr
+	}
+	if cfg.Scenario == load.ScaleRecv {
+		// Driven over stdin by cmd/scalerun, which bounds the run.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		ctx, cancel := context.WithTimeout(ctx, load.MaxDuration)
+		defer cancel()
+		return load.ScaleReceive(ctx, cfg, os.Stdin, os.Stdout)
 	}
 	// The run is bounded by its own durations; this is a safety net.
 	limit := cfg.Warmup + cfg.Duration + cfg.Settle + 5*time.Minute

@@ -24,6 +24,10 @@ const (
 	// Peers, sharing an adapter such as Redis): the receivers are spread
 	// evenly over the servers and the sender is on the first.
 	ClusterBroadcast = "cluster-broadcast"
+	// ScaleRecv is one load generator process of a run spread over several
+	// processes (see ScaleReceive): it holds receivers spread over URL and
+	// Peers and checks the broadcasts that another process sends.
+	ScaleRecv = "scale-recv"
 )
 
 // Limits that keep a run inside the machine's file descriptor limit (20,000
@@ -83,6 +87,9 @@ type Config struct {
 	RedisPID  int    // pid of the cluster's Redis, whose CPU is reported on its own (0: none)
 	StatsURL  string // optional URL answering the server's goroutine count
 	SourceIPs int    // rotate over this many 127.x source addresses (default 32)
+	// SourceIPFirst skips this many addresses of the rotation, so that
+	// several load generator processes use distinct source addresses.
+	SourceIPFirst int
 
 	Progress      io.Writer     // progress lines (nil: none)
 	ProgressEvery time.Duration // default 2s
@@ -138,6 +145,8 @@ func (c *Config) connections() int {
 		n = c.Clients
 	case Broadcast, ClusterBroadcast:
 		n = c.Receivers + 1
+	case ScaleRecv:
+		n = c.Receivers
 	}
 	if c.Transport == wire.Polling {
 		n *= 2 // a pending GET and a POST per connection
@@ -147,7 +156,7 @@ func (c *Config) connections() int {
 
 func (c *Config) validate() error {
 	switch c.Scenario {
-	case Conns, Echo, Broadcast, ClusterBroadcast, Churn:
+	case Conns, Echo, Broadcast, ClusterBroadcast, Churn, ScaleRecv:
 	default:
 		return fmt.Errorf("load: unknown scenario %q (want conns, echo, broadcast, cluster-broadcast or churn)", c.Scenario)
 	}
@@ -157,7 +166,7 @@ func (c *Config) validate() error {
 	switch {
 	case c.Scenario == ClusterBroadcast && len(c.Peers) == 0:
 		return errors.New("load: cluster-broadcast needs the URLs of the other servers (peers)")
-	case c.Scenario != ClusterBroadcast && (len(c.Peers) > 0 || len(c.PeerPIDs) > 0):
+	case c.Scenario != ClusterBroadcast && c.Scenario != ScaleRecv && (len(c.Peers) > 0 || len(c.PeerPIDs) > 0):
 		return fmt.Errorf("load: peers are for cluster-broadcast, not %s", c.Scenario)
 	case len(c.PeerPIDs) > 0 && (len(c.PeerPIDs) != len(c.Peers) || c.PID <= 0):
 		return fmt.Errorf("load: %d peer pids for %d peers (and the first server's pid %d)", len(c.PeerPIDs), len(c.Peers), c.PID)
@@ -176,6 +185,9 @@ func (c *Config) validate() error {
 	}
 	if c.SourceIPs > MaxSourceIPs {
 		return fmt.Errorf("load: at most %d source addresses", MaxSourceIPs)
+	}
+	if c.SourceIPFirst < 0 || c.SourceIPFirst+c.SourceIPs > 250*250 {
+		return fmt.Errorf("load: source addresses %d to %d are out of 127.0.0.0/8's range", c.SourceIPFirst, c.SourceIPFirst+c.SourceIPs)
 	}
 	return nil
 }

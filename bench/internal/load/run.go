@@ -186,7 +186,8 @@ func (r *runner) dialOptionsTo(ep *wire.Endpoint, h wire.Handler) wire.DialOptio
 		Pings:     &r.pings,
 	}
 	if r.cfg.SourceIPs > 0 {
-		o.LocalIP = wire.SourceIP(int(r.ipSeq.Add(1)-1), r.cfg.SourceIPs)
+		first := r.cfg.SourceIPFirst
+		o.LocalIP = wire.SourceIP(first+int(r.ipSeq.Add(1)-1)%r.cfg.SourceIPs, first+r.cfg.SourceIPs)
 	}
 	return o
 }

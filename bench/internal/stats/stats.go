@@ -157,3 +157,40 @@ func PairedRatios(a, b []float64) []float64 {
 	}
 	return out
 }
+
+// Snapshot is a histogram in a form that crosses process boundaries (as
+// JSON): the non-empty buckets and the largest value. Histograms of several
+// load generator processes merge into one through it.
+type Snapshot struct {
+	Buckets [][2]uint64 `json:"buckets"` // bucket index, count
+	MaxNs   int64       `json:"max_ns"`
+}
+
+// Snapshot returns the histogram's current counts.
+func (h *Histogram) Snapshot() Snapshot {
+	s := Snapshot{MaxNs: h.max.Load()}
+	for i := range h.counts {
+		if c := h.counts[i].Load(); c > 0 {
+			s.Buckets = append(s.Buckets, [2]uint64{uint64(i), c})
+		}
+	}
+	return s
+}
+
+// Merge adds the counts of s, as if its durations had been recorded here.
+// Buckets out of range are ignored.
+func (h *Histogram) Merge(s Snapshot) {
+	for _, b := range s.Buckets {
+		if b[0] >= numBucket {
+			continue
+		}
+		h.counts[b[0]].Add(b[1])
+		h.total.Add(b[1])
+	}
+	for {
+		m := h.max.Load()
+		if s.MaxNs <= m || h.max.CompareAndSwap(m, s.MaxNs) {
+			return
+		}
+	}
+}

@@ -149,3 +149,31 @@ func TestPairedRatios(t *testing.T) {
 		t.Errorf("median of ratios %v, want 0.5", m)
 	}
 }
+
+func TestSnapshotMerge(t *testing.T) {
+	var a, b, all Histogram
+	for i := range 1000 {
+		d := time.Duration(i*i) * time.Microsecond
+		all.Record(d)
+		if i%3 == 0 {
+			a.Record(d)
+		} else {
+			b.Record(d)
+		}
+	}
+	var m Histogram
+	m.Merge(a.Snapshot())
+	m.Merge(b.Snapshot())
+	if m.Count() != all.Count() || m.Max() != all.Max() {
+		t.Fatalf("merged count %d max %v, want %d %v", m.Count(), m.Max(), all.Count(), all.Max())
+	}
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		if m.Quantile(q) != all.Quantile(q) {
+			t.Errorf("q%.2f: merged %v, want %v", q, m.Quantile(q), all.Quantile(q))
+		}
+	}
+	m.Merge(Snapshot{Buckets: [][2]uint64{{numBucket + 5, 1}}})
+	if m.Count() != all.Count() {
+		t.Errorf("an out-of-range bucket was counted")
+	}
+}

@@ -271,3 +271,44 @@ func StringArg(n int) []byte {
 	}
 	return append(b, '"')
 }
+
+// StampFrame describes broadcast frames 42["<event>",<seq>,<stamp>] where seq
+// counts from 0 and stamp is the sender's wall clock in microseconds since
+// the Unix epoch: receivers in other processes of the same machine measure
+// the delivery time with it.
+type StampFrame struct {
+	head []byte // 42["event",
+}
+
+// NewStampFrame prepares the frame shape for event.
+func NewStampFrame(event string) *StampFrame {
+	return &StampFrame{head: NewSeqFrame(event, nil).head}
+}
+
+// Append appends the frame for seq sent at stampUs.
+func (f *StampFrame) Append(dst []byte, seq, stampUs int64) []byte {
+	dst = append(dst, f.head...)
+	dst = strconv.AppendInt(dst, seq, 10)
+	dst = append(dst, ',')
+	dst = strconv.AppendInt(dst, stampUs, 10)
+	return append(dst, ']')
+}
+
+// Parse checks p against the frame shape and returns its sequence number
+// and stamp.
+func (f *StampFrame) Parse(p []byte) (seq, stampUs int64, ok bool) {
+	if !bytes.HasPrefix(p, f.head) {
+		return 0, 0, false
+	}
+	p = p[len(f.head):]
+	seq, n := leadingInt(p)
+	if n == 0 || (n > 1 && p[0] == '0') || n >= len(p) || p[n] != ',' {
+		return 0, 0, false
+	}
+	p = p[n+1:]
+	stampUs, n = leadingInt(p)
+	if n == 0 || n+1 != len(p) || p[n] != ']' {
+		return 0, 0, false
+	}
+	return seq, stampUs, true
+}

@@ -223,3 +223,20 @@ func FuzzParseOpen(f *testing.F) {
 		_, _ = ParseConnect(b)
 	})
 }
+
+func TestStampFrame(t *testing.T) {
+	f := NewStampFrame("bcast")
+	b := f.Append(nil, 42, 1764000000123456)
+	if string(b) != `42["bcast",42,1764000000123456]` {
+		t.Fatalf("frame %s", b)
+	}
+	seq, at, ok := f.Parse(b)
+	if !ok || seq != 42 || at != 1764000000123456 {
+		t.Fatalf("Parse = %d %d %v", seq, at, ok)
+	}
+	for _, bad := range []string{`42["bcast",42]`, `42["bcast",042,1]`, `42["bcast",4,1]x`, `42["other",4,1]`, `42["bcast",,1]`, `42["bcast",4,]`, `42["bcast",4,1`} {
+		if _, _, ok := f.Parse([]byte(bad)); ok {
+			t.Errorf("Parse(%s) accepted", bad)
+		}
+	}
+}
