@@ -3,7 +3,8 @@
 // acknowledged with its own arguments (a raw handler), "echo-typed" is
 // decoded into a struct and acknowledged with it (a typed handler), and
 // event "bcast" is broadcast with its arguments to every other socket. It listens on 127.0.0.1:$PORT (default
-// 3000) and answers {"goroutines":N} on /debug/stats.
+// 3000) and answers {"goroutines":N} on /debug/stats; with $PPROF set, it
+// serves net/http/pprof's profiles under /debug/pprof/.
 //
 // With $REDIS_URL (e.g. redis://127.0.0.1:6390) it joins a cluster through
 // the Redis adapter (redisadapter, compatible with @socket.io/redis-adapter):
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -67,6 +69,10 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"goroutines":%d}`, runtime.NumGoroutine())
 	})
+	if os.Getenv("PPROF") != "" {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -173,6 +173,10 @@ type result struct {
 	RSSKiB      int64   `json:"rss_kib"`        // nodes, summed, with every client connected
 	RSSBaseKiB  int64   `json:"rss_base_kib"`   // nodes, summed, before any client
 	RSSPerConnB float64 `json:"rss_per_conn_b"` // (RSSKiB - RSSBaseKiB) / Connected
+	// At the end of the hold, a minute later: the steady state, once the
+	// garbage of the handshakes is collected and returned.
+	RSSHeldKiB      int64   `json:"rss_held_kib"`
+	RSSHeldPerConnB float64 `json:"rss_held_per_conn_b"`
 
 	Sent        int64   `json:"sent"`      // broadcasts
 	Expected    int64   `json:"expected"`  // Sent × Connected
@@ -185,6 +189,7 @@ type result struct {
 	MaxMs       float64 `json:"max_ms"`
 	ServerCPUS  float64 `json:"server_cpu_s"` // over the hold, summed over the nodes
 	CPUusPerDel float64 `json:"cpu_us_per_delivery"`
+	UserUsDel   float64 `json:"user_cpu_us_per_delivery"` // the same, user time only (no system calls)
 	RedisCPUS   float64 `json:"redis_cpu_s"`
 	RedisUsDel  float64 `json:"redis_us_per_delivery"`
 	Errors      int64   `json:"errors"`
@@ -474,10 +479,15 @@ func runOnce(ctx context.Context, o options, kind string) (res result, err error
 	res.Expected = res.Sent * int64(res.Connected)
 	ms := func(d time.Duration) float64 { return round(float64(d)/1e6, 1) }
 	res.P50ms, res.P99ms, res.MaxMs = ms(hist.Quantile(0.5)), ms(hist.Quantile(0.99)), ms(hist.Max())
+	res.RSSHeldKiB = cpu1.RSSKiB
+	if res.Connected > 0 {
+		res.RSSHeldPerConnB = round(float64(res.RSSHeldKiB-res.RSSBaseKiB)*1024/float64(res.Connected), 0)
+	}
 	res.ServerCPUS = round((cpu1.CPU - cpu0.CPU).Seconds(), 2)
 	res.RedisCPUS = round((redis1.CPU - redis0.CPU).Seconds(), 2)
 	if res.Delivered > 0 {
 		res.CPUusPerDel = round(res.ServerCPUS*1e6/float64(res.Delivered), 2)
+		res.UserUsDel = round((cpu1.User-cpu0.User).Seconds()*1e6/float64(res.Delivered), 2)
 		res.RedisUsDel = round(res.RedisCPUS*1e6/float64(res.Delivered), 3)
 	}
 	return res, c.dead()

@@ -24,6 +24,7 @@ const ClockTick = 10 * time.Millisecond
 type Sample struct {
 	At     time.Time
 	CPU    time.Duration // user + system time of all threads
+	User   time.Duration // user time alone: CPU less the kernel's share (system calls, and the loopback network work done in them)
 	RSSKiB int64         // VmRSS
 }
 
@@ -34,7 +35,7 @@ func Read(pid int) (Sample, error) {
 	if err != nil {
 		return s, fmt.Errorf("procstat: %w", err)
 	}
-	if s.CPU, err = ParseStatCPU(stat); err != nil {
+	if s.User, s.CPU, err = parseStatTimes(stat); err != nil {
 		return s, err
 	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -62,6 +63,7 @@ func ReadSum(pids []int) (Sample, error) {
 		}
 		sum.At = s.At
 		sum.CPU += s.CPU
+		sum.User += s.User
 		sum.RSSKiB += s.RSSKiB
 	}
 	return sum, nil
@@ -69,23 +71,30 @@ func ReadSum(pids []int) (Sample, error) {
 
 // ParseStatCPU returns utime+stime from the content of /proc/<pid>/stat.
 func ParseStatCPU(stat []byte) (time.Duration, error) {
+	_, total, err := parseStatTimes(stat)
+	return total, err
+}
+
+// parseStatTimes returns utime and utime+stime from the content of
+// /proc/<pid>/stat.
+func parseStatTimes(stat []byte) (user, total time.Duration, err error) {
 	// The command name (field 2) is in parentheses and may contain spaces,
 	// so fields are counted from the last ')'.
 	end := bytes.LastIndexByte(stat, ')')
 	if end < 0 {
-		return 0, errors.New("procstat: malformed stat")
+		return 0, 0, errors.New("procstat: malformed stat")
 	}
 	fields := strings.Fields(string(stat[end+1:]))
 	// fields[0] is field 3 (state); utime and stime are fields 14 and 15.
 	if len(fields) < 13 {
-		return 0, errors.New("procstat: short stat")
+		return 0, 0, errors.New("procstat: short stat")
 	}
 	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
 	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, errors.New("procstat: bad utime/stime")
+		return 0, 0, errors.New("procstat: bad utime/stime")
 	}
-	return time.Duration(utime+stime) * ClockTick, nil
+	return time.Duration(utime) * ClockTick, time.Duration(utime+stime) * ClockTick, nil
 }
 
 // ParseStatusRSS returns VmRSS in KiB from the content of /proc/<pid>/status.
