@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sio-go/socketio/bench/internal/host"
 )
 
 // machine describes where the benchmark ran.
@@ -41,13 +42,13 @@ func describeMachine() machine {
 	m := machine{
 		Date:          time.Now().UTC().Truncate(time.Second),
 		CPUs:          runtime.NumCPU(),
-		CPUModel:      cpuinfo("model name"),
-		MemTotal:      meminfo("MemTotal"),
-		Kernel:        readTrim("/proc/sys/kernel/osrelease"),
-		Go:            command("go", "version"),
-		Node:          command("node", "--version"),
-		LoadStart:     loadavg(),
-		PressureStart: cpuPressure(),
+		CPUModel:      host.CPUInfo("model name"),
+		MemTotal:      host.MemInfo("MemTotal"),
+		Kernel:        host.ReadTrim("/proc/sys/kernel/osrelease"),
+		Go:            host.Command("go", "version"),
+		Node:          host.Command("node", "--version"),
+		LoadStart:     host.LoadAvg(),
+		PressureStart: host.CPUPressure(),
 	}
 	m.SocketIO = npmVersion("socket.io")
 	m.RedisAdapter = npmVersion("@socket.io/redis-adapter")
@@ -71,69 +72,12 @@ func npmVersion(pkg string) string {
 // redisVersion returns the version redis-server reports ("v=7.0.15"), or
 // "unknown".
 func redisVersion(bin string) string {
-	for f := range strings.FieldsSeq(command(bin, "--version")) {
+	for f := range strings.FieldsSeq(host.Command(bin, "--version")) {
 		if v, ok := strings.CutPrefix(f, "v="); ok {
 			return v
 		}
 	}
 	return "unknown"
-}
-
-func readTrim(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func cpuinfo(key string) string {
-	for line := range strings.Lines(readTrim("/proc/cpuinfo")) {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
-}
-
-func meminfo(key string) string {
-	for line := range strings.Lines(readTrim("/proc/meminfo")) {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || k != key {
-			continue
-		}
-		var kb int64
-		if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err == nil {
-			return fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
-		}
-	}
-	return "unknown"
-}
-
-// loadavg returns the 1, 5 and 15 minute load averages.
-func loadavg() string {
-	f := strings.Fields(readTrim("/proc/loadavg"))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// cpuPressure returns the "some avg60" figure of /proc/pressure/cpu, in %,
-// or "" where the kernel does not report it.
-func cpuPressure() string {
-	for line := range strings.Lines(readTrim("/proc/pressure/cpu")) {
-		if !strings.HasPrefix(line, "some ") {
-			continue
-		}
-		for f := range strings.FieldsSeq(line) {
-			if v, ok := strings.CutPrefix(f, "avg60="); ok {
-				return v
-			}
-		}
-	}
-	return ""
 }
 
 // busy reports whether the machine was visibly shared during the run: a
@@ -148,14 +92,6 @@ func (m machine) busy() bool {
 		return err == nil && v > limit
 	}
 	return over(m.LoadStart, 1) || over(m.PressureStart, 20) || over(m.PressureEnd, 50)
-}
-
-func command(name string, args ...string) string {
-	out, err := exec.Command(name, args...).Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // resultsFile is the JSONL-like record of a run: one header line, then

@@ -35,7 +35,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sio-go/socketio/bench/internal/host"
 	"github.com/sio-go/socketio/bench/internal/load"
+	"github.com/sio-go/socketio/bench/internal/pagesection"
 )
 
 type options struct {
@@ -197,8 +199,8 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		mach.LoadEnd = loadavg()
-		mach.PressureEnd = cpuPressure()
+		mach.LoadEnd = host.LoadAvg()
+		mach.PressureEnd = host.CPUPressure()
 		if err := writeRecords(o.resultsOut, resultsFile{Machine: mach, Sizes: sz, Servers: o.servers, Reps: o.reps, Records: recs}); err != nil {
 			return err
 		}
@@ -222,6 +224,12 @@ func run() error {
 			if rel, err := filepath.Rel(filepath.Dir(o.out), o.svg); err == nil {
 				rep.svgPath = filepath.ToSlash(rel)
 			}
+		}
+	}
+	if o.out != "" {
+		// Keep the section another generator (scalerun) put in the page.
+		if old, err := os.ReadFile(o.out); err == nil {
+			rep.kept = pagesection.Extract(string(old), pagesection.Scale)
 		}
 	}
 	md := rep.markdown()

@@ -21,6 +21,7 @@ type report struct {
 	recs    []record
 	parts   []part // scenarios merged from other runs
 	svgPath string // when set, the chart is linked from this path instead of inlined
+	kept    string // a section of the page another generator wrote (pagesection)
 }
 
 // row is one metric over every server and repetition.
@@ -177,6 +178,9 @@ func (r *report) markdown() string {
 
 	r.typedSection(&b)
 	r.clusterSection(&b)
+	if r.kept != "" {
+		p("\n%s", r.kept)
+	}
 
 	p("\n## Chart\n\n")
 	p("Each row has its own scale; the longer bar is the larger value (see the arrow for which way is better).\n\n")

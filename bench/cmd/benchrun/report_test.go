@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sio-go/socketio/bench/internal/load"
+	"github.com/sio-go/socketio/bench/internal/pagesection"
 	"github.com/sio-go/socketio/internal/testutil"
 )
 
@@ -115,6 +116,29 @@ func TestMarkdownAndRoundTrip(t *testing.T) {
 	again := buildReport(f.Records, f.Servers, f.Reps, f.Sizes, f.Machine).markdown()
 	if again != md {
 		t.Fatal("regenerating from the embedded results changed the page")
+	}
+}
+
+// A section another generator put in the page survives regeneration, in
+// front of the chart, and does not disturb reading the results back.
+func TestKeptSection(t *testing.T) {
+	r := buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), machine{})
+	sec := pagesection.Wrap(pagesection.Scale, "## Cluster at 100,000 clients\n\n```json\n{\"kind\":\"go\"}\n```\n")
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	if err := os.WriteFile(path, []byte(pagesection.Splice(r.markdown(), pagesection.Scale, sec, "## Chart")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path)
+	r.kept = pagesection.Extract(string(old), pagesection.Scale)
+	md := r.markdown()
+	if i, j := strings.Index(md, "## Cluster at 100,000"), strings.Index(md, "## Chart"); i < 0 || i > j {
+		t.Fatalf("kept section missing or after the chart:\n%s", md)
+	}
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := readRecords(path); err != nil || len(f.Records) != len(sampleRecords()) {
+		t.Fatalf("reading back: %v, %d records", err, len(f.Records))
 	}
 }
 

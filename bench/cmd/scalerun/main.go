@@ -56,6 +56,8 @@ type options struct {
 	goServer    string // built binary
 	loadgen     string // built binary
 	results     string
+	out         string // page to write the section into
+	from        string // results to render instead of running
 	verbose     bool
 }
 
@@ -82,6 +84,8 @@ func run() error {
 	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary")
 	flag.StringVar(&o.nodeCmd, "node-cmd", "node node/server.mjs", "command that starts a Node node")
 	flag.StringVar(&o.results, "results", "", "append one JSON line per run to this file")
+	flag.StringVar(&o.out, "out", "", "write the results as a section of this markdown page (../docs/benchmarks.md), replacing the one there")
+	flag.StringVar(&o.from, "from", "", "render the runs of this -results file instead of running (with the flags they ran with)")
 	flag.BoolVar(&o.verbose, "v", false, "show the load generators' progress")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -96,8 +100,21 @@ func run() error {
 	if err := o.check(); err != nil {
 		return err
 	}
+	if o.from != "" {
+		all, err := readResults(o.from)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if r.Nodes != o.nodes || r.Conns != o.conns {
+				return fmt.Errorf("%s: a run of %d nodes and %d clients; give the flags it ran with", o.from, r.Nodes, r.Conns)
+			}
+		}
+		return report(o, all, machineLine())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	machine := machineLine()
 
 	tmp, err := os.MkdirTemp("", "scalerun")
 	if err != nil {
@@ -134,7 +151,20 @@ func run() error {
 			}
 		}
 	}
-	summarize(os.Stdout, o, all)
+	return report(o, all, machine)
+}
+
+// report prints the section and, with -out, writes it into the page.
+func report(o options, all []result, machine string) error {
+	sec := section(o, all, machine)
+	fmt.Print(sec)
+	if o.out == "" {
+		return nil
+	}
+	if err := writeSection(o.out, sec); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "scalerun: wrote %s\n", o.out)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,5 +65,49 @@ func TestCheckLimits(t *testing.T) {
 	o.nodes, o.loadgens = 6, 4
 	if err := o.check(); err == nil {
 		t.Error("25,000 connections per load generator accepted")
+	}
+}
+
+// The page section carries the medians, the targets and the raw runs, and
+// replaces its earlier self in the page.
+func TestSection(t *testing.T) {
+	o := options{servers: []string{"go", "node"}, nodes: 2, conns: 10, loadgens: 1, hold: time.Second, rate: 1, connectRate: 100, transport: "websocket", reps: 2}
+	mk := func(kind string, rep int, alive int, p99, cpu float64) result {
+		return result{Kind: kind, Rep: rep, Nodes: 2, Conns: 10, Connected: 10, Alive: alive, Complete: alive,
+			Sent: 1, Expected: 10, Delivered: int64(alive), P99ms: p99, CPUusPerDel: cpu, RSSHeldPerConnB: 6000}
+	}
+	all := []result{mk("go", 1, 10, 900, 3), mk("node", 1, 10, 2000, 10), mk("go", 2, 10, 700, 2), mk("node", 2, 8, 3000, 12)}
+	sec := section(o, all, "test machine")
+	for _, want := range []string{
+		"## Cluster at 10 clients (2 nodes, Redis)",
+		"| Broadcast delivery p99 | ms | 800 | 2,500 | 0.32 | ≤ 1,000 | yes |",
+		"| Server CPU per delivery (nodes summed) | µs | 2.50 | 11.00 | 0.23 | ≤ 1/3 × Node | yes |",
+		"| Clients still connected after the hold | clients | 10 | 9 | 1.11 | all, every run | yes |",
+		"Go: 2 of 2 runs complete",
+		"Node: 1 of 2 runs complete",
+		`"kind":"node","rep":2`,
+	} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("section lacks %q:\n%s", want, sec)
+		}
+	}
+	all[2].Alive = 9
+	if sec := section(o, all, "m"); !strings.Contains(sec, "| Clients still connected after the hold | clients | 10 | 9 | 1.06 | all, every run | no |") {
+		t.Errorf("a Go run that lost a client still meets the target:\n%s", sec)
+	}
+
+	page := filepath.Join(t.TempDir(), "page.md")
+	if err := os.WriteFile(page, []byte("# Benchmarks\n\n## Summary\n\n## Chart\n\nchart\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := writeSection(page, sec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(page)
+	got := string(b)
+	if strings.Count(got, "## Cluster at 10 clients") != 1 || strings.Index(got, "## Cluster") > strings.Index(got, "## Chart") {
+		t.Errorf("page after two writes:\n%s", got)
 	}
 }

@@ -1,70 +1,249 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
-	"io"
+	"math"
+	"os"
 	"strings"
+	"time"
 
+	"github.com/sio-go/socketio/bench/internal/host"
+	"github.com/sio-go/socketio/bench/internal/pagesection"
 	"github.com/sio-go/socketio/bench/internal/stats"
 )
 
-// summarize prints a markdown table of the medians of each kind's runs and,
-// with both kinds, the ratios.
-func summarize(w io.Writer, o options, all []result) {
-	fmt.Fprintf(w, "\n%d nodes, %d clients (%s) over %d load generators, broadcast at %g/s for %v, %d runs each; medians.\n\n",
-		o.nodes, o.conns, o.transport, o.loadgens, o.rate, o.hold, o.reps)
-	fmt.Fprintln(w, "| | runs ok | connected | connect s | RSS per conn, connected / held | delivered / expected | complete | p50 ms | p99 ms | server CPU µs/delivery | of which user | Redis CPU µs/delivery |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
-	cpu, user := map[string]float64{}, map[string]float64{}
-	for _, kind := range o.servers {
-		var rs []result
-		for _, r := range all {
-			if r.Kind == kind {
-				rs = append(rs, r)
+// Targets of the cluster at scale, checked on the page.
+const (
+	targetRSSPerConnB = 7000 // bytes per connection, summed over the nodes, held
+	targetP99ms       = 1000 // broadcast delivery p99
+	targetCPURatio    = 1.0 / 3
+)
+
+// machineLine describes where the runs were made.
+func machineLine() string {
+	return fmt.Sprintf("%s × %s, %s, Linux %s, %s, Node %s",
+		strings.TrimSpace(host.Command("nproc")), host.CPUInfo("model name"), host.MemInfo("MemTotal"),
+		host.ReadTrim("/proc/sys/kernel/osrelease"), strings.TrimPrefix(host.Command("go", "version"), "go version "),
+		host.Command("node", "--version"))
+}
+
+// commandLine is the command that repeats the runs of o.
+func (o options) commandLine() string {
+	return fmt.Sprintf("go run ./cmd/scalerun -servers %s -nodes %d -conns %d -loadgens %d -hold %v -rate %g -connect-rate %g -transport %s -reps %d -out ../docs/benchmarks.md",
+		strings.Join(o.servers, ","), o.nodes, o.conns, o.loadgens, o.hold, o.rate, o.connectRate, o.transport, o.reps)
+}
+
+// metricRow is one line of the section's table.
+type metricRow struct {
+	name, unit string
+	digits     int
+	get        func(result) float64
+	// goal describes the target and met reports whether Go meets it, from
+	// the medians and Go's runs; both unset when the row has none.
+	goal string
+	met  func(goMed, nodeMed float64, goRuns []result) bool
+}
+
+// everyRun is met when every Go run completed with get(run) equal to its
+// number of clients.
+func everyRun(get func(result) float64) func(_, _ float64, runs []result) bool {
+	return func(_, _ float64, runs []result) bool {
+		for _, r := range runs {
+			if r.Err != "" || int64(get(r)) != int64(r.Conns) {
+				return false
 			}
 		}
-		med := func(f func(result) float64) float64 {
-			var v []float64
-			for _, r := range rs {
+		return len(runs) > 0
+	}
+}
+
+func rows() []metricRow {
+	alive := func(r result) float64 { return float64(r.Alive) }
+	complete := func(r result) float64 { return float64(r.Complete) }
+	return []metricRow{
+		{name: "Clients connected", unit: "clients", get: func(r result) float64 { return float64(r.Connected) }},
+		{name: "Clients still connected after the hold", unit: "clients", get: alive,
+			goal: "all, every run", met: everyRun(alive)},
+		{name: "Clients that got every broadcast, in order", unit: "clients", get: complete,
+			goal: "all, every run", met: everyRun(complete)},
+		{name: "Deliveries", unit: "deliveries", get: func(r result) float64 { return float64(r.Delivered) }},
+		{name: "Deliveries expected (broadcasts × clients)", unit: "deliveries", get: func(r result) float64 { return float64(r.Expected) }},
+		{name: "Time to connect every client", unit: "s", digits: 1, get: func(r result) float64 { return r.ConnectS }},
+		{name: "RSS per connection, all connected (nodes summed)", unit: "bytes", get: func(r result) float64 { return r.RSSPerConnB }},
+		{name: "RSS per connection, end of the hold (nodes summed)", unit: "bytes", get: func(r result) float64 { return r.RSSHeldPerConnB },
+			goal: "≤ " + thousands(targetRSSPerConnB), met: func(g, _ float64, _ []result) bool { return g <= targetRSSPerConnB }},
+		{name: "Broadcast delivery p50", unit: "ms", get: func(r result) float64 { return r.P50ms }},
+		{name: "Broadcast delivery p99", unit: "ms", get: func(r result) float64 { return r.P99ms },
+			goal: "≤ " + thousands(targetP99ms), met: func(g, _ float64, _ []result) bool { return g <= targetP99ms }},
+		{name: "Server CPU per delivery (nodes summed)", unit: "µs", digits: 2, get: func(r result) float64 { return r.CPUusPerDel },
+			goal: "≤ 1/3 × Node", met: func(g, n float64, _ []result) bool { return n > 0 && g/n <= targetCPURatio }},
+		{name: "of which user time (outside the kernel)", unit: "µs", digits: 2, get: func(r result) float64 { return r.UserUsDel }},
+		{name: "Redis CPU per delivery", unit: "µs", digits: 3, get: func(r result) float64 { return r.RedisUsDel }},
+	}
+}
+
+// section renders the page section of the runs in all.
+func section(o options, all []result, machine string) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	byKind := map[string][]result{}
+	for _, r := range all {
+		byKind[r.Kind] = append(byKind[r.Kind], r)
+	}
+	med := func(kind string, f func(result) float64) float64 {
+		var v []float64
+		for _, r := range byKind[kind] {
+			if r.Err == "" {
 				v = append(v, f(r))
 			}
-			return stats.Median(v)
 		}
+		if len(v) == 0 {
+			return math.NaN()
+		}
+		return stats.Median(v)
+	}
+	var date time.Time
+	if len(all) > 0 {
+		date = all[0].Date
+	}
+
+	p("## Cluster at %s clients (%d nodes, Redis)\n\n", thousands(float64(o.conns)), o.nodes)
+	p("Generated by `go run ./cmd/scalerun` in `bench/` on %s (UTC); do not edit by hand. Rerun with:\n\n", date.Format("2006-01-02 15:04"))
+	p("```sh\n%s\n```\n\n", o.commandLine())
+	p("%s server processes of one kind share one private `redis-server` on loopback (Go: `cmd/benchserver` on `redisadapter`; Node: `node/server.mjs` on `@socket.io/redis-adapter`). ", upperFirst(numberWord(o.nodes)))
+	p("%s clients (%s) are spread evenly over the nodes by %d load generator processes, each on source addresses of its own in 127.0.0.0/8, connecting at %g/s in all. ",
+		thousands(float64(o.conns)), o.transport, o.loadgens, o.connectRate)
+	p("When every client is connected, one more client on the first node broadcasts `bcast` at %g/s for %v; each message carries its sequence number and the sender's clock, and every client checks that it gets every message, in order. ", o.rate, o.hold)
+	p("Latency runs from the sender's clock to the receiving load generator reading the frame. Server CPU is utime+stime summed over the nodes over the hold, per delivery; RSS per connection is the nodes' summed `VmRSS` over their baseline, divided by the clients. ")
+	p("Medians of %d run(s) of each kind, alternating; a run that failed to complete is left out of the medians. Machine: %s.\n\n", o.reps, machine)
+	p("| Metric | Unit | Go | Node | Go/Node | Target | Met |\n|---|---|---:|---:|---:|---|---|\n")
+	for _, rw := range rows() {
+		g, n := med("go", rw.get), med("node", rw.get)
+		ratio := "—"
+		if g > 0 && n > 0 {
+			ratio = fmt.Sprintf("%.2f", g/n)
+		}
+		goal, met := "—", "—"
+		if rw.goal != "" && !math.IsNaN(g) {
+			goal, met = rw.goal, "no"
+			if rw.met(g, n, byKind["go"]) {
+				met = "yes"
+			}
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s |\n", rw.name, rw.unit, num(g, rw.digits), num(n, rw.digits), ratio, goal, met)
+	}
+	for _, kind := range o.servers {
 		ok := 0
-		var errs []string
-		for _, r := range rs {
+		for _, r := range byKind[kind] {
 			if r.ok() {
 				ok++
-			} else if r.Err != "" {
-				errs = append(errs, r.Err)
-			} else if r.FirstError != "" {
-				errs = append(errs, r.FirstError)
 			}
 		}
-		cpu[kind] = med(func(r result) float64 { return r.CPUusPerDel })
-		user[kind] = med(func(r result) float64 { return r.UserUsDel })
-		fmt.Fprintf(w, "| %s | %d/%d | %.0f | %.1f | %.1f / %.1f KB | %.0f / %.0f | %.0f | %.1f | %.1f | %.2f | %.2f | %.3f |\n",
-			kind, ok, len(rs),
-			med(func(r result) float64 { return float64(r.Connected) }),
-			med(func(r result) float64 { return r.ConnectS }),
-			med(func(r result) float64 { return r.RSSPerConnB })/1000,
-			med(func(r result) float64 { return r.RSSHeldPerConnB })/1000,
-			med(func(r result) float64 { return float64(r.Delivered) }),
-			med(func(r result) float64 { return float64(r.Expected) }),
-			med(func(r result) float64 { return float64(r.Complete) }),
-			med(func(r result) float64 { return r.P50ms }),
-			med(func(r result) float64 { return r.P99ms }),
-			cpu[kind],
-			user[kind],
-			med(func(r result) float64 { return r.RedisUsDel }))
-		for _, e := range errs {
-			if len(e) > 300 {
-				e = e[:300] + "…"
+		p("\n%s: %d of %d runs complete (every client held, every broadcast delivered to every client in order).", upperFirst(kind), ok, len(byKind[kind]))
+		for _, r := range byKind[kind] {
+			if e := r.Err + r.FirstError; e != "" {
+				if len(e) > 200 {
+					e = e[:200] + "…"
+				}
+				p(" Run %d: %s.", r.Rep, strings.ReplaceAll(e, "\n", " "))
 			}
-			fmt.Fprintf(w, "\n%s: %s\n", kind, strings.ReplaceAll(e, "\n", " "))
 		}
 	}
-	if cpu["go"] > 0 && cpu["node"] > 0 {
-		fmt.Fprintf(w, "\nServer CPU per delivery, go/node: %.2f (user time alone: %.2f)\n", cpu["go"]/cpu["node"], user["go"]/user["node"])
+	p("\n\nWhat limits these figures on this machine, and why, is in [performance.md](performance.md#a-cluster-at-100000-clients).\n\n")
+	p("Per run (%s):\n\n", strings.Join(o.servers, " · "))
+	for _, rw := range rows() {
+		var parts []string
+		for _, kind := range o.servers {
+			var v []string
+			for _, r := range byKind[kind] {
+				v = append(v, num(rw.get(r), rw.digits))
+			}
+			parts = append(parts, strings.Join(v, " / "))
+		}
+		p("- %s (%s): %s\n", rw.name, rw.unit, strings.Join(parts, " · "))
 	}
+	p("\n<details><summary>One JSON line per run</summary>\n\n```json\n")
+	for _, r := range all {
+		line, _ := json.Marshal(r)
+		p("%s\n", line)
+	}
+	p("```\n\n</details>\n")
+	return pagesection.Wrap(pagesection.Scale, b.String())
+}
+
+// writeSection puts the section into the page at path (creating it when
+// missing), before its chart when the page has no such section yet.
+func writeSection(path, sec string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return os.WriteFile(path, []byte(pagesection.Splice(string(old), pagesection.Scale, sec, "## Chart")), 0o644)
+}
+
+// readResults reads the JSON lines that -results wrote.
+func readResults(path string) ([]result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var all []result
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var r result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		all = append(all, r)
+	}
+	return all, sc.Err()
+}
+
+func num(v float64, digits int) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	if digits == 0 {
+		return thousands(v)
+	}
+	return fmt.Sprintf("%.*f", digits, v)
+}
+
+// thousands formats v rounded, with comma separators.
+func thousands(v float64) string {
+	s := fmt.Sprintf("%.0f", math.Abs(v))
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if v < 0 {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func numberWord(n int) string {
+	words := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+	if n >= 0 && n < len(words) {
+		return words[n]
+	}
+	return fmt.Sprint(n)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
