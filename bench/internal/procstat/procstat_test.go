@@ -25,6 +25,9 @@ func TestParseStatCPU(t *testing.T) {
 	if want := 175 * ClockTick; cpu != want {
 		t.Fatalf("cpu %v, want %v", cpu, want)
 	}
+	if user, total, err := parseStatTimes([]byte(stat)); err != nil || user != 150*ClockTick || total != 175*ClockTick {
+		t.Fatalf("user %v, total %v, %v; want 1.5s of 1.75s", user, total, err)
+	}
 	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 a b c"} {
 		if _, err := ParseStatCPU([]byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
@@ -64,6 +67,9 @@ func TestReadSelf(t *testing.T) {
 	}
 	if s0.RSSKiB <= 0 || s1.CPU <= s0.CPU {
 		t.Fatalf("rss %d KiB, cpu %v -> %v (x=%d)", s0.RSSKiB, s0.CPU, s1.CPU, x)
+	}
+	if s1.User <= 0 || s1.User > s1.CPU {
+		t.Fatalf("user time %v of %v: a busy loop runs in user space", s1.User, s1.CPU)
 	}
 	if _, err := Read(1 << 30); err == nil {
 		t.Error("read a process that cannot exist")
