@@ -37,6 +37,7 @@ import (
 
 	"github.com/sio-go/socketio/bench/internal/host"
 	"github.com/sio-go/socketio/bench/internal/load"
+	"github.com/sio-go/socketio/bench/internal/pagefmt"
 	"github.com/sio-go/socketio/bench/internal/pagesection"
 )
 
@@ -185,7 +186,7 @@ func run() error {
 			mach.Redis = redisVersion(o.redisServer)
 			mach.ClusterPinning = "not pinned"
 			if !o.noTaskset {
-				mach.ClusterPinning = fmt.Sprintf("the %s servers and `redis-server` are pinned to CPU %s and the load generator to CPU %s with `taskset`", numberWord(clusterNodes), o.serverCPU, o.loadgenCPU)
+				mach.ClusterPinning = fmt.Sprintf("the %s servers and `redis-server` are pinned to CPU %s and the load generator to CPU %s with `taskset`", pagefmt.NumberWord(clusterNodes), o.serverCPU, o.loadgenCPU)
 			}
 		}
 		if o.resultsOut == "" {

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/sio-go/socketio/bench/internal/pagefmt"
 	"github.com/sio-go/socketio/bench/internal/stats"
 )
 
@@ -109,7 +109,7 @@ func (rw row) target() (goal, met string) {
 	m := rw.m
 	switch {
 	case m.AtLeast > 0:
-		goal = "≥ " + formatNum(m.AtLeast, 0)
+		goal = "≥ " + pagefmt.Num(m.AtLeast, 0)
 		if g, ok := rw.med["go"]; ok && !math.IsNaN(g) {
 			met = yesNo(g >= m.AtLeast)
 		}
@@ -130,7 +130,7 @@ func (rw row) target() (goal, met string) {
 }
 
 func ratioGoal(t float64, lower bool) string {
-	s := formatRatio(t)
+	s := pagefmt.Ratio(t)
 	switch {
 	case math.Abs(t-1.0/3) < 1e-9:
 		s = "1/3"
@@ -209,7 +209,7 @@ func (r *report) markdown() string {
 		for _, s := range r.servers {
 			parts := make([]string, len(rw.vals[s]))
 			for i, v := range rw.vals[s] {
-				parts[i] = formatNum(v, rw.m.Digits)
+				parts[i] = pagefmt.Num(v, rw.m.Digits)
 			}
 			p(" %s |", strings.Join(parts, " · "))
 		}
@@ -302,10 +302,10 @@ func (r *report) table(b *strings.Builder, section string) {
 		}
 		p("| %s | %s |", rw.m.Name, rw.m.Unit)
 		for _, s := range cols {
-			p(" %s |", formatNum(rw.med[s], rw.m.Digits))
+			p(" %s |", pagefmt.Num(rw.med[s], rw.m.Digits))
 		}
 		if ratio {
-			p(" %s |", formatRatio(rw.ratio))
+			p(" %s |", pagefmt.Ratio(rw.ratio))
 		}
 		goal, met := rw.target()
 		p(" %s | %s |\n", orDash(goal), orDash(met))
@@ -345,10 +345,10 @@ func (r *report) clusterSection(b *strings.Builder) {
 	}
 	p("\n## Cross-node broadcast (%d nodes, Redis)\n\n", clusterNodes)
 	p("%s server processes of one kind, each with its Redis adapter (Go: `redisadapter`; Node: `@socket.io/redis-adapter`%s with the `redis` client), share one private `redis-server`%s on loopback, without persistence, started for each run. ",
-		strings.ToUpper(numberWord(clusterNodes)[:1])+numberWord(clusterNodes)[1:], prefixed(" ", m.RedisAdapter), prefixed(" ", m.Redis))
+		pagefmt.Capital(pagefmt.NumberWord(clusterNodes)), prefixed(" ", m.RedisAdapter), prefixed(" ", m.Redis))
 	p("The receivers are spread evenly over the %s servers and the sender is on the first, so about %s in %s deliveries reach their receiver through Redis; every receiver checks every message in order, and the sender gets none. ",
-		numberWord(clusterNodes), numberWord(clusterNodes-1), numberWord(clusterNodes))
-	p("Server CPU is summed over the %s server processes; Redis CPU is the `redis-server` process's over the same window. Deliveries count every receiver's, on the sender's server too.", numberWord(clusterNodes))
+		pagefmt.NumberWord(clusterNodes), pagefmt.NumberWord(clusterNodes-1), pagefmt.NumberWord(clusterNodes))
+	p("Server CPU is summed over the %s server processes; Redis CPU is the `redis-server` process's over the same window. Deliveries count every receiver's, on the sender's server too.", pagefmt.NumberWord(clusterNodes))
 	if m.ClusterPinning != "" {
 		p(" Pinning: %s.", m.ClusterPinning)
 	}
@@ -383,7 +383,7 @@ func (r *report) typedSection(b *strings.Builder) {
 			var pair []string
 			for _, v := range vs {
 				if vals := rw.vals[v.Label]; i < len(vals) {
-					pair = append(pair, formatNum(vals[i], rw.m.Digits))
+					pair = append(pair, pagefmt.Num(vals[i], rw.m.Digits))
 				}
 			}
 			runs = append(runs, strings.Join(pair, " / "))
@@ -393,13 +393,6 @@ func (r *report) typedSection(b *strings.Builder) {
 }
 
 // numberWord spells small counts as words.
-func numberWord(n int) string {
-	if w := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}; n >= 0 && n < len(w) {
-		return w[n]
-	}
-	return strconv.Itoa(n)
-}
-
 func prefixed(prefix, s string) string {
 	if s == "" || s == "unknown" {
 		return ""
@@ -462,48 +455,4 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-// formatNum prints v with digits decimals (digits 0 picks them from the
-// magnitude) and thousands separators; NaN prints as a dash.
-func formatNum(v float64, digits int) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "—"
-	}
-	if digits == 0 {
-		switch a := math.Abs(v); {
-		case a == 0 || a >= 100:
-			digits = 0
-		case a >= 10:
-			digits = 1
-		default:
-			digits = 2
-		}
-	}
-	s := strconv.FormatFloat(v, 'f', digits, 64)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	var g strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			g.WriteByte(',')
-		}
-		g.WriteRune(c)
-	}
-	out := g.String()
-	if hasFrac {
-		out += "." + frac
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
-}
-
-func formatRatio(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "—"
-	}
-	return strconv.FormatFloat(v, 'f', 2, 64)
 }

@@ -184,27 +184,6 @@ func TestSVGIsWellFormed(t *testing.T) {
 	}
 }
 
-func TestFormatNum(t *testing.T) {
-	cases := []struct {
-		v      float64
-		digits int
-		want   string
-	}{
-		{1234567.8, 0, "1,234,568"},
-		{13.54, 0, "13.5"},
-		{4.5, 0, "4.50"},
-		{-2048, 0, "-2,048"},
-		{0, 0, "0"},
-		{999.5, 1, "999.5"},
-		{math.NaN(), 2, "—"},
-	}
-	for _, c := range cases {
-		if got := formatNum(c.v, c.digits); got != c.want {
-			t.Errorf("formatNum(%v, %d) = %q, want %q", c.v, c.digits, got, c.want)
-		}
-	}
-}
-
 func TestBusyMachineCaution(t *testing.T) {
 	quiet := machine{LoadStart: "0.20 0.10 0.05", PressureStart: "1.5", PressureEnd: "30"}
 	busy := machine{LoadStart: "3.20 5.80 8.33", PressureStart: "85.1", PressureEnd: "80"}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sio-go/socketio/bench/internal/load"
+	"github.com/sio-go/socketio/bench/internal/pagefmt"
 )
 
 // scenario is one kind of run, as loadgen arguments.
@@ -85,7 +86,7 @@ func scenarios(s sizes) []scenario {
 	return []scenario{
 		{
 			Name: "conns",
-			What: fmt.Sprintf("%s WebSocket connections opened at ≤2,000/s, each joined to `/`, held idle for %v answering pings; RSS growth over the fresh process divided by the connections", formatNum(float64(s.Conns), 0), s.Hold),
+			What: fmt.Sprintf("%s WebSocket connections opened at ≤2,000/s, each joined to `/`, held idle for %v answering pings; RSS growth over the fresh process divided by the connections", pagefmt.Num(float64(s.Conns), 0), s.Hold),
 			Args: []string{"-scenario", "conns", "-n", itoa(s.Conns), "-connect-rate", "2000", "-duration", s.Hold.String()},
 		},
 		{
@@ -103,7 +104,7 @@ func scenarios(s sizes) []scenario {
 		},
 		{
 			Name: "echo-rate",
-			What: fmt.Sprintf("the same %d clients at a fixed offered load of %s acks/s in total (open loop; latency from the intended send time)", s.Clients, formatNum(float64(s.EchoRate), 0)),
+			What: fmt.Sprintf("the same %d clients at a fixed offered load of %s acks/s in total (open loop; latency from the intended send time)", s.Clients, pagefmt.Num(float64(s.EchoRate), 0)),
 			Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-rate", itoa(s.EchoRate), "-warmup", w, "-duration", d},
 		},
 		{
@@ -113,25 +114,25 @@ func scenarios(s sizes) []scenario {
 		},
 		{
 			Name: "broadcast",
-			What: fmt.Sprintf("%s WebSocket receivers and one sender emitting `bcast` as fast as a window of 64 undelivered messages allows; every receiver checks every message in order", formatNum(float64(s.Receivers), 0)),
+			What: fmt.Sprintf("%s WebSocket receivers and one sender emitting `bcast` as fast as a window of 64 undelivered messages allows; every receiver checks every message in order", pagefmt.Num(float64(s.Receivers), 0)),
 			Args: []string{"-scenario", "broadcast", "-r", itoa(s.Receivers), "-window", "64", "-warmup", w, "-duration", d},
 		},
 		{
 			Name: "broadcast-rate",
-			What: fmt.Sprintf("the same %s receivers with the sender at a fixed %d messages/s (%s deliveries/s)", formatNum(float64(s.Receivers), 0), s.BcastRate, formatNum(float64(s.BcastRate*s.Receivers), 0)),
+			What: fmt.Sprintf("the same %s receivers with the sender at a fixed %d messages/s (%s deliveries/s)", pagefmt.Num(float64(s.Receivers), 0), s.BcastRate, pagefmt.Num(float64(s.BcastRate*s.Receivers), 0)),
 			Args: []string{"-scenario", "broadcast", "-r", itoa(s.Receivers), "-rate", itoa(s.BcastRate), "-warmup", w, "-duration", d},
 		},
 		{
 			Name:  "cluster-broadcast",
 			Nodes: clusterNodes,
 			What: fmt.Sprintf("%d servers of one kind sharing one private `redis-server` (no persistence) through their Redis adapter; %s WebSocket receivers spread evenly over them, the sender on the first, emitting `bcast` as fast as a window of 64 undelivered messages allows; every receiver checks every message in order",
-				clusterNodes, formatNum(float64(s.Receivers), 0)),
+				clusterNodes, pagefmt.Num(float64(s.Receivers), 0)),
 			Args: []string{"-scenario", "cluster-broadcast", "-r", itoa(s.Receivers), "-window", "64", "-warmup", w, "-duration", d},
 		},
 		{
 			Name:  "cluster-broadcast-rate",
 			Nodes: clusterNodes,
-			What:  fmt.Sprintf("the same cluster and receivers with the sender at a fixed %d messages/s (%s deliveries/s)", s.BcastRate, formatNum(float64(s.BcastRate*s.Receivers), 0)),
+			What:  fmt.Sprintf("the same cluster and receivers with the sender at a fixed %d messages/s (%s deliveries/s)", s.BcastRate, pagefmt.Num(float64(s.BcastRate*s.Receivers), 0)),
 			Args:  []string{"-scenario", "cluster-broadcast", "-r", itoa(s.Receivers), "-rate", itoa(s.BcastRate), "-warmup", w, "-duration", d},
 		},
 		{
@@ -185,9 +186,9 @@ func metrics(s sizes) []metric {
 			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
 		{Scenario: "echo-typed", Section: sectionTyped, Name: "Echo p99 at saturation", Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
-		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p50 at %s acks/s", formatNum(float64(s.EchoRate), 0)), Unit: "µs", Lower: true,
+		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p50 at %s acks/s", pagefmt.Num(float64(s.EchoRate), 0)), Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.P50us }},
-		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p99 at %s acks/s", formatNum(float64(s.EchoRate), 0)), Unit: "µs", Lower: true, Target: 0.5, Chart: true,
+		{Scenario: "echo-rate", Name: fmt.Sprintf("Echo p99 at %s acks/s", pagefmt.Num(float64(s.EchoRate), 0)), Unit: "µs", Lower: true, Target: 0.5, Chart: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
 		{Scenario: "echo-rate", Name: "Load generator's pacing lag p99 (not in the latencies)", Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.PacingLagP99us }},
@@ -195,13 +196,13 @@ func metrics(s sizes) []metric {
 			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
 		{Scenario: "echo-polling", Name: "Server CPU per polling ack", Unit: "µs", Lower: true, Digits: 1,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
-		{Scenario: "broadcast", Name: fmt.Sprintf("Broadcast deliveries/s (%s receivers)", formatNum(float64(s.Receivers), 0)), Unit: "deliveries/s", Chart: true,
+		{Scenario: "broadcast", Name: fmt.Sprintf("Broadcast deliveries/s (%s receivers)", pagefmt.Num(float64(s.Receivers), 0)), Unit: "deliveries/s", Chart: true,
 			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
 		{Scenario: "broadcast", Name: "Server CPU per broadcast delivery", Unit: "µs", Lower: true, Target: 1.0 / 3, Chart: true, Digits: 2,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
 		{Scenario: "broadcast-rate", Name: fmt.Sprintf("Broadcast delivery p99 at %d msg/s", s.BcastRate), Unit: "µs", Lower: true, Target: 0.5, Chart: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
-		{Scenario: "cluster-broadcast", Section: sectionCluster, Name: fmt.Sprintf("Cross-node deliveries/s (%s receivers, %d nodes)", formatNum(float64(s.Receivers), 0), clusterNodes), Unit: "deliveries/s", Chart: true,
+		{Scenario: "cluster-broadcast", Section: sectionCluster, Name: fmt.Sprintf("Cross-node deliveries/s (%s receivers, %d nodes)", pagefmt.Num(float64(s.Receivers), 0), clusterNodes), Unit: "deliveries/s", Chart: true,
 			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
 		{Scenario: "cluster-broadcast", Section: sectionCluster, Name: fmt.Sprintf("Server CPU per cross-node delivery (%d servers)", clusterNodes), Unit: "µs", Lower: true, Chart: true, Digits: 2,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/sio-go/socketio/bench/internal/pagefmt"
 )
 
 // Chart geometry, in pixels.
@@ -65,11 +67,11 @@ func (r *report) svg() string {
 				w = math.Max(1, math.Abs(v)/scale*barMax)
 			}
 			p(`<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", labelWidth, by, w, barHeight, serverColor[s])
-			p(`<text x="%.1f" y="%d">%s</text>`+"\n", float64(labelWidth)+w+6, by+11, formatNum(v, rw.m.Digits))
+			p(`<text x="%.1f" y="%d">%s</text>`+"\n", float64(labelWidth)+w+6, by+11, pagefmt.Num(v, rw.m.Digits))
 			by += barHeight + barGap
 		}
 		if !math.IsNaN(rw.ratio) {
-			note := "Go/Node " + formatRatio(rw.ratio)
+			note := "Go/Node " + pagefmt.Ratio(rw.ratio)
 			if goal, met := rw.target(); goal != "" {
 				note += " (target " + goal + ": " + orDash(met) + ")"
 			}
