@@ -101,14 +101,9 @@ func run() error {
 		return err
 	}
 	if o.from != "" {
-		all, err := readResults(o.from)
+		all, err := readResults(o.from, o)
 		if err != nil {
 			return err
-		}
-		for _, r := range all {
-			if r.Nodes != o.nodes || r.Conns != o.conns {
-				return fmt.Errorf("%s: a run of %d nodes and %d clients; give the flags it ran with", o.from, r.Nodes, r.Conns)
-			}
 		}
 		return report(o, all, machineLine())
 	}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +80,7 @@ func TestSection(t *testing.T) {
 			Sent: 1, Expected: 10, Delivered: int64(alive), P99ms: p99, CPUusPerDel: cpu, RSSHeldPerConnB: 6000}
 	}
 	all := []result{mk("go", 1, 10, 900, 3), mk("node", 1, 10, 2000, 10), mk("go", 2, 10, 700, 2), mk("node", 2, 8, 3000, 12)}
+	all[3].FirstError = "load: receivers without every message"
 	sec := section(o, all, "test machine")
 	for _, want := range []string{
 		"## Cluster at 10 clients (2 nodes, Redis)",
@@ -84,7 +88,7 @@ func TestSection(t *testing.T) {
 		"| Server CPU per delivery (nodes summed) | µs | 2.50 | 11.00 | 0.23 | ≤ 1/3 × Node | yes |",
 		"| Clients still connected after the hold | clients | 10 | 9 | 1.11 | all, every run | yes |",
 		"Go: 2 of 2 runs complete",
-		"Node: 1 of 2 runs complete",
+		"Node: 1 of 2 runs complete (every client held, every broadcast delivered to every client in order). Run 2: load: receivers without every message.",
 		`"kind":"node","rep":2`,
 	} {
 		if !strings.Contains(sec, want) {
@@ -109,5 +113,39 @@ func TestSection(t *testing.T) {
 	got := string(b)
 	if strings.Count(got, "## Cluster at 10 clients") != 1 || strings.Index(got, "## Cluster") > strings.Index(got, "## Chart") {
 		t.Errorf("page after two writes:\n%s", got)
+	}
+}
+
+// -from reads back what -results wrote, and refuses files that are not
+// runs of the layout its flags describe.
+func TestReadResults(t *testing.T) {
+	o := options{nodes: 6, conns: 100}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.jsonl")
+	for _, r := range []result{{Kind: "go", Rep: 1, Nodes: 6, Conns: 100, Delivered: 600}, {Kind: "node", Rep: 1, Nodes: 6, Conns: 100, Err: "exited"}} {
+		line, _ := json.Marshal(r)
+		if err := appendLine(good, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := readResults(good, o)
+	if err != nil || len(all) != 2 || all[0].Delivered != 600 || all[1].Err != "exited" {
+		t.Fatalf("read back %+v, %v", all, err)
+	}
+	for name, content := range map[string]string{
+		"broken": `{"kind":"go","nodes":6,"conns":100}` + "\n{\"kind\":",
+		"other":  `{"kind":"go","nodes":3,"conns":100}` + "\n",
+		"empty":  "",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readResults(path, o); err == nil {
+			t.Errorf("%s file accepted", name)
+		}
+	}
+	if _, err := readResults(filepath.Join(dir, "missing"), o); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }
