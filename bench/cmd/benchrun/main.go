@@ -147,6 +147,16 @@ func run() error {
 	if o.out == "" && !o.quick {
 		o.out = filepath.Join("..", "docs", "benchmarks.md")
 	}
+	// The section another generator (scalerun) put in the page is kept;
+	// a page it cannot be taken from is refused before anything runs.
+	var kept string
+	if o.out != "" {
+		if old, err := os.ReadFile(o.out); err == nil {
+			if kept, err = pagesection.Extract(string(old), pagesection.Scale); err != nil {
+				return fmt.Errorf("%s: %w", o.out, err)
+			}
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -227,12 +237,7 @@ func run() error {
 			}
 		}
 	}
-	if o.out != "" {
-		// Keep the section another generator (scalerun) put in the page.
-		if old, err := os.ReadFile(o.out); err == nil {
-			rep.kept = pagesection.Extract(string(old), pagesection.Scale)
-		}
-	}
+	rep.kept = kept
 	md := rep.markdown()
 	if o.out == "" {
 		_, err := os.Stdout.WriteString(md)

@@ -125,11 +125,13 @@ func TestKeptSection(t *testing.T) {
 	r := buildReport(sampleRecords(), []string{"go", "node"}, 3, fullSizes(), machine{})
 	sec := pagesection.Wrap(pagesection.Scale, "## Cluster at 100,000 clients\n\n```json\n{\"kind\":\"go\"}\n```\n")
 	path := filepath.Join(t.TempDir(), "benchmarks.md")
-	if err := os.WriteFile(path, []byte(pagesection.Splice(r.markdown(), pagesection.Scale, sec, "## Chart")), 0o644); err != nil {
+	page, err := pagesection.Splice(r.markdown(), pagesection.Scale, sec, "## Chart")
+	if err != nil {
 		t.Fatal(err)
 	}
-	old, _ := os.ReadFile(path)
-	r.kept = pagesection.Extract(string(old), pagesection.Scale)
+	if r.kept, err = pagesection.Extract(page, pagesection.Scale); err != nil || r.kept != sec {
+		t.Fatalf("Extract = %q, %v", r.kept, err)
+	}
 	md := r.markdown()
 	if i, j := strings.Index(md, "## Cluster at 100,000"), strings.Index(md, "## Chart"); i < 0 || i > j {
 		t.Fatalf("kept section missing or after the chart:\n%s", md)

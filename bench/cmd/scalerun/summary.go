@@ -183,7 +183,11 @@ func writeSection(path, sec string) error {
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	return os.WriteFile(path, []byte(pagesection.Splice(string(old), pagesection.Scale, sec, "## Chart")), 0o644)
+	page, err := pagesection.Splice(string(old), pagesection.Scale, sec, "## Chart")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(page), 0o644)
 }
 
 // readResults reads the JSON lines that -results wrote, and checks that
