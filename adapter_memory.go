@@ -306,7 +306,10 @@ func recoverable(p *protocol.Packet, opts *BroadcastOptions) bool {
 
 // deliver writes p to the local sockets opts selects.
 func (a *MemoryAdapter) deliver(p *protocol.Packet, opts *BroadcastOptions) {
-	msgs := encode(p)
+	msgs := a.nsp.srv.encodeBroadcast(p)
+	if msgs == nil {
+		return
+	}
 	volatile := opts.Flags.Volatile
 	a.each(opts, func(s *Socket) { s.deliver(p, msgs, volatile) })
 }
@@ -318,7 +321,10 @@ func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, p *protocol.Packet
 	clientCount func(int), ack func(Args)) error {
 	q := *p
 	q.ID, q.HasID = a.nsp.nextAckID(), true
-	msgs := encode(&q)
+	msgs, err := a.nsp.srv.encode(&q)
+	if err != nil {
+		return err
+	}
 	n := 0
 	a.each(&opts, func(s *Socket) {
 		if !s.addAck(q.ID, ack) {

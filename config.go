@@ -6,6 +6,7 @@ import (
 
 	"github.com/sio-go/socketio/engineio"
 	"github.com/sio-go/socketio/internal/names"
+	"github.com/sio-go/socketio/protocol"
 )
 
 // Config configures a Server. The zero value is valid: every field left zero
@@ -48,6 +49,13 @@ type Config struct {
 	// the connection is not read until they are down to half as many, so
 	// that nothing is lost and the server's memory stays bounded.
 	Overflow OverflowPolicy
+
+	// Parser is the wire format of packets: protocol.JSON (the default,
+	// socket.io-parser's) or another one such as msgpackparser.Parser,
+	// which clients must use too, as with the official server's parser
+	// option. The format changes only the bytes on the wire: handlers,
+	// broadcasts and adapters see the same arguments with every parser.
+	Parser protocol.Parser
 
 	// ErrorReply returns the acknowledgement argument that tells a client
 	// its event failed: an argument did not decode or validate, a packet
@@ -123,6 +131,9 @@ func (c *Config) withDefaults() *Config {
 	}
 	if cfg.MaxPendingEvents <= 0 {
 		cfg.MaxPendingEvents = 1024
+	}
+	if cfg.Parser == nil {
+		cfg.Parser = protocol.JSON
 	}
 	if cfg.ErrorReply == nil {
 		cfg.ErrorReply = ErrorReply

@@ -29,9 +29,10 @@ type engineConn interface {
 // conn is one Engine.IO connection and the sockets multiplexed over it
 // (Node's Client).
 type conn struct {
-	srv *Server
-	ec  engineConn
-	dec protocol.Decoder // used by the read goroutine only
+	srv  *Server
+	ec   engineConn
+	dec  protocol.Decoder       // used by the read goroutine only
+	pdec protocol.PacketDecoder // replaces dec when the server has another parser
 
 	mu      sync.Mutex
 	sockets nspSockets // by namespace, connected
@@ -50,6 +51,9 @@ func newConn(srv *Server, ec engineConn) *conn {
 		ec:   ec,
 		dec:  protocol.Decoder{MaxAttachments: 10},
 		eio3: isEIO3(ec),
+	}
+	if srv.cfg.Parser != protocol.JSON {
+		c.pdec = srv.cfg.Parser.NewDecoder(c.dec.MaxAttachments)
 	}
 	if c.eio3 {
 		return c // connected to "/" at once, as in Node (see connectMainV2)
@@ -83,7 +87,13 @@ func (c *conn) send(msgs []engineio.Message, volatile bool) error {
 }
 
 // sendPacket sends a packet of the connection itself (CONNECT replies).
-func (c *conn) sendPacket(p *protocol.Packet) error { return c.sendNow(encode(p)) }
+func (c *conn) sendPacket(p *protocol.Packet) error {
+	msgs, err := c.srv.encode(p)
+	if err != nil {
+		return err
+	}
+	return c.sendNow(msgs)
+}
 
 // sendNow hands a packet for this connection alone to the engine, which
 // may write it at once from the calling goroutine (broadcasts use send:
@@ -93,7 +103,13 @@ func (c *conn) sendNow(msgs []engineio.Message) error { return c.ec.SendNow(msgs
 
 // onMessage handles an Engine.IO message, on the engine's read goroutine.
 func (c *conn) onMessage(data []byte, binary bool) {
-	p, err := c.dec.Decode(data, binary)
+	var p *protocol.Packet
+	var err error
+	if c.pdec != nil {
+		p, err = c.pdec.Decode(data, binary)
+	} else {
+		p, err = c.dec.Decode(data, binary)
+	}
 	if err != nil {
 		c.fail(ReasonParseError, err)
 		return

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/sio-go/socketio/engineio"
@@ -49,14 +50,23 @@ func ackPacket(nsp string, id uint64, args []any) (*protocol.Packet, error) {
 	return p, nil
 }
 
-// encode turns a packet into the Engine.IO messages that carry it: the text
-// packet, then its attachments as binary messages.
-func encode(p *protocol.Packet) []engineio.Message {
-	text := p.AppendEncode(make([]byte, 0, 16+len(p.Namespace)+len(p.Data)))
-	msgs := make([]engineio.Message, 1+len(p.Attachments))
-	msgs[0] = engineio.Message{Data: text}
-	for i, a := range p.Attachments {
-		msgs[i+1] = engineio.Message{Data: a, Binary: true}
+// encode turns a packet into the Engine.IO messages that carry it, in the
+// server's wire format (Config.Parser). The JSON parser never fails; another
+// one may refuse a payload it cannot represent.
+func (s *Server) encode(p *protocol.Packet) ([]engineio.Message, error) {
+	msgs, err := s.cfg.Parser.Encode(p)
+	if err != nil {
+		return nil, fmt.Errorf("socketio: encoding a %v packet: %w", p.Type, err)
+	}
+	return msgs, nil
+}
+
+// encodeBroadcast is encode for a packet with many recipients, where the
+// error has no caller to go to: it is logged.
+func (s *Server) encodeBroadcast(p *protocol.Packet) []engineio.Message {
+	msgs, err := s.encode(p)
+	if err != nil {
+		s.cfg.Logger.Warn("socketio: broadcast not sent", "nsp", p.Namespace, "err", err)
 	}
 	return msgs
 }

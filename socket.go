@@ -468,10 +468,14 @@ func (e Emitter) EmitWithAck(ctx context.Context, ev string, args ...any) (Args,
 
 // writePacket sends a packet to the client.
 func (s *Socket) writePacket(p *protocol.Packet, volatile bool) error {
-	if volatile {
-		return s.conn.send(encode(p), true)
+	msgs, err := s.conn.srv.encode(p)
+	if err != nil {
+		return err
 	}
-	return s.conn.sendNow(encode(p))
+	if volatile {
+		return s.conn.send(msgs, true)
+	}
+	return s.conn.sendNow(msgs)
 }
 
 // deliver sends an encoded broadcast to the client, if connected.

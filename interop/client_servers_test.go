@@ -83,8 +83,11 @@ type goSio struct {
 	jobs map[string]int
 }
 
-func startGoSio(t testing.TB) *goSio {
-	g := &goSio{srv: socketio.NewServer(nil), jobs: map[string]int{}}
+func startGoSio(t testing.TB) *goSio { return startGoSioWith(t, nil) }
+
+// startGoSioWith is startGoSio with a configuration.
+func startGoSioWith(t testing.TB, cfg *socketio.Config) *goSio {
+	g := &goSio{srv: socketio.NewServer(cfg), jobs: map[string]int{}}
 	g.srv.Of("/secure").Use(func(ctx context.Context, s *socketio.Socket) error {
 		var auth struct {
 			Token string `json:"token"`

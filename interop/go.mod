@@ -4,6 +4,10 @@ go 1.26.0
 
 require github.com/sio-go/socketio v0.0.0
 
-require github.com/gorilla/websocket v1.5.3 // indirect
+require (
+	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+)
 
 replace github.com/sio-go/socketio => ../

@@ -30,8 +30,12 @@
 // Error and ErrorReply give the shape in which both ends of this module
 // report a failed event in its acknowledgement.
 //
-// The package depends on the standard library only (and on
-// internal/plainjson of this module, which does too). Decoding a text packet
+// A Parser carries packets over Engine.IO messages: JSON is the text form
+// above, the default; other wire formats (package msgpackparser) convert to
+// and from the same Packet, so that nothing above the parser depends on it.
+//
+// Besides the standard library, the package depends on engineio (for the
+// message type) and internal/plainjson of this module. Decoding a text packet
 // allocates the Packet and nothing else; encoding into a reused buffer, and
 // MarshalArgs of strings, numbers and []byte values, allocate nothing.
 package protocol

@@ -34,7 +34,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = encodePacket(&protocol.Packet{Type: protocol.Event, Namespace: "/", Data: data, Attachments: atts})
+		_, _ = protocol.JSON.Encode(&protocol.Packet{Type: protocol.Event, Namespace: "/", Data: data, Attachments: atts})
 	}
 }
 
@@ -46,7 +46,7 @@ func BenchmarkEncodeBinaryEvent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = encodePacket(&protocol.Packet{Type: protocol.Event, Namespace: "/", Data: data, Attachments: atts})
+		_, _ = protocol.JSON.Encode(&protocol.Packet{Type: protocol.Event, Namespace: "/", Data: data, Attachments: atts})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sio-go/socketio/engineio"
+	"github.com/sio-go/socketio/protocol"
 )
 
 // Config configures a Manager. The zero value is valid: every field left
@@ -87,6 +88,11 @@ type Config struct {
 	// number of attempts it took.
 	OnReconnect func(attempt int)
 
+	// Parser is the wire format of packets, which must be the server's:
+	// protocol.JSON (the default) or another one such as
+	// msgpackparser.Parser, as the official client's parser option.
+	Parser protocol.Parser
+
 	// ErrorReply returns the acknowledgement argument that tells the
 	// server an event failed (see On). Defaults to ErrorReply:
 	// {"error":{"code":…,"message":…}} for an *Error, code "internal"
@@ -163,6 +169,9 @@ func (c *Config) withDefaults() *Config {
 		cfg.HardMaxPendingEvents = 64 * cfg.MaxPendingEvents
 	case cfg.HardMaxPendingEvents < cfg.MaxPendingEvents:
 		cfg.HardMaxPendingEvents = cfg.MaxPendingEvents
+	}
+	if cfg.Parser == nil {
+		cfg.Parser = protocol.JSON
 	}
 	if cfg.ErrorReply == nil {
 		cfg.ErrorReply = ErrorReply

@@ -117,15 +117,14 @@ func encodeEvent(ev string, args []any) ([]byte, [][]byte, error) {
 	return data, atts, nil
 }
 
-// encodePacket returns the Engine.IO messages of a packet: its text form,
-// then its attachments.
-func encodePacket(p *protocol.Packet) []engineio.Message {
-	msgs := make([]engineio.Message, 1+len(p.Attachments))
-	msgs[0] = engineio.Message{Data: p.Encode()}
-	for i, a := range p.Attachments {
-		msgs[i+1] = engineio.Message{Data: a, Binary: true}
+// encode returns the Engine.IO messages of a packet in the manager's wire
+// format (Config.Parser).
+func (m *Manager) encode(p *protocol.Packet) ([]engineio.Message, error) {
+	msgs, err := m.cfg.Parser.Encode(p)
+	if err != nil {
+		return nil, fmt.Errorf("sioclient: encoding a %v packet: %w", p.Type, err)
 	}
-	return msgs
+	return msgs, nil
 }
 
 func packetSize(data []byte, atts [][]byte) int {
@@ -153,8 +152,8 @@ func (s *Socket) send(data []byte, atts [][]byte, ack *pendingAck, volatile bool
 	}
 	switch {
 	case s.connected:
-		if !s.writeLocked(p, volatile) {
-			return 0, ErrDropped
+		if err := s.writeLocked(p, volatile); err != nil {
+			return 0, err
 		}
 	case volatile:
 		return 0, ErrDropped
@@ -177,10 +176,14 @@ func (s *Socket) send(data []byte, atts [][]byte, ack *pendingAck, volatile bool
 
 // writeLocked writes a packet to the connection. When the connection turns
 // out to be closed, a non-volatile packet is buffered for the next one. It
-// reports false when a volatile packet was dropped.
-func (s *Socket) writeLocked(p *protocol.Packet, volatile bool) bool {
-	msgs := encodePacket(p)
-	var err error
+// returns ErrDropped when a volatile packet was dropped, and the parser's
+// error for a packet it cannot encode.
+func (s *Socket) writeLocked(p *protocol.Packet, volatile bool) error {
+	msgs, err := s.m.encode(p)
+	if err != nil {
+		s.m.cfg.Logger.Warn("sioclient: packet not sent", "nsp", s.nsp, "err", err)
+		return err
+	}
 	if volatile {
 		err = s.conn.SendVolatile(msgs...)
 	} else {
@@ -188,11 +191,11 @@ func (s *Socket) writeLocked(p *protocol.Packet, volatile bool) bool {
 	}
 	if err != nil {
 		if volatile {
-			return false
+			return ErrDropped
 		}
 		s.sendBuf = append(s.sendBuf, buffered{p, packetSize(p.Data, p.Attachments)})
 		s.bufBytes += packetSize(p.Data, p.Attachments)
-		return true
+		return nil
 	}
 	if len(s.anyOutgoing) > 0 {
 		hooks := s.anyOutgoing
@@ -205,7 +208,7 @@ func (s *Socket) writeLocked(p *protocol.Packet, volatile bool) bool {
 			})
 		}
 	}
-	return true
+	return nil
 }
 
 // expireAck fails an acknowledgement that did not arrive in time, removing
@@ -289,7 +292,7 @@ func (s *Socket) drainRetryLocked(force bool) {
 			a.timer = time.AfterFunc(s.cfg.AckTimeout, func() { s.expireAck(id) })
 		}
 		s.acks[id] = a
-		s.writeLocked(&protocol.Packet{Type: protocol.Event, Namespace: s.nsp, ID: id, HasID: true,
+		_ = s.writeLocked(&protocol.Packet{Type: protocol.Event, Namespace: s.nsp, ID: id, HasID: true,
 			Data: it.data, Attachments: it.atts}, false)
 	}
 }

@@ -203,7 +203,9 @@ func (s *Socket) close() bool {
 	s.closed.Store(true)
 	wasConnected := s.connected
 	if s.connected && s.conn != nil {
-		_ = s.conn.Send(engineio.Message{Data: (&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp}).Encode()})
+		if msgs, err := s.m.encode(&protocol.Packet{Type: protocol.Disconnect, Namespace: s.nsp}); err == nil {
+			_ = s.conn.Send(msgs...)
+		}
 	}
 	s.active.Store(false)
 	fail := s.resetLocked()
@@ -322,7 +324,9 @@ func (s *Socket) sendConnect(conn *engineio.ClientConn, gen uint64, auth any) {
 		payload = head
 	}
 	p := &protocol.Packet{Type: protocol.Connect, Namespace: s.nsp, Data: payload}
-	_ = conn.Send(engineio.Message{Data: p.Encode()})
+	if msgs, err := s.m.encode(p); err == nil {
+		_ = conn.Send(msgs...)
+	}
 }
 
 func appendJSONString(dst []byte, str string) ([]byte, error) {
@@ -389,7 +393,7 @@ func (s *Socket) onConnect(sid, pid string, gen uint64) {
 	}
 	s.recvBuf = nil
 	for _, b := range s.sendBuf {
-		s.writeLocked(b.p, false)
+		_ = s.writeLocked(b.p, false)
 	}
 	s.sendBuf, s.bufBytes = nil, 0
 	s.drainRetryLocked(true)
@@ -503,7 +507,11 @@ func (s *Socket) ackFunc(id uint64) AckFunc {
 		if !s.connected {
 			return ErrDisconnected
 		}
-		return s.conn.Send(encodePacket(p)...)
+		msgs, err := s.m.encode(p)
+		if err != nil {
+			return err
+		}
+		return s.conn.Send(msgs...)
 	}
 }
 

@@ -2,7 +2,8 @@
 //
 // Usage: node node/client-server.mjs '{"port":0,"opts":{...}}'
 //   port: the port to listen on (0: a free one), so that a test can restart
-//   the server on the same address. opts: socket.io ServerOptions.
+//   the server on the same address. opts: socket.io ServerOptions
+//   ("parser":"msgpack" selects socket.io-msgpack-parser).
 //
 // Namespaces and behaviour:
 //   "/" and "/admin": open.
@@ -35,11 +36,14 @@
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 import { decode, encode, encodeError, out, parseArgs, serve } from "./lib/jsonl.mjs";
 
 const args = parseArgs();
 const http = createServer();
-const io = new Server(http, args.opts || {});
+const opts = args.opts || {};
+if (opts.parser === "msgpack") opts.parser = msgpackParser;
+const io = new Server(http, opts);
 const jobs = new Map();
 
 function setup(name) {

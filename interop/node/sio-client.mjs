@@ -17,7 +17,8 @@
 //   {"cmd":"open","socket":"s1","url":"http://127.0.0.1:PORT","nsp":"/chat","opts":{...}}
 //       io(url + nsp, opts); opts are socket.io-client options as JSON (path,
 //       transports, auth, query, reconnection, reconnectionDelay, timeout,
-//       ackTimeout, retries, forceNew, autoConnect, ...).
+//       ackTimeout, retries, forceNew, autoConnect, ...); "parser":"msgpack"
+//       selects socket.io-msgpack-parser.
 //   {"cmd":"connect","socket":"s1"}            socket.connect()
 //   {"cmd":"disconnect","socket":"s1"}         socket.disconnect()
 //   {"cmd":"emit","socket":"s1","event":"name","args":[...],
@@ -57,6 +58,7 @@
 //   {"type":"reconnect_attempt","attempt":N}  {"type":"reconnect","attempt":N}
 //   {"type":"reconnect_error","error":{...}}  {"type":"reconnect_failed"}  {"type":"error","error":{...}}
 
+import msgpackParser from "socket.io-msgpack-parser";
 import { WebSocket } from "ws";
 import { decode, encode, encodeError, out, serve } from "./lib/jsonl.mjs";
 import { commands, get, reportEvent, sockets } from "./lib/sockets.mjs";
@@ -69,7 +71,9 @@ function open(c) {
   if (sockets.has(name)) throw new Error(`socket ${name} exists`);
   const ev = (type, fields) => out({ type, socket: name, ...fields });
   const url = (c.url || "") + (c.nsp && c.nsp !== "/" ? c.nsp : "");
-  const socket = io(url, decode(c.opts || {}));
+  const opts = decode(c.opts || {});
+  if (opts.parser === "msgpack") opts.parser = msgpackParser;
+  const socket = io(url, opts);
   const state = { socket, pending: new Map(), autoAcks: new Map() };
   sockets.set(name, state);
 

@@ -3,7 +3,8 @@
 //
 // Usage: node node/sio-server.mjs '{"opts":{...},"namespaces":["/"],"reject":{...}}'
 //   opts: socket.io ServerOptions as JSON (path, pingInterval, pingTimeout,
-//   maxHttpBufferSize, transports, connectionStateRecovery, cors, ...).
+//   maxHttpBufferSize, transports, connectionStateRecovery, cors, ...);
+//   "parser":"msgpack" selects socket.io-msgpack-parser.
 //   namespaces: the namespaces to serve; defaults to ["/"].
 //   reject: {"message":"...","data":{...},"unlessToken":"t"} adds a
 //   middleware to every namespace that refuses a connection whose
@@ -43,11 +44,14 @@
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 import { decode, encode, encodeError, out, parseArgs, serve } from "./lib/jsonl.mjs";
 
 const args = parseArgs();
 const http = createServer();
-const io = new Server(http, args.opts || {});
+const opts = args.opts || {};
+if (opts.parser === "msgpack") opts.parser = msgpackParser;
+const io = new Server(http, opts);
 const pending = new Map();
 const seen = new Map(); // "nsp id" → last socket, connected or not
 let nextAckRef = 1;
