@@ -9,7 +9,8 @@
 // It listens on 127.0.0.1:$PORT (default 3000). With $REDIS_URL (e.g.
 // redis://127.0.0.1:6390) it joins a cluster through the official Redis
 // adapter (@socket.io/redis-adapter with the redis client): "bcast" then
-// reaches every other socket of every server on that Redis.
+// reaches every other socket of every server on that Redis. With
+// PARSER=msgpack it speaks socket.io-msgpack-parser's format.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
@@ -29,6 +30,13 @@ if (process.env.REDIS_URL) {
   }
   await Promise.all([pub.connect(), sub.connect()]);
   options.adapter = createAdapter(pub, sub);
+}
+
+if (process.env.PARSER === "msgpack") {
+  options.parser = (await import("socket.io-msgpack-parser")).default;
+} else if (process.env.PARSER) {
+  console.error(`unknown PARSER ${process.env.PARSER}`);
+  process.exit(1);
 }
 
 const httpServer = createServer();

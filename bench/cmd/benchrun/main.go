@@ -79,7 +79,7 @@ func run() error {
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of each scenario per server")
 	flag.BoolVar(&o.quick, "quick", false, "short smoke run (small sizes, one repetition, report to stdout unless -out)")
 	flag.StringVar(&o.out, "out", "", "markdown report (default ../docs/benchmarks.md; with -quick, stdout)")
-	flag.StringVar(&only, "scenarios", "", "comma-separated subset of scenarios (conns, echo, echo-typed, echo-rate, echo-polling, broadcast, broadcast-rate, cluster-broadcast, cluster-broadcast-rate, churn)")
+	flag.StringVar(&only, "scenarios", "", "comma-separated subset of scenarios (conns, echo, echo-typed, echo-msgpack, echo-rate, echo-polling, broadcast, broadcast-rate, cluster-broadcast, cluster-broadcast-rate, churn)")
 	flag.StringVar(&o.goBuild, "go-build", "go build -o {bin} ./cmd/benchserver", "command that builds the Go server ({bin}: its path); empty to skip")
 	flag.StringVar(&o.goCmd, "go-cmd", "{bin}", "command that starts the Go server; it must exec the server itself so its pid is the server's")
 	flag.StringVar(&o.goStats, "go-stats-path", "/debug/stats", `path on the Go server answering {"goroutines":N}, e.g. /debug/stats (empty: none)`)
@@ -405,7 +405,7 @@ func runQuiet(ctx context.Context, name string, args ...string) error {
 // runOne starts a fresh server (or cluster), runs the load generator
 // against it and stops it.
 func runOne(ctx context.Context, o options, loadgen string, serverCmd []string, label, statsPath string, sc scenario) (*load.Result, error) {
-	d, err := deploy(ctx, o, serverCmd, sc.Nodes)
+	d, err := deploy(ctx, o, serverCmd, sc.Nodes, sc.Env...)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,8 @@ type scenario struct {
 	What  string // one line for the method section
 	Args  []string
 	Nodes int // servers of a cluster on one private Redis (0: a single server)
+	// Env is added to the servers' environment (e.g. PARSER=msgpack).
+	Env []string
 	// Variants, when set, replace the comparison of servers: the Go server
 	// runs each variant's arguments in turn, back to back in every
 	// repetition (the order flipping every repetition), and the report
@@ -103,6 +105,12 @@ func scenarios(s sizes) []scenario {
 			},
 		},
 		{
+			Name: "echo-msgpack",
+			What: fmt.Sprintf("`echo` with both ends on the MessagePack parser (servers started with `PARSER=msgpack`: `msgpackparser` for Go, `socket.io-msgpack-parser` for Node; the load generator speaks it): %d WebSocket clients in closed loops", s.Clients),
+			Args: []string{"-scenario", "echo", "-msgpack", "-c", itoa(s.Clients), "-warmup", w, "-duration", d},
+			Env:  []string{"PARSER=msgpack"},
+		},
+		{
 			Name: "echo-rate",
 			What: fmt.Sprintf("the same %d clients at a fixed offered load of %s acks/s in total (open loop; latency from the intended send time)", s.Clients, pagefmt.Num(float64(s.EchoRate), 0)),
 			Args: []string{"-scenario", "echo", "-c", itoa(s.Clients), "-rate", itoa(s.EchoRate), "-warmup", w, "-duration", d},
@@ -180,6 +188,10 @@ func metrics(s sizes) []metric {
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
 		{Scenario: "echo", Name: "Echo p99 at saturation", Unit: "µs", Lower: true,
 			Value: func(r *load.Result) float64 { return r.P99us }},
+		{Scenario: "echo-msgpack", Name: "Echo acks/s at saturation, msgpack parser", Unit: "acks/s",
+			Value: func(r *load.Result) float64 { return r.OpsPerSec }},
+		{Scenario: "echo-msgpack", Name: "Server CPU per echo ack, msgpack parser", Unit: "µs", Lower: true, Target: 1.0 / 3, Digits: 2,
+			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
 		{Scenario: "echo-typed", Section: sectionTyped, Name: "Server CPU per echo ack", Unit: "µs", Lower: true, Target: 1.15, Digits: 2,
 			Value: func(r *load.Result) float64 { return nonZero(r.CPUusPerOp) }},
 		{Scenario: "echo-typed", Section: sectionTyped, Name: "Echo acks/s at saturation", Unit: "acks/s",

@@ -39,16 +39,16 @@ type deployment struct {
 }
 
 // deploy starts one server, or, for nodes > 1, a redis-server and nodes
-// servers joined to it through REDIS_URL. Every process is pinned to the
-// server CPU.
-func deploy(ctx context.Context, o options, cmdline []string, nodes int) (d *deployment, err error) {
+// servers joined to it through REDIS_URL, with env added to the servers'
+// environment. Every process is pinned to the server CPU.
+func deploy(ctx context.Context, o options, cmdline []string, nodes int, extra ...string) (d *deployment, err error) {
 	d = &deployment{}
 	defer func() {
 		if err != nil {
 			d.stop()
 		}
 	}()
-	var env []string
+	env := slices.Clone(extra)
 	if nodes > 1 {
 		port, err := freePort()
 		if err != nil {

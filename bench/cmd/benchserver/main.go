@@ -9,6 +9,8 @@
 // With $REDIS_URL (e.g. redis://127.0.0.1:6390) it joins a cluster through
 // the Redis adapter (redisadapter, compatible with @socket.io/redis-adapter):
 // "bcast" then reaches every other socket of every server on that Redis.
+// With $PARSER=msgpack it speaks socket.io-msgpack-parser's format
+// (msgpackparser).
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sio-go/socketio"
+	"github.com/sio-go/socketio/msgpackparser"
 	"github.com/sio-go/socketio/redisadapter"
 )
 
@@ -48,6 +51,13 @@ func main() {
 		}
 		defer rdb.Close()
 		cfg.Adapter = redisadapter.New(rdb, nil)
+	}
+	switch p := os.Getenv("PARSER"); p {
+	case "", "json":
+	case "msgpack":
+		cfg.Parser = msgpackparser.Parser
+	default:
+		log.Fatalf("unknown PARSER %q (json or msgpack)", p)
 	}
 	io := socketio.NewServer(cfg)
 	io.OnConnect(func(s *socketio.Socket) {

@@ -57,6 +57,7 @@ func run() error {
 	flag.IntVar(&cfg.ConnectConcurrency, "connect-concurrency", 256, "handshakes in flight")
 	flag.IntVar(&cfg.Window, "window", 0, "broadcast: undelivered messages allowed (default 64); echo at -rate: outstanding acks per client (default 512)")
 	flag.IntVar(&cfg.PayloadSize, "size", 32, "length of the string argument")
+	flag.BoolVar(&cfg.Msgpack, "msgpack", false, "echo: speak socket.io-msgpack-parser's format (WebSocket only; start the server with PARSER=msgpack)")
 	flag.BoolVar(&cfg.Typed, "typed", false, `echo: emit "echo-typed" with {"text":…,"n":7}, acknowledged by a typed handler on the Go server`)
 	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured window (conns: hold time)")
 	flag.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "warm-up before the measured window (churn: warm-up cycles)")

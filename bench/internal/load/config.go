@@ -72,6 +72,9 @@ type Config struct {
 	// decodes into a struct and acknowledges with it (a typed handler),
 	// instead of "echo" with a string.
 	Typed bool
+	// Msgpack makes echo speak socket.io-msgpack-parser's format, over
+	// WebSocket: the server must use that parser too.
+	Msgpack bool
 
 	Duration time.Duration // measured window; for conns the hold time (default 10s)
 	Warmup   time.Duration // before the measured window (default 2s; churn: the warm-up cycles)
@@ -164,6 +167,8 @@ func (c *Config) validate() error {
 		return errors.New("load: no server url")
 	}
 	switch {
+	case c.Msgpack && (c.Scenario != Echo || c.Transport == wire.Polling):
+		return errors.New("load: msgpack is implemented for echo over WebSocket only")
 	case c.Scenario == ClusterBroadcast && len(c.Peers) == 0:
 		return errors.New("load: cluster-broadcast needs the URLs of the other servers (peers)")
 	case c.Scenario != ClusterBroadcast && c.Scenario != ScaleRecv && (len(c.Peers) > 0 || len(c.PeerPIDs) > 0):

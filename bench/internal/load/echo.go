@@ -34,6 +34,7 @@ type echoRun struct {
 	args    []byte // JSON of the echoed argument
 	ackTail []byte // [<args>], the expected ack after its id
 	closed  bool   // closed loops: each ack triggers the next emit
+	msgpack bool   // socket.io-msgpack-parser's format
 	window  int64
 	stop    atomic.Bool
 	acks    atomic.Int64
@@ -53,23 +54,44 @@ func (c *echoClient) send(due int64) {
 	id := c.next.Load()
 	c.outstanding.Add(1)
 	c.next.Store(id + 1)
-	c.buf = wire.AppendEvent(c.buf[:0], id, c.e.event, c.e.args)
-	at := c.e.r.now()
-	if !c.e.closed {
-		c.e.r.recordLag(at - due)
+	var err error
+	if c.e.msgpack {
+		var msg []byte
+		if msg, err = wire.MsgpackEvent(id, c.e.event, c.e.args); err == nil {
+			c.stamp(id, due)
+			err = c.conn.SendBinary(msg)
+		}
+	} else {
+		c.buf = wire.AppendEvent(c.buf[:0], id, c.e.event, c.e.args)
+		c.stamp(id, due)
+		err = c.conn.Send(c.buf)
 	}
-	c.pending[id%ackRing].Store(at + 1)
-	err := c.conn.Send(c.buf)
 	c.mu.Unlock()
 	if err != nil {
 		c.e.r.fail(err)
 	}
 }
 
+// stamp records when ack id was sent (and, at a fixed rate, how late).
+func (c *echoClient) stamp(id, due int64) {
+	at := c.e.r.now()
+	if !c.e.closed {
+		c.e.r.recordLag(at - due)
+	}
+	c.pending[id%ackRing].Store(at + 1)
+}
+
 func (c *echoClient) onFrame(_ *wire.Conn, f []byte) {
 	e := c.e
 	now := e.r.now()
-	id, rest, err := wire.ParseAck(f)
+	var id int64
+	var rest []byte
+	var err error
+	if e.msgpack {
+		id, rest, err = wire.ParseMsgpackAck(f)
+	} else {
+		id, rest, err = wire.ParseAck(f)
+	}
 	if err != nil || !bytes.Equal(rest, e.ackTail) {
 		e.r.mismatch("echo ack", f, wire.AppendAck(nil, max(id, 0), e.args))
 		return
@@ -97,7 +119,7 @@ func (r *runner) echo(ctx context.Context) error {
 	cfg := r.cfg
 	r.res.Clients = cfg.Clients
 	r.res.Op = "acks"
-	e := &echoRun{r: r, event: "echo", args: wire.StringArg(cfg.PayloadSize), closed: cfg.Rate <= 0, window: 1}
+	e := &echoRun{r: r, event: "echo", args: wire.StringArg(cfg.PayloadSize), closed: cfg.Rate <= 0, window: 1, msgpack: cfg.Msgpack}
 	if cfg.Typed {
 		e.event = "echo-typed"
 		e.args = append(append([]byte(`{"text":`), e.args...), `,"n":7}`...)

@@ -32,6 +32,8 @@ func TestConfigLimits(t *testing.T) {
 		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast, Peers: []string{"http://127.0.0.1:2"}, PeerPIDs: []int{2}}, "first server's pid 0"},
 		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast, Peers: []string{"http://192.168.1.2:3000"}}, "not a loopback address"},
 		{Config{URL: "http://127.0.0.1:1", Scenario: ClusterBroadcast, Peers: []string{"http://127.0.0.1:2"}, Receivers: 19_000}, "limit is 19000"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: Echo, Msgpack: true, Transport: wire.Polling}, "msgpack is implemented for echo over WebSocket only"},
+		{Config{URL: "http://127.0.0.1:1", Scenario: Broadcast, Msgpack: true}, "msgpack is implemented for echo over WebSocket only"},
 	}
 	for _, c := range cases {
 		_, err := Run(context.Background(), c.cfg)

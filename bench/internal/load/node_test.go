@@ -16,8 +16,9 @@ import (
 )
 
 // nodeServer starts the Node reference server (bench/node/server.mjs) on a
-// free loopback port and returns its URL and pid.
-func nodeServer(t *testing.T) (url string, pid int) {
+// free loopback port, with env added to its environment, and returns its
+// URL and pid.
+func nodeServer(t *testing.T, env ...string) (url string, pid int) {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", "..", "node"))
 	if err != nil {
@@ -39,7 +40,7 @@ func nodeServer(t *testing.T) (url string, pid int) {
 
 	cmd := exec.Command(nodeBin, "server.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("PORT=%d", port)), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -218,6 +218,9 @@ loop:
 			break loop
 		}
 		o := r.dialOptionsTo(r.eps[i%len(r.eps)], handler(i))
+		if r.cfg.Msgpack {
+			o.Msgpack, o.BinaryHandler = true, o.Handler
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			t0 := r.now()

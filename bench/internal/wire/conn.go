@@ -30,6 +30,14 @@ type DialOptions struct {
 	LocalIP netip.Addr
 	// Handler receives the message packets after the namespace is joined.
 	Handler Handler
+	// Msgpack makes the connection speak socket.io-msgpack-parser's
+	// format (WebSocket only): the namespace is joined with MessagePack
+	// packets, and the binary messages that follow go to BinaryHandler.
+	Msgpack bool
+	// BinaryHandler receives binary messages (the whole message; with
+	// Msgpack, one packet each). Without one, a binary message ends the
+	// connection.
+	BinaryHandler Handler
 	// Pings, when not nil, counts the server pings answered.
 	Pings *atomic.Int64
 	// ReadBufferSize is the WebSocket read buffer (default 1024).
@@ -49,6 +57,7 @@ type Conn struct {
 	Socket string // Socket.IO socket id
 
 	handler Handler
+	binary  Handler
 	pings   *atomic.Int64
 
 	ws   *wsConn
@@ -74,9 +83,12 @@ func Dial(ctx context.Context, o DialOptions) (*Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	c := &Conn{handler: o.Handler, pings: o.Pings, done: make(chan struct{})}
+	c := &Conn{handler: o.Handler, binary: o.BinaryHandler, pings: o.Pings, done: make(chan struct{})}
 	var err error
 	if o.Transport == Polling {
+		if o.Msgpack {
+			return nil, errors.New("wire: msgpack is implemented over WebSocket only")
+		}
 		err = c.dialPolling(ctx, o)
 	} else {
 		err = c.dialWS(ctx, o)
@@ -94,6 +106,14 @@ func (c *Conn) Send(frame []byte) error {
 		return c.ws.send(frame)
 	}
 	return c.poll.send(frame)
+}
+
+// SendBinary writes one binary message (WebSocket only).
+func (c *Conn) SendBinary(msg []byte) error {
+	if c.ws == nil {
+		return errors.New("wire: binary messages need WebSocket")
+	}
+	return c.ws.writeBinary(msg)
 }
 
 // Done is closed when the connection has stopped reading.

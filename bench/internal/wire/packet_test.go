@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/sio-go/socketio/internal/testutil"
+	"github.com/sio-go/socketio/msgpackparser"
+	"github.com/sio-go/socketio/protocol"
 )
 
 func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
@@ -238,5 +240,32 @@ func TestStampFrame(t *testing.T) {
 		if _, _, ok := f.Parse([]byte(bad)); ok {
 			t.Errorf("Parse(%s) accepted", bad)
 		}
+	}
+}
+
+func TestMsgpackPackets(t *testing.T) {
+	ev, err := MsgpackEvent(7, "echo", []byte(`"abc"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := msgpackparser.Parser.NewDecoder(0).Decode(ev, true)
+	if err != nil || p.Type != protocol.Event || p.ID != 7 || !p.HasID || string(p.Data) != `["echo","abc"]` {
+		t.Fatalf("event %x decodes to %+v (%v)", ev, p, err)
+	}
+	msgs, _ := msgpackparser.Parser.Encode(&protocol.Packet{Type: protocol.Ack, Namespace: "/", ID: 9, HasID: true, Data: []byte(`["abc"]`)})
+	id, args, err := ParseMsgpackAck(msgs[0].Data)
+	if err != nil || id != 9 || string(args) != `["abc"]` {
+		t.Fatalf("ack: %d %s %v", id, args, err)
+	}
+	if _, _, err := ParseMsgpackAck(ev); err == nil {
+		t.Fatal("an event parsed as an ack")
+	}
+	reply, _ := msgpackparser.Parser.Encode(&protocol.Packet{Type: protocol.Connect, Namespace: "/", Data: []byte(`{"sid":"s1"}`)})
+	if sid, err := parseMsgpackConnect(reply[0].Data); err != nil || sid != "s1" {
+		t.Fatalf("connect reply: %q %v", sid, err)
+	}
+	conn, _ := msgpackparser.Parser.NewDecoder(0).Decode(msgpackConnect, true)
+	if conn == nil || conn.Type != protocol.Connect || conn.Namespace != "/" || conn.Data != nil {
+		t.Fatalf("msgpackConnect decodes to %+v", conn)
 	}
 }

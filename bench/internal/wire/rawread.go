@@ -34,6 +34,10 @@ type rawReader struct {
 
 	msg        []byte // a fragmented message being assembled
 	fragmented bool
+	binary     bool // the message parse returned (or assembles) is binary
+
+	// onBinary receives binary messages; nil refuses them.
+	onBinary func([]byte) error
 }
 
 const (
@@ -52,8 +56,8 @@ func newRawReader() *rawReader {
 	return &rawReader{buf: make([]byte, 2048)}
 }
 
-// run reads frames from rc and hands each text message to onText, pings to
-// onPing, until an error.
+// run reads frames from rc and hands each text message to onText, binary
+// messages to rr.onBinary, pings to onPing, until an error.
 func (rr *rawReader) run(rc syscall.RawConn, onText, onPing func([]byte) error) error {
 	var loopErr error
 	err := rc.Read(func(fd uintptr) bool {
@@ -67,7 +71,11 @@ func (rr *rawReader) run(rc syscall.RawConn, onText, onPing func([]byte) error) 
 				if !ok {
 					break
 				}
-				if err := onText(msg); err != nil {
+				handle := onText
+				if rr.binary {
+					handle = rr.onBinary
+				}
+				if err := handle(msg); err != nil {
 					loopErr = err
 					return true
 				}
@@ -164,11 +172,13 @@ func (rr *rawReader) parse(onPing func([]byte) error) (msg []byte, ok bool, err 
 		case opPong:
 		case opClose:
 			return nil, false, errServerCloseFrame
-		case opBinary:
-			return nil, false, errors.New("wire: unexpected binary frame")
-		case opText:
+		case opText, opBinary:
 			if rr.fragmented {
-				return nil, false, errors.New("wire: text frame inside a fragmented message")
+				return nil, false, errors.New("wire: data frame inside a fragmented message")
+			}
+			rr.binary = op == opBinary
+			if rr.binary && rr.onBinary == nil {
+				return nil, false, errors.New("wire: unexpected binary frame")
 			}
 			if fin {
 				return payload, true, nil

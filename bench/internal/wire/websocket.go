@@ -2,7 +2,6 @@ package wire
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -69,7 +68,7 @@ func (c *Conn) dialWS(ctx context.Context, o DialOptions) error {
 		_ = conn.SetReadDeadline(dl)
 	}
 	var buf []byte
-	if buf, err = w.readFrame(buf); err != nil {
+	if buf, err = w.readMessage(buf, false); err != nil {
 		conn.Close()
 		return fmt.Errorf("wire: reading open packet: %w", err)
 	}
@@ -79,15 +78,25 @@ func (c *Conn) dialWS(ctx context.Context, o DialOptions) error {
 		return err
 	}
 	c.SID = hs.SID
-	if err := w.send(FrameConnect); err != nil {
+	if o.Msgpack {
+		err = w.write(websocket.BinaryMessage, msgpackConnect)
+	} else {
+		err = w.send(FrameConnect)
+	}
+	if err != nil {
 		conn.Close()
 		return err
 	}
-	if buf, err = w.readFrame(buf); err != nil {
+	if buf, err = w.readMessage(buf, o.Msgpack); err != nil {
 		conn.Close()
 		return fmt.Errorf("wire: reading connect reply: %w", err)
 	}
-	if c.Socket, err = ParseConnect(buf); err != nil {
+	if o.Msgpack {
+		c.Socket, err = parseMsgpackConnect(buf)
+	} else {
+		c.Socket, err = ParseConnect(buf)
+	}
+	if err != nil {
 		conn.Close()
 		return err
 	}
@@ -104,14 +113,19 @@ func (c *Conn) dialWS(ctx context.Context, o DialOptions) error {
 	return nil
 }
 
-// readFrame reads one whole text message into buf[:0].
-func (w *wsConn) readFrame(buf []byte) ([]byte, error) {
+// readMessage reads one whole message, text or with binary set binary,
+// into buf[:0].
+func (w *wsConn) readMessage(buf []byte, binary bool) ([]byte, error) {
 	mt, r, err := w.conn.NextReader()
 	if err != nil {
 		return buf, err
 	}
-	if mt != websocket.TextMessage {
-		return buf, errors.New("wire: unexpected binary frame")
+	want := websocket.TextMessage
+	if binary {
+		want = websocket.BinaryMessage
+	}
+	if mt != want {
+		return buf, fmt.Errorf("wire: unexpected message type %d", mt)
 	}
 	buf = buf[:0]
 	for {
@@ -134,7 +148,11 @@ func (w *wsConn) readLoop(rc syscall.RawConn) {
 	pong := func(p []byte) error {
 		return w.conn.WriteControl(websocket.PongMessage, p, time.Now().Add(time.Second))
 	}
-	if err := newRawReader().run(rc, w.c.dispatch, pong); err != nil {
+	rr := newRawReader()
+	if h := w.c.binary; h != nil {
+		rr.onBinary = func(msg []byte) error { h(w.c, msg); return nil }
+	}
+	if err := rr.run(rc, w.c.dispatch, pong); err != nil {
 		w.c.fail(err)
 	}
 	w.conn.Close()
@@ -147,15 +165,24 @@ func (w *wsConn) extendDeadline() {
 }
 
 func (w *wsConn) send(frame []byte) error {
+	if len(frame) == 1 && frame[0] == EIOPong {
+		w.wmu.Lock()
+		defer w.wmu.Unlock()
+		if err := w.conn.WritePreparedMessage(w.pong); err != nil {
+			return fmt.Errorf("wire: write: %w", err)
+		}
+		return nil
+	}
+	return w.write(websocket.TextMessage, frame)
+}
+
+func (w *wsConn) writeBinary(msg []byte) error { return w.write(websocket.BinaryMessage, msg) }
+
+// write writes one message of type mt.
+func (w *wsConn) write(mt int, msg []byte) error {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
-	var err error
-	if len(frame) == 1 && frame[0] == EIOPong {
-		err = w.conn.WritePreparedMessage(w.pong)
-	} else {
-		err = w.conn.WriteMessage(websocket.TextMessage, frame)
-	}
-	if err != nil {
+	if err := w.conn.WriteMessage(mt, msg); err != nil {
 		return fmt.Errorf("wire: write: %w", err)
 	}
 	return nil
