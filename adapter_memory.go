@@ -420,7 +420,7 @@ func (a *MemoryAdapter) Close() error { return nil }
 func (s *Socket) remote() *RemoteSocket {
 	return &RemoteSocket{
 		ID:        s.id,
-		Handshake: *s.handshake,
+		Handshake: *s.Handshake(),
 		Rooms:     s.Rooms(),
 		Data:      s.Data(),
 		nsp:       s.nsp,

@@ -246,8 +246,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		return
 	}
 	prev := c.restore(nsp, auth)
-	hs := newHandshake(c.ec.Request(), c.ec.RemoteAddr(), auth)
-	s := newSocket(nsp, c, hs, prev)
+	s := newSocket(nsp, c, auth, prev)
 	if c.eio3 && prev == nil {
 		s.id = socketIDV2(name, c.ec.ID())
 	}

@@ -35,11 +35,11 @@ type Handshake struct {
 // server reports it.
 func (h *Handshake) Issued() int64 { return h.Time.UnixMilli() }
 
-func newHandshake(r *http.Request, address string, auth json.RawMessage) *Handshake {
+func newHandshake(r *http.Request, address string, auth json.RawMessage, created time.Time) *Handshake {
 	if host, _, err := net.SplitHostPort(address); err == nil {
 		address = host // the IP alone, as the official server reports it
 	}
-	h := &Handshake{Auth: auth, Address: address, Time: time.Now()}
+	h := &Handshake{Auth: auth, Address: address, Time: created}
 	if len(h.Auth) == 0 {
 		h.Auth = json.RawMessage("{}")
 	}

@@ -2,12 +2,14 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sio-go/socketio/engineio"
 	"github.com/sio-go/socketio/protocol"
@@ -35,7 +37,9 @@ type Socket struct {
 	pid       string // private session id, for recovery
 	nsp       *Namespace
 	conn      *conn
-	handshake *Handshake
+	auth      json.RawMessage // the CONNECT payload, for Handshake
+	created   int64           // Unix nanoseconds, for Handshake
+	handshake atomic.Pointer[Handshake]
 	recovered bool
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
@@ -69,11 +73,12 @@ func (s *Socket) hooksLocked() *socketHooks {
 	return s.hooks
 }
 
-func newSocket(nsp *Namespace, c *conn, hs *Handshake, prev *Session) *Socket {
+func newSocket(nsp *Namespace, c *conn, auth json.RawMessage, prev *Session) *Socket {
 	s := &Socket{
-		nsp:       nsp,
-		conn:      c,
-		handshake: hs,
+		nsp:     nsp,
+		conn:    c,
+		auth:    auth,
+		created: time.Now().UnixNano(),
 		// The connecting goroutine runs the queue first (see conn.connect).
 		queue: newTaskQueue(nsp.srv.track, nsp.srv.cfg.MaxPendingEvents, true),
 	}
@@ -101,8 +106,19 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake returns the details of the connection's first request.
-func (s *Socket) Handshake() *Handshake { return s.handshake }
+// Handshake returns the details of the connection's first request. It is
+// built on the first call and kept: a socket whose handshake nobody reads
+// holds none of it but its CONNECT payload.
+func (s *Socket) Handshake() *Handshake {
+	if h := s.handshake.Load(); h != nil {
+		return h
+	}
+	h := newHandshake(s.conn.ec.Request(), s.conn.ec.RemoteAddr(), s.auth, time.Unix(0, s.created))
+	if s.handshake.CompareAndSwap(nil, h) {
+		return h
+	}
+	return s.handshake.Load()
+}
 
 // Context returns a context canceled when the socket disconnects. Handlers
 // receive it (or one derived from it).

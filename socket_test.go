@@ -16,9 +16,15 @@ import (
 func TestConnectMainNamespace(t *testing.T) {
 	srv := newTestServer(t, nil)
 	sockets := connected(srv.Of("/"))
+	before := time.Now()
 	c := dial(t, srv)
 	id := c.connect("/")
 	s := recv(t, sockets)
+	connectedAt := time.Now()
+	time.Sleep(2 * time.Millisecond) // the handshake is built below, later: its time is still the socket's
+	if ht := s.Handshake().Time; ht.Before(before) || ht.After(connectedAt) {
+		t.Errorf("handshake time %v, not between %v and %v", ht, before, connectedAt)
+	}
 	equal(t, "id", s.ID(), id)
 	equal(t, "id length", len(id), 20)
 	if id == c.f.id {
@@ -26,6 +32,9 @@ func TestConnectMainNamespace(t *testing.T) {
 	}
 	equal(t, "rooms", s.Rooms(), []string{id})
 	hs := s.Handshake()
+	if s.Handshake() != hs {
+		t.Fatal("Handshake built twice")
+	}
 	equal(t, "auth", string(hs.Auth), "{}")
 	equal(t, "query", hs.Query.Get("x"), "1")
 	equal(t, "xdomain", hs.XDomain, true)

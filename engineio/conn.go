@@ -103,11 +103,13 @@ func newConn(s *Server, id string, r *http.Request, t Transport) *Conn {
 // handshakeReq is what a session keeps of its handshake request, from which
 // Request builds a copy, so that the server can release the request, its
 // context and its buffers once the handshake is answered. The URL and the
-// header are shared: the server does not change them after the handler
-// returns. A handshake's method is always GET.
+// header values are shared: the server does not change them after the
+// handler returns. The header is kept as a flat list of name and value
+// pairs, a third of the size of its map, which Request rebuilds. A
+// handshake's method is always GET.
 type handshakeReq struct {
 	url        *url.URL // nil when parsing requestURI gives it back
-	header     http.Header
+	header     []string // name, value, name, value…; a name repeats for each of its values
 	host       string
 	remoteAddr string
 	requestURI string
@@ -123,7 +125,7 @@ func keepRequest(r *http.Request) handshakeReq {
 	}
 	return handshakeReq{
 		url:        u,
-		header:     r.Header,
+		header:     flattenHeader(r.Header),
 		host:       r.Host,
 		remoteAddr: r.RemoteAddr,
 		requestURI: r.RequestURI,
@@ -131,6 +133,37 @@ func keepRequest(r *http.Request) handshakeReq {
 		protoMajor: uint8(r.ProtoMajor),
 		protoMinor: uint8(r.ProtoMinor),
 	}
+}
+
+// flattenHeader lists h's names and values in pairs.
+func flattenHeader(h http.Header) []string {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	flat := make([]string, 0, 2*n)
+	for k, vs := range h {
+		for _, v := range vs {
+			flat = append(flat, k, v)
+		}
+	}
+	return flat
+}
+
+// header rebuilds the map of a flat header, its values in one allocation.
+func (h *handshakeReq) headerMap() http.Header {
+	m := make(http.Header, len(h.header)/2)
+	vals := make([]string, 0, len(h.header)/2)
+	for i := 0; i < len(h.header); i += 2 {
+		k, v := h.header[i], h.header[i+1]
+		if vs, ok := m[k]; ok {
+			m[k] = append(vs, v) // a name with several values: rare, copied
+			continue
+		}
+		vals = append(vals, v)
+		m[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	return m
 }
 
 func (h *handshakeReq) request() *http.Request {
@@ -154,7 +187,7 @@ func (h *handshakeReq) request() *http.Request {
 		Proto:      proto,
 		ProtoMajor: int(h.protoMajor),
 		ProtoMinor: int(h.protoMinor),
-		Header:     h.header,
+		Header:     h.headerMap(),
 		Body:       http.NoBody,
 		Host:       h.host,
 		RemoteAddr: h.remoteAddr,
@@ -177,8 +210,8 @@ func (c *Conn) debug(msg string, args ...any) {
 func (c *Conn) ID() string { return c.id }
 
 // Request returns a copy of the handshake request, made on each call: its
-// body is empty and its context is the background context; its URL and
-// header are the request's own and must not be changed.
+// body is empty and its context is the background context; its header is a
+// copy, its URL the request's own, which must not be changed.
 func (c *Conn) Request() *http.Request { return c.req.request() }
 
 // RemoteAddr returns the network address of the client that made the

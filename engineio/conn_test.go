@@ -12,9 +12,17 @@ import (
 
 func TestRequest(t *testing.T) {
 	ts := newTestServer(t, nil, true)
-	do(t, "GET", ts.url+"?EIO=4&transport=polling&token=abc", "", http.Header{"X-Token": {"secret"}})
+	do(t, "GET", ts.url+"?EIO=4&transport=polling&token=abc", "", http.Header{"X-Token": {"secret"}, "X-Multi": {"a", "b"}})
 	conn := ts.nextConn(t)
 	r := conn.Request()
+	if vs := r.Header.Values("X-Multi"); len(vs) != 2 || vs[0] != "a" || vs[1] != "b" {
+		t.Errorf("X-Multi %q, want [a b] in order", vs)
+	}
+	r.Header.Set("X-Token", "changed") // a copy: the next one is intact
+	if conn.Request().Header.Get("X-Token") != "secret" {
+		t.Error("changing a copy's header changed the session's")
+	}
+	r.Header.Set("X-Token", "secret")
 	if r.Method != http.MethodGet || r.URL.Query().Get("token") != "abc" || r.Header.Get("X-Token") != "secret" ||
 		r.Proto != "HTTP/1.1" || r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Host != ts.http.Listener.Addr().String() ||
 		!strings.HasPrefix(r.RequestURI, "/engine.io/?") || r.Context() == nil || r.Body != http.NoBody {
