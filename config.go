@@ -50,6 +50,12 @@ type Config struct {
 	// that nothing is lost and the server's memory stays bounded.
 	Overflow OverflowPolicy
 
+	// Route, when not nil, makes the servers of a cluster serve each
+	// other's sessions, so that a round-robin load balancer needs no
+	// sticky sessions (see RouteConfig). Defaults to nil: a request for a
+	// session of another server is refused, as by the official server.
+	Route *RouteConfig
+
 	// Parser is the wire format of packets: protocol.JSON (the default,
 	// socket.io-parser's) or another one such as msgpackparser.Parser,
 	// which clients must use too, as with the official server's parser

@@ -40,9 +40,24 @@ type Server struct {
 
 // NewServer returns a server configured by cfg (nil means all defaults). The
 // main namespace "/" exists from the start.
+//
+// It panics on an invalid Route (no Addr or Directory, a malformed NodeID),
+// a programming error.
 func NewServer(cfg *Config) *Server {
 	s := newServer(cfg)
 	ecfg := s.cfg.Engine
+	if s.cfg.Route != nil {
+		rt, err := newRouter(s, s.cfg.Route)
+		if err != nil {
+			panic(err)
+		}
+		rt.install(&ecfg)
+		s.track.Add() // Shutdown waits for it
+		go func() {
+			defer s.track.Done()
+			rt.announce(s.ctx)
+		}()
+	}
 	s.eio = engineio.NewServer(&ecfg, s.onEngineConn)
 	return s
 }

@@ -99,6 +99,14 @@ type Config struct {
 	// from crypto/rand, base64url-encoded (20 characters, like Node's).
 	GenerateID func(r *http.Request) (string, error)
 
+	// UnknownSession, when not nil, is offered every request whose sid names
+	// no session of this server (polling GET and POST, WebSocket upgrade)
+	// before it is refused with code 1, "Session ID unknown". It returns
+	// true when it answered the request itself: a server of a cluster
+	// forwards it to the server that owns the session (see
+	// socketio.RouteConfig). w may already hold CORS headers.
+	UnknownSession func(w http.ResponseWriter, r *http.Request, sid string) bool
+
 	// MaxQueueBytes bounds the bytes waiting in one session's outbound queue.
 	// Past it the session is closed with ReasonSlowConsumer. It is generous
 	// so that a burst to a client that reads does not cut it; the two

@@ -261,6 +261,9 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, sid string
 	c := s.sessions[sid]
 	s.mu.Unlock()
 	if c == nil {
+		if f := s.cfg.UnknownSession; f != nil && f(w, r, sid) {
+			return
+		}
 		s.refuse(w, r, upgrade, &ConnectionError{Code: ErrUnknownSID})
 		return
 	}
