@@ -325,7 +325,7 @@ func TestDataAs(t *testing.T) {
 	s.SetData(make(chan int))
 	b, err = json.Marshal(s.Data())
 	noErr(t, err)
-	equal(t, "unencodable data", string(b), "null")
+	equal(t, "unencodable data", string(b), "{}")
 }
 
 func TestRoomEvents(t *testing.T) {
@@ -467,4 +467,23 @@ func TestBroadcastWithAcksRequestsTimeout(t *testing.T) {
 	if err := recv(t, errc); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want DeadlineExceeded", err)
 	}
+}
+
+// TestDataJSONOfNothingIsAnEmptyObject checks that data never set travels
+// as {}, the official server's default socket.data, and comes back unset.
+func TestDataJSONOfNothingIsAnEmptyObject(t *testing.T) {
+	var nilUser *struct{ Name string }
+	for _, d := range []Data{{}, {v: nilUser}} {
+		b, err := d.MarshalJSON()
+		noErr(t, err)
+		equal(t, "json", string(b), "{}")
+		var back Data
+		noErr(t, back.UnmarshalJSON(b))
+		equal(t, "unset after the trip", back.IsZero(), true)
+		s, err := DataAs[string](back)
+		equal(t, "as a string", s == "" && err == nil, true)
+	}
+	var d Data
+	noErr(t, d.UnmarshalJSON([]byte(`{"a":1}`)))
+	equal(t, "an object is kept", d.IsZero(), false)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,46 @@ type conn struct {
 	stall   *gate       // opened to end the reader's stall (see overflow)
 
 	stalled atomic.Bool // the reader waits for a socket's handlers
+
+	hooks atomic.Pointer[connHooks] // Conn.OnClose, OnRead, OnWrite; nil when none
+}
+
+// connHooks are the observers of a connection, replaced (never modified)
+// under conn.mu when one is added.
+type connHooks struct {
+	onClose []func(DisconnectReason)
+	onRead  []func(size int)
+	onWrite []func(size int)
+}
+
+// addHook adds an observer with add, which changes a copy of the current
+// hooks.
+func (c *conn) addHook(add func(h *connHooks)) {
+	c.mu.Lock()
+	var h connHooks
+	if old := c.hooks.Load(); old != nil {
+		h = connHooks{
+			onClose: slices.Clip(old.onClose),
+			onRead:  slices.Clip(old.onRead),
+			onWrite: slices.Clip(old.onWrite),
+		}
+	}
+	add(&h)
+	c.hooks.Store(&h)
+	c.mu.Unlock()
+}
+
+// wrote tells the OnWrite observers of messages handed to the engine.
+func (c *conn) wrote(msgs []engineio.Message) {
+	h := c.hooks.Load()
+	if h == nil {
+		return
+	}
+	for _, f := range h.onWrite {
+		for _, m := range msgs {
+			f(len(m.Data))
+		}
+	}
 }
 
 func newConn(srv *Server, ec engineConn) *conn {
@@ -81,9 +122,16 @@ func (c *conn) send(msgs []engineio.Message, volatile bool) error {
 		if errors.Is(err, engineio.ErrDropped) {
 			return nil
 		}
+		if err == nil {
+			c.wrote(msgs)
+		}
 		return err
 	}
-	return c.ec.Send(msgs...)
+	err := c.ec.Send(msgs...)
+	if err == nil {
+		c.wrote(msgs)
+	}
+	return err
 }
 
 // sendPacket sends a packet of the connection itself (CONNECT replies).
@@ -99,10 +147,21 @@ func (c *conn) sendPacket(p *protocol.Packet) error {
 // may write it at once from the calling goroutine (broadcasts use send:
 // queued, they go out in fewer writes). A new connection's CONNECT reply
 // then starts no writer goroutine, which would linger after it.
-func (c *conn) sendNow(msgs []engineio.Message) error { return c.ec.SendNow(msgs...) }
+func (c *conn) sendNow(msgs []engineio.Message) error {
+	err := c.ec.SendNow(msgs...)
+	if err == nil {
+		c.wrote(msgs)
+	}
+	return err
+}
 
 // onMessage handles an Engine.IO message, on the engine's read goroutine.
 func (c *conn) onMessage(data []byte, binary bool) {
+	if h := c.hooks.Load(); h != nil {
+		for _, f := range h.onRead {
+			f(len(data))
+		}
+	}
 	var p *protocol.Packet
 	var err error
 	if c.pdec != nil {
@@ -473,5 +532,10 @@ func (c *conn) shut(reason DisconnectReason, err error) bool {
 		s.close(reason, err)
 	}
 	c.srv.removeConn(c)
+	if h := c.hooks.Load(); h != nil {
+		for _, f := range h.onClose {
+			f(reason)
+		}
+	}
 	return true
 }

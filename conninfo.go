@@ -59,3 +59,34 @@ func (c Conn) RemoteAddr() string { return c.c.ec.RemoteAddr() }
 // Request returns a copy of the request that opened the connection, with
 // its headers, URL and TLS state (Node's socket.conn.request).
 func (c Conn) Request() *http.Request { return c.c.ec.Request() }
+
+// ID returns the Engine.IO session id of the connection (Node's
+// socket.conn.id), which every socket of the connection shares.
+func (c Conn) ID() string { return c.c.ec.ID() }
+
+// OnClose registers f, called once when the connection ends, after its
+// sockets were disconnected, with the reason they were given (Node's
+// socket.conn.on("close")). Registered on a connection already closed, f is
+// not called. f runs on the goroutine that closed the connection and must
+// not block.
+func (c Conn) OnClose(f func(reason DisconnectReason)) {
+	c.c.addHook(func(h *connHooks) { h.onClose = append(h.onClose, f) })
+}
+
+// OnRead registers f, called with the size in bytes of every Engine.IO
+// message the client sends on the connection (Node's socket.conn.on("packet")
+// for packets that carry data), before the message is handled. f runs on
+// the goroutine reading the connection and must not block.
+func (c Conn) OnRead(f func(size int)) {
+	c.c.addHook(func(h *connHooks) { h.onRead = append(h.onRead, f) })
+}
+
+// OnWrite registers f, called with the size in bytes of every Engine.IO
+// message the server hands to the connection (Node's
+// socket.conn.on("packetCreate") for packets that carry data): a packet's
+// binary attachments are messages of their own. Messages dropped unsent
+// (volatile ones on a busy connection) are not counted. f runs on the
+// goroutine that emitted and must not block.
+func (c Conn) OnWrite(f func(size int)) {
+	c.c.addHook(func(h *connHooks) { h.onWrite = append(h.onWrite, f) })
+}

@@ -47,8 +47,11 @@ func (d Data) Decode(v any) error {
 			}
 		}
 	}
+	if d.IsZero() {
+		return nil
+	}
 	raw, err := d.MarshalJSON()
-	if err != nil || string(raw) == "null" {
+	if err != nil || string(raw) == "{}" {
 		return err
 	}
 	return json.Unmarshal(raw, v)
@@ -57,28 +60,30 @@ func (d Data) Decode(v any) error {
 // IsZero reports whether d holds nothing.
 func (d Data) IsZero() bool { return d.v == nil && len(d.raw) == 0 }
 
-// MarshalJSON returns the JSON of the value d holds; null when it holds
-// nothing, or a value encoding/json cannot encode (as JavaScript's
-// JSON.stringify drops a function).
+// MarshalJSON returns the JSON of the value d holds; {} when it holds
+// nothing, a value that encodes as null, or a value encoding/json cannot
+// encode. {} is what an official server's socket.data starts as, and what
+// code on Node servers of a cluster expects to read fields of.
 func (d Data) MarshalJSON() ([]byte, error) {
 	if d.v != nil {
 		b, err := json.Marshal(d.v)
-		if err != nil {
-			return []byte("null"), nil
+		if err != nil || string(b) == "null" {
+			return []byte("{}"), nil
 		}
 		return b, nil
 	}
 	if len(d.raw) == 0 {
-		return []byte("null"), nil
+		return []byte("{}"), nil
 	}
 	return d.raw, nil
 }
 
 // UnmarshalJSON keeps a copy of b: adapters decode the data of sockets
-// on other servers into a Data.
+// on other servers into a Data. null and {} give the zero Data, so that
+// data that was never set stays unset on its way through other servers.
 func (d *Data) UnmarshalJSON(b []byte) error {
 	*d = Data{}
-	if string(b) != "null" {
+	if s := string(b); s != "null" && s != "{}" {
 		d.raw = slices.Clone(b)
 	}
 	return nil

@@ -33,6 +33,7 @@ type Server struct {
 	parents     []*ParentNamespace
 	conns       map[*conn]struct{}
 	onNamespace []func(*Namespace)
+	onConn      []func(Conn)
 	closed      bool
 
 	draining atomic.Bool // Drain was called
@@ -97,9 +98,28 @@ func (s *Server) accept(ec engineConn) *conn {
 	}
 	c := newConn(s, ec)
 	s.conns[c] = struct{}{}
+	hs := s.onConn
 	s.mu.Unlock()
+	for _, h := range hs {
+		h(Conn{c})
+	}
 	return c
 }
+
+// OnConn registers h to run for every new Engine.IO connection (Node's
+// io.engine.on("connection")), before any of its packets is handled: the
+// place to observe connections with Conn.OnClose, OnRead, OnWrite and
+// OnUpgrade. It runs on the goroutine that accepted the connection and
+// must not block.
+func (s *Server) OnConn(h func(Conn)) {
+	s.mu.Lock()
+	s.onConn = append(s.onConn, h)
+	s.mu.Unlock()
+}
+
+// Done returns a channel closed when Shutdown starts, for goroutines that
+// live as long as the server.
+func (s *Server) Done() <-chan struct{} { return s.ctx.Done() }
 
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
@@ -174,6 +194,18 @@ func (s *Server) namespaceCreated(n *Namespace) {
 	for _, h := range hs {
 		h(n)
 	}
+}
+
+// Namespaces returns the namespaces of the server, dynamic children
+// included, in no particular order (Node's io._nsps).
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Namespace, 0, len(s.nsps))
+	for _, n := range s.nsps {
+		out = append(out, n)
+	}
+	return out
 }
 
 // OnNamespace registers h to run when a namespace is created, including the
