@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: the official npm packages
-# (from the committed lock files), a redis-server binary, Chromium, and a
-# running PostgreSQL server (pgadapter's tests).
+# (from the committed lock files), a redis-server binary, Chromium, HAProxy
+# (the load balancer of the routing tests), and a running PostgreSQL server
+# (pgadapter's tests).
 # Safe to run again: it does nothing and prints nothing when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ npm_ci bench/node
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 pg_new=
 if ! command -v psql >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
 	need+=(postgresql)
