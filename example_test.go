@@ -472,3 +472,31 @@ func ExampleSocket_Conn() {
 	// websocket Go-http-client/1.1
 	// 42["ready"]
 }
+
+// Servers of a cluster that serve each other's sessions, so that a
+// round-robin load balancer needs no sticky sessions. Here the directory is
+// a fixed map; in production, redisadapter.NewDirectory keeps it in the
+// adapters' Redis.
+func ExampleRouteConfig() {
+	dir := socketio.StaticDirectory{"node0001": "10.0.0.7:3000", "node0002": "10.0.0.8:3000"}
+	srv := socketio.NewServer(&socketio.Config{
+		Route: &socketio.RouteConfig{
+			Addr:      "10.0.0.7:3000", // where the other servers reach this one
+			Directory: dir,
+			NodeID:    "node0001", // the prefix of this server's session ids
+		},
+	})
+	defer srv.Shutdown(context.Background())
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	res, err := http.Get(hs.URL + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer res.Body.Close()
+	var open [64]byte
+	n, _ := res.Body.Read(open[:])
+	// A request for this session on node0002 is forwarded here.
+	fmt.Println(strings.HasPrefix(string(open[:n]), `0{"sid":"node0001`))
+	// Output: true
+}

@@ -28,7 +28,7 @@ type routedNode struct {
 // startRouted starts len(ids) servers that know each other through a
 // static directory; each answers "echo" by ack and re-emits "ping" as
 // "pong".
-func startRouted(t *testing.T, ids ...string) []*routedNode {
+func startRouted(t testing.TB, ids ...string) []*routedNode {
 	t.Helper()
 	dir := socketio.StaticDirectory{}
 	lns := make([]net.Listener, len(ids))
@@ -231,4 +231,41 @@ func newProxy(u *url.URL) http.Handler {
 	p := httputil.NewSingleHostReverseProxy(u)
 	p.FlushInterval = -1
 	return p
+}
+
+// BenchmarkRoutePost compares a polling POST sent to the server that owns
+// the session with the same POST sent to another server, which forwards it.
+func BenchmarkRoutePost(b *testing.B) {
+	for _, via := range []string{"owner", "forwarded"} {
+		b.Run(via, func(b *testing.B) {
+			nodes := startRouted(b, "nodeAAAA", "nodeBBBB")
+			base := "/socket.io/?EIO=4&transport=polling"
+			res, err := http.Get(nodes[0].hs.URL + base)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			sid := string(body)[strings.Index(string(body), `"sid":"`)+7:]
+			sid = sid[:strings.IndexByte(sid, '"')]
+			target := nodes[0].hs.URL
+			if via == "forwarded" {
+				target = nodes[1].hs.URL
+			}
+			u := target + base + "&sid=" + sid
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			b.ResetTimer()
+			for b.Loop() {
+				res, err := client.Post(u, "text/plain", strings.NewReader("6")) // a noop packet
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+		})
+	}
 }
