@@ -80,6 +80,24 @@ type SessionStore interface {
 	RestoreSession(ctx context.Context, pid, offset string) (*Session, error)
 }
 
+// A CatchUpStore is a SessionStore whose broadcasts reach the server
+// through a log it reads on its own (a Redis stream): between
+// RestoreSession and the moment the restored socket joins its rooms, the
+// log moves on. After the join, the server asks it for the broadcasts to
+// rooms after offset (the last packet RestoreSession returned, or the
+// client's offset), holds the broadcasts that reach the socket meanwhile,
+// and sends each packet once, in order. Without it, a broadcast made in
+// that window can be lost or arrive twice.
+//
+// The server also drops, for a restored socket, the broadcasts that its own
+// reader of the log delivers late, at or before the last offset the socket
+// got: OffsetBefore orders two offsets of the store.
+type CatchUpStore interface {
+	MissedSince(ctx context.Context, rooms []string, offset string) ([]*protocol.Packet, error)
+	// OffsetBefore reports whether offset a comes before offset b.
+	OffsetBefore(a, b string) bool
+}
+
 // AdapterFactory creates the adapter of a namespace.
 type AdapterFactory func(nsp *Namespace) Adapter
 

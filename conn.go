@@ -347,12 +347,25 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 
 	// The missed packets go first, before any new broadcast can reach the
 	// socket; the client buffers them until the CONNECT reply.
+	var seen map[string]bool // offsets sent
+	var last string          // the last of them, or the client's
 	if prev != nil {
+		seen, last = map[string]bool{}, authOffset(auth)
 		for _, p := range prev.MissedPackets {
+			if off := packetOffset(p); off != "" {
+				seen[off], last = true, off
+			}
 			q := *p
 			q.Namespace = nsp.name
 			_ = c.sendPacket(&q)
 		}
+	}
+	// A store fed by a log catches up after the join (see CatchUpStore);
+	// broadcasts wait for it.
+	cu, catchUp := nsp.adapter.(CatchUpStore)
+	catchUp = catchUp && prev != nil
+	if catchUp {
+		s.holding.Store(true)
 	}
 	// Admitted: visible to broadcasts, then to the connection's packets.
 	nsp.admit(s)
@@ -361,6 +374,9 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		rooms = append(rooms, prev.Rooms...)
 	}
 	nsp.adapter.AddAll(s.id, rooms)
+	if catchUp {
+		c.catchUp(s, cu, rooms, last, seen)
+	}
 	c.mu.Lock()
 	c.pending.del(name)
 	closed := c.closed
@@ -465,6 +481,18 @@ func (c *conn) restore(nsp *Namespace, auth json.RawMessage) *Session {
 		return nil
 	}
 	return sess
+}
+
+// authOffset returns the recovery offset of a CONNECT payload, or "".
+func authOffset(auth json.RawMessage) string {
+	var req struct {
+		Offset any `json:"offset"`
+	}
+	if json.Unmarshal(auth, &req) != nil {
+		return ""
+	}
+	off, _ := req.Offset.(string)
+	return off
 }
 
 // remove forgets a socket that left.

@@ -1,6 +1,8 @@
 package socketio
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,4 +138,69 @@ func (st *sessionStore) restore(pid, offset string) *Session {
 		}
 	}
 	return &s
+}
+
+// catchUp completes the restore of socket s, which has joined rooms with
+// s.holding set: it sends the broadcasts the store logged after the last
+// packet it replayed, then those held meanwhile that were not among them,
+// and stops holding. seen holds the offsets already sent.
+func (c *conn) catchUp(s *Socket, store CatchUpStore, rooms []string, offset string, seen map[string]bool) {
+	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectionStateRecovery.RestoreTimeout)
+	extra, err := store.MissedSince(ctx, rooms, offset)
+	cancel()
+	if err != nil {
+		c.srv.cfg.Logger.Debug("socketio: catching up a restored session failed", "err", err)
+	}
+	for _, p := range extra {
+		off := packetOffset(p)
+		if off != "" && seen[off] {
+			continue
+		}
+		if off != "" {
+			seen[off] = true
+			if offset == "" || store.OffsetBefore(offset, off) {
+				offset = off
+			}
+		}
+		q := *p
+		q.Namespace = s.nsp.name
+		_ = c.sendPacket(&q)
+	}
+	// Sent under the lock, so that no broadcast overtakes them; the
+	// engine's Send does not block.
+	var sent []*protocol.Packet
+	s.mu.Lock()
+	for _, h := range s.held {
+		if off := packetOffset(h.p); off != "" && (seen[off] || offset != "" && !store.OffsetBefore(offset, off)) {
+			continue // sent already, or got before the reconnection
+		}
+		_ = s.conn.send(h.msgs, h.volatile)
+		sent = append(sent, h.p)
+	}
+	s.held = nil
+	if offset != "" {
+		s.floor.Store(&offsetFloor{store: store, offset: offset})
+	}
+	s.holding.Store(false)
+	s.mu.Unlock()
+	for _, p := range sent {
+		s.notifyOutgoing(p)
+	}
+}
+
+// packetOffset returns the recovery offset an EVENT packet carries as its
+// last argument, or "".
+func packetOffset(p *protocol.Packet) string {
+	if p.Type != protocol.Event && p.Type != protocol.BinaryEvent {
+		return ""
+	}
+	elems, err := protocol.SplitArray(p.Data)
+	if err != nil || len(elems) < 2 {
+		return ""
+	}
+	var off string
+	if json.Unmarshal(elems[len(elems)-1], &off) != nil {
+		return ""
+	}
+	return off
 }

@@ -46,12 +46,18 @@ type Socket struct {
 	queue     *taskQueue
 	state     atomic.Int32
 	hasAnyOut atomic.Bool
+	holding   atomic.Bool // a restored socket catching up: broadcasts go to held
+	// floor, for a restored socket, is the last offset it got: broadcasts
+	// at or before it (a log reader running late) are dropped, until one
+	// comes after it.
+	floor atomic.Pointer[offsetFloor]
 
 	mu           sync.Mutex
 	data         Data
 	handlers     handlerSet
 	onDisconnect []func(DisconnectEvent)
 	hooks        *socketHooks // made by the first of its registrations
+	held         []heldPacket // broadcasts that arrived while holding
 	acks         map[uint64]func(Args)
 }
 
@@ -494,10 +500,40 @@ func (s *Socket) writePacket(p *protocol.Packet, volatile bool) error {
 	return s.conn.sendNow(msgs)
 }
 
+// offsetFloor is the last offset a restored socket got, in its store.
+type offsetFloor struct {
+	store  CatchUpStore
+	offset string
+}
+
+// heldPacket is a broadcast kept while a restored socket catches up.
+type heldPacket struct {
+	p        *protocol.Packet
+	msgs     []engineio.Message
+	volatile bool
+}
+
 // deliver sends an encoded broadcast to the client, if connected.
 func (s *Socket) deliver(p *protocol.Packet, msgs []engineio.Message, volatile bool) {
 	if s.state.Load() != stateConnected {
 		return
+	}
+	if s.holding.Load() {
+		s.mu.Lock()
+		if s.holding.Load() {
+			s.held = append(s.held, heldPacket{p, msgs, volatile})
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+	}
+	if f := s.floor.Load(); f != nil {
+		if off := packetOffset(p); off != "" {
+			if !f.store.OffsetBefore(f.offset, off) {
+				return // got it already
+			}
+			s.floor.CompareAndSwap(f, nil) // the reader has caught up
+		}
 	}
 	s.notifyOutgoing(p)
 	_ = s.conn.send(msgs, volatile)

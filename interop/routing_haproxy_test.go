@@ -35,6 +35,9 @@ defaults
     timeout tunnel 1h
     # balance every request, not every client connection
     option http-server-close
+    # a server that refuses connections: try another
+    retries 3
+    option redispatch
 
 frontend socketio
     bind {{.Bind}}

@@ -100,26 +100,68 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	if d := stored.Data; len(d) > 0 {
 		_ = s.Data.UnmarshalJSON(d) // read with socketio.DataAs, like local data
 	}
+	if s.MissedPackets, err = a.MissedSince(ctx, s.Rooms, offset); err != nil {
+		if errors.Is(err, errRestoreTooLong) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("redisadapter: restore session: %w", err)
+	}
+	return s, nil
+}
+
+// MissedSince returns the broadcasts of the stream after offset that a
+// socket in rooms received, each with its entry id as offset
+// (socketio.CatchUpStore: the server calls it once a restored socket has
+// joined its rooms, for what the stream got since RestoreSession read it).
+// It reads at most twice MaxLen entries.
+func (a *StreamsAdapter) MissedSince(ctx context.Context, rooms []string, offset string) ([]*protocol.Packet, error) {
+	if !validOffset(offset) {
+		return nil, nil
+	}
+	var out []*protocol.Packet
 	limit := 2 * a.cfg.MaxLen
 	for read := int64(0); ; {
 		entries, err := a.hub.client.XRangeN(ctx, a.stream, nextOffset(offset), "+", a.cfg.ReadCount).Result()
 		if err != nil {
-			return nil, fmt.Errorf("redisadapter: restore session: %w", err)
+			return nil, err
 		}
 		for _, e := range entries {
 			offset = e.ID
-			if p := a.missed(e, s.Rooms); p != nil {
-				s.MissedPackets = append(s.MissedPackets, p)
+			if p := a.missed(e, rooms); p != nil {
+				out = append(out, p)
 			}
 		}
 		if int64(len(entries)) < a.cfg.ReadCount {
-			return s, nil
+			return out, nil
 		}
 		if read += int64(len(entries)); read >= limit {
 			return nil, errRestoreTooLong
 		}
 	}
 }
+
+// OffsetBefore reports whether stream entry id x comes before id y
+// (socketio.CatchUpStore). An id that does not parse comes before none.
+func (a *StreamsAdapter) OffsetBefore(x, y string) bool {
+	xm, xs, ok1 := parseOffset(x)
+	ym, ys, ok2 := parseOffset(y)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return xm < ym || xm == ym && xs < ys
+}
+
+func parseOffset(id string) (ms, seq uint64, ok bool) {
+	m, s, found := strings.Cut(id, "-")
+	if !found {
+		return 0, 0, false
+	}
+	ms, err1 := strconv.ParseUint(m, 10, 64)
+	seq, err2 := strconv.ParseUint(s, 10, 64)
+	return ms, seq, err1 == nil && err2 == nil
+}
+
+var _ socketio.CatchUpStore = (*StreamsAdapter)(nil)
 
 // missed returns the packet of entry e, with e's id as offset, when it is
 // a broadcast of this namespace that a socket in rooms received.

@@ -1,0 +1,354 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sio-go/socketio/engineio"
+	"github.com/sio-go/socketio/sioclient"
+)
+
+// drillNode is one server process of the drill (internal/drillnode).
+type drillNode struct {
+	bin, addr, redis string
+	cmd              *exec.Cmd
+	exited           chan struct{}
+}
+
+func (n *drillNode) start(t *testing.T) {
+	t.Helper()
+	_, port, _ := strings.Cut(n.addr, ":")
+	cmd := exec.Command(n.bin)
+	cmd.Env = append(os.Environ(), "PORT="+port, "REDIS_ADDR="+n.redis)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.cmd, n.exited = cmd, make(chan struct{})
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ok := false
+		for sc.Scan() {
+			if !ok && sc.Text() == "listening" {
+				ok = true
+				ready <- true
+			}
+		}
+		if !ok {
+			ready <- false
+		}
+		_ = cmd.Wait()
+		close(n.exited)
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("drill node %s exited before listening", n.addr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("drill node %s did not start", n.addr)
+	}
+}
+
+// stop signals the process and waits for it to end.
+func (n *drillNode) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	_ = n.cmd.Process.Signal(sig)
+	select {
+	case <-n.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("drill node %s did not exit after %v", n.addr, sig)
+	}
+}
+
+// drillClient checks the ticks one client receives.
+type drillClient struct {
+	s *sioclient.Socket
+
+	mu        sync.Mutex
+	last      int // last tick, -1 before the first
+	missed    int // ticks skipped
+	disorder  int // ticks received twice or out of order
+	connects  int
+	drops     int     // disconnections
+	recovered int     // connections that recovered the session
+	got       []uint8 // times each tick arrived
+}
+
+func (c *drillClient) snapshot() (last, missed, disorder, connects, recovered int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last, c.missed, c.disorder, c.connects, c.recovered
+}
+
+// TestNodeLossDrill runs three Go servers (separate processes) on the
+// Redis Streams adapter with connection state recovery and routing, behind
+// HAProxy in round robin, with clients on both transports and a sender
+// broadcasting a numbered tick 50 times a second. It kills one server with
+// SIGKILL, then restarts every server in turn with SIGTERM (drain), and
+// checks what each client received. DRILL_CLIENTS sets the number of
+// clients (default 120).
+func TestNodeLossDrill(t *testing.T) {
+	clients := 120
+	if v, err := strconv.Atoi(os.Getenv("DRILL_CLIENTS")); err == nil && v > 0 {
+		clients = v
+	}
+	bin := filepath.Join(t.TempDir(), "drillnode")
+	if out, err := exec.Command("go", "build", "-o", bin, "./internal/drillnode").CombinedOutput(); err != nil {
+		t.Fatalf("building the drill node: %v\n%s", err, out)
+	}
+	redisAddr := startRedis(t)
+	nodes := make([]*drillNode, 3)
+	addrs := make([]string, 3)
+	for i := range nodes {
+		nodes[i] = &drillNode{bin: bin, addr: freeAddr(t), redis: redisAddr}
+		addrs[i] = nodes[i].addr
+		nodes[i].start(t)
+	}
+	t.Cleanup(func() {
+		for _, n := range nodes {
+			_ = n.cmd.Process.Kill()
+			<-n.exited
+		}
+	})
+	lb := startHAProxy(t, addrs)
+
+	dial := func(polling bool) *sioclient.Socket {
+		cfg := &sioclient.Config{ReconnectionDelay: 100 * time.Millisecond, ReconnectionDelayMax: 500 * time.Millisecond,
+			Timeout: 5 * time.Second}
+		if polling {
+			cfg.Engine.Transports = []engineio.Transport{engineio.Polling}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := sioclient.Dial(ctx, lb, cfg)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Manager().Close() })
+		return s
+	}
+	cs := make([]*drillClient, clients)
+	for i := range cs {
+		c := &drillClient{last: -1, connects: 1}
+		c.s = dial(i%2 == 0)
+		c.s.OnDisconnect(func(sioclient.DisconnectEvent) {
+			c.mu.Lock()
+			c.drops++
+			c.mu.Unlock()
+		})
+		c.s.OnConnect(func() {
+			c.mu.Lock()
+			c.connects++
+			if c.s.Recovered() {
+				c.recovered++
+			}
+			c.mu.Unlock()
+		})
+		sioclient.On(c.s, "tick", func(_ context.Context, n int) error {
+			c.mu.Lock()
+			for len(c.got) <= n {
+				c.got = append(c.got, 0)
+			}
+			c.got[n]++
+			switch {
+			case n <= c.last:
+				c.disorder++
+			case c.last >= 0:
+				c.missed += n - c.last - 1
+			}
+			c.last = max(c.last, n)
+			c.mu.Unlock()
+			return nil
+		})
+		cs[i] = c
+	}
+
+	sender := dial(false)
+	var seq atomic.Int64
+	seq.Store(-1)
+	stop := make(chan struct{})
+	var sending sync.WaitGroup
+	sending.Go(func() {
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				n := seq.Add(1)
+				if err := sender.Emit("tick", n); err != nil {
+					t.Errorf("tick %d: %v", n, err)
+					return
+				}
+			}
+		}
+	})
+	stopSending := func() int {
+		close(stop)
+		sending.Wait()
+		return int(seq.Load())
+	}
+	waitAll := func(what string, d time.Duration, ok func(c *drillClient) bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for {
+			n := 0
+			for _, c := range cs {
+				if ok(c) {
+					n++
+				}
+			}
+			if n == len(cs) {
+				return time.Since(start)
+			}
+			if time.Since(start) > d {
+				t.Fatalf("%s: %d of %d clients after %v", what, n, len(cs), d)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	received := func(min int) func(c *drillClient) bool {
+		return func(c *drillClient) bool { last, _, _, _, _ := c.snapshot(); return last >= min }
+	}
+	waitAll("first ticks", 30*time.Second, received(10))
+
+	// SIGKILL: the sessions of the killed server's clients were never
+	// stored (a server stores a session when its socket disconnects), so
+	// they reconnect as new sessions and miss what was sent meanwhile.
+	type before struct{ connects, recovered, drops int }
+	mark := func() []before {
+		b := make([]before, len(cs))
+		for i, c := range cs {
+			_, _, _, connects, recovered := c.snapshot()
+			c.mu.Lock()
+			b[i] = before{connects, recovered, c.drops}
+			c.mu.Unlock()
+		}
+		return b
+	}
+	// check counts, for ticks from..to, the deliveries that reached some
+	// clients and not others, among the clients for which in is true, and
+	// the ticks no client has (lost by the sender itself).
+	check := func(from, to int, in func(i int) bool) (lost, dups, neverSent int) {
+		for k := from; k <= to; k++ {
+			have, want := 0, 0
+			for i, c := range cs {
+				c.mu.Lock()
+				got := k < len(c.got) && c.got[k] > 0
+				if got {
+					dups += int(c.got[k]) - 1
+				}
+				c.mu.Unlock()
+				if got {
+					have++
+				}
+				if in(i) {
+					want++
+					if !got {
+						lost++
+					}
+				}
+			}
+			if have == 0 {
+				neverSent++
+				lost -= want
+			}
+		}
+		return lost, dups, neverSent
+	}
+
+	b0 := mark()
+	from0 := int(seq.Load()) + 1
+	nodes[2].stop(t, syscall.SIGKILL)
+	time.Sleep(500 * time.Millisecond) // the clients notice
+	settle := waitAll("reconnected after SIGKILL", 60*time.Second, func(c *drillClient) bool { return c.s.Connected() })
+	settle += 500 * time.Millisecond
+	nodes[2].start(t)
+	at := int(seq.Load())
+	waitAll("ticks after SIGKILL", 30*time.Second, received(at))
+	onKilled := func(i int) bool {
+		cs[i].mu.Lock()
+		defer cs[i].mu.Unlock()
+		return cs[i].drops > b0[i].drops
+	}
+	affected, recovered := 0, 0
+	for i, c := range cs {
+		if onKilled(i) {
+			affected++
+			_, _, _, _, rec := c.snapshot()
+			recovered += rec - b0[i].recovered
+		}
+	}
+	lostKilled, _, _ := check(from0, at, onKilled)
+	lostOthers, dups0, neverSent0 := check(from0, at, func(i int) bool { return !onKilled(i) })
+	t.Logf("SIGKILL of one server of 3: %d of %d clients were on it; all connected again within %v; %d of them recovered a session; they missed %d deliveries (%.1f each), the other clients %d; %d duplicated; %d ticks lost by the sender itself",
+		affected, len(cs), settle.Round(10*time.Millisecond), recovered, lostKilled, float64(lostKilled)/float64(max(affected, 1)), lostOthers, dups0, neverSent0)
+	if affected == 0 {
+		t.Error("no client was on the killed server")
+	}
+	if lostOthers != 0 || dups0 != 0 {
+		t.Errorf("SIGKILL: clients of the surviving servers missed %d deliveries; %d duplicated", lostOthers, dups0)
+	}
+
+	// Rolling restart with SIGTERM: each server drains, its clients move to
+	// the others and recover their sessions and every tick.
+	b1 := mark()
+	start := time.Now()
+	for _, n := range nodes {
+		n.stop(t, syscall.SIGTERM)
+		waitAll("reconnected after a drain", 60*time.Second, func(c *drillClient) bool { return c.s.Connected() })
+		n.start(t)
+	}
+	rolling := time.Since(start)
+	last := stopSending()
+	waitAll("every tick after the restarts", 60*time.Second, received(last))
+	moved, moves, rec := 0, 0, 0
+	for i, c := range cs {
+		_, _, _, connects, r := c.snapshot()
+		m := connects - b1[i].connects
+		moved += min(m, 1)
+		moves += m
+		rec += r - b1[i].recovered
+	}
+	// A tick no client has was lost on its way from the sender (an emit
+	// without acknowledgement is at most once when the sender's own
+	// connection is closed under it); one that some clients have and
+	// others not was lost in delivery.
+	from := at + 1
+	lost, dups, neverSent := check(from, last, func(int) bool { return true })
+	t.Logf("rolling restart (SIGTERM, drain over 1s) of 3 servers in %v: %d of %d clients moved, %d reconnections, %d of them recovered their session; of ticks %d to %d, %d deliveries lost, %d duplicated, %d ticks lost by the sender itself (no client has them)",
+		rolling.Round(10*time.Millisecond), moved, len(cs), moves, rec, from, last, lost, dups, neverSent)
+	// Duplicates are a failure. Lost deliveries are reported, not failed:
+	// a few reconnections in some runs do not recover their session (a
+	// client that moves twice in a row, while the servers restart one
+	// after the other), and those clients miss what was sent meanwhile.
+	if dups != 0 {
+		t.Errorf("rolling restart: %d deliveries duplicated", dups)
+	}
+	if lost != 0 {
+		t.Logf("rolling restart: %d deliveries lost", lost)
+	}
+	if moved != len(cs) {
+		t.Errorf("%d of %d clients moved during the rolling restart", moved, len(cs))
+	}
+	if rec < moves*9/10 {
+		t.Errorf("only %d of %d reconnections recovered their session", rec, moves)
+	}
+}
