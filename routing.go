@@ -106,8 +106,15 @@ type routeEntry struct {
 	expires time.Time
 }
 
-// forwardTarget is the context key of a forwarded request's destination.
-type forwardTarget struct{}
+// forwarding is what the proxy's hooks know of a forwarded request,
+// under the context key forwardKey.
+type forwarding struct {
+	node   string
+	target *url.URL
+	preset http.Header // the headers this server already set (CORS)
+}
+
+type forwardKey struct{}
 
 func newRouter(srv *Server, rc *RouteConfig) (*router, error) {
 	cfg := *rc
@@ -119,7 +126,7 @@ func newRouter(srv *Server, rc *RouteConfig) (*router, error) {
 		_, _ = rand.Read(b[:])
 		cfg.NodeID = base64.RawURLEncoding.EncodeToString(b[:])
 	}
-	if len(cfg.NodeID) != RouteNodeIDLen || !urlSafe(cfg.NodeID) {
+	if _, err := base64.RawURLEncoding.DecodeString(cfg.NodeID); len(cfg.NodeID) != RouteNodeIDLen || err != nil {
 		return nil, fmt.Errorf("socketio: RouteConfig.NodeID %q: want %d characters of the base64url alphabet", cfg.NodeID, RouteNodeIDLen)
 	}
 	if cfg.TTL <= 0 {
@@ -135,41 +142,34 @@ func newRouter(srv *Server, rc *RouteConfig) (*router, error) {
 	rt := &router{srv: srv, cfg: cfg, lookup: min(cfg.TTL/3, 5*time.Second), cache: map[string]routeEntry{}}
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			target := pr.In.Context().Value(forwardTarget{}).(*url.URL)
-			pr.SetURL(target)
+			pr.SetURL(pr.In.Context().Value(forwardKey{}).(*forwarding).target)
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 			pr.Out.Header.Set(ForwardedHeader, cfg.NodeID)
 		},
 		Transport:     cfg.Transport,
 		FlushInterval: -1, // long-polling answers go out as they come
-		ErrorHandler:  rt.proxyError,
+		// The headers this server set already (CORS, from the same
+		// configuration as the owner's) are not added a second time.
+		ModifyResponse: func(res *http.Response) error {
+			for k := range res.Request.Context().Value(forwardKey{}).(*forwarding).preset {
+				res.Header.Del(k)
+			}
+			return nil
+		},
+		ErrorHandler: rt.proxyError,
 	}
 	return rt, nil
-}
-
-func urlSafe(s string) bool {
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // install sets the engine's hooks: session ids that name this node, and
 // forwarding of the requests for other nodes' sessions.
 func (rt *router) install(ecfg *engineio.Config) {
 	gen := ecfg.GenerateID
+	if gen == nil {
+		gen = engineio.GenerateID
+	}
 	ecfg.GenerateID = func(r *http.Request) (string, error) {
-		if gen == nil {
-			var b [15]byte
-			if _, err := rand.Read(b[:]); err != nil {
-				return "", err
-			}
-			return rt.cfg.NodeID + base64.RawURLEncoding.EncodeToString(b[:]), nil
-		}
 		id, err := gen(r)
 		return rt.cfg.NodeID + id, err
 	}
@@ -208,12 +208,8 @@ func (rt *router) forward(w http.ResponseWriter, r *http.Request, sid string) bo
 	if addr == "" {
 		return false
 	}
-	// The owner answers with its own CORS headers.
-	for k := range w.Header() {
-		delete(w.Header(), k)
-	}
-	target := &url.URL{Scheme: "http", Host: addr}
-	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), forwardTarget{}, target)))
+	f := &forwarding{node: node, target: &url.URL{Scheme: "http", Host: addr}, preset: w.Header().Clone()}
+	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), forwardKey{}, f)))
 	return true
 }
 
@@ -250,12 +246,8 @@ func (rt *router) resolve(ctx context.Context, node string) string {
 // the session is as good as gone, as Engine.IO says of an unknown one.
 func (rt *router) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	rt.srv.cfg.Logger.Debug("socketio: forwarding failed", "err", err)
-	node := r.URL.Query().Get("sid")
-	if len(node) > RouteNodeIDLen {
-		node = node[:RouteNodeIDLen]
-	}
 	rt.mu.Lock()
-	delete(rt.cache, node) // look it up again next time
+	delete(rt.cache, r.Context().Value(forwardKey{}).(*forwarding).node) // look it up again next time
 	rt.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadRequest)

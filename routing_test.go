@@ -2,6 +2,7 @@ package socketio_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,19 @@ import (
 	"github.com/sio-go/socketio/engineio"
 	"github.com/sio-go/socketio/sioclient"
 )
+
+// testCORS lets the page origin of the routing tests in.
+var testCORS = &engineio.CORS{AllowOrigins: []string{testOrigin}}
+
+const testOrigin = "http://app.test"
+
+// failingDirectory is a directory whose lookups fail.
+type failingDirectory struct{}
+
+func (failingDirectory) Announce(context.Context, string, string, time.Duration) error { return nil }
+func (failingDirectory) Lookup(context.Context, string) (string, error) {
+	return "", errors.New("directory down")
+}
 
 // routedNode is one server of a routed cluster on a loopback listener.
 type routedNode struct {
@@ -42,8 +56,9 @@ func startRouted(t testing.TB, ids ...string) []*routedNode {
 	}
 	nodes := make([]*routedNode, len(ids))
 	for i, id := range ids {
-		srv := socketio.NewServer(&socketio.Config{Route: &socketio.RouteConfig{
-			Addr: dir[id], Directory: dir, NodeID: id}})
+		srv := socketio.NewServer(&socketio.Config{
+			Engine: engineio.Config{CORS: testCORS},
+			Route:  &socketio.RouteConfig{Addr: dir[id], Directory: dir, NodeID: id}})
 		srv.OnConnect(func(s *socketio.Socket) {
 			s.OnRaw("echo", func(_ context.Context, a socketio.Args, ack socketio.AckFunc) {
 				if ack != nil {
@@ -142,9 +157,12 @@ func TestRouteRefusals(t *testing.T) {
 	nodes := startRouted(t, "nodeAAAA", "nodeBBBB")
 	a, b := nodes[0], nodes[1]
 	base := "/socket.io/?EIO=4&transport=polling"
+	// get sends a GET from the test's page origin and checks that the
+	// answer carries its CORS header once, forwarded or not.
 	get := func(t *testing.T, u string, h http.Header) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Origin", testOrigin)
 		for k, v := range h {
 			req.Header[k] = v
 		}
@@ -154,6 +172,9 @@ func TestRouteRefusals(t *testing.T) {
 		}
 		defer res.Body.Close()
 		body, _ := io.ReadAll(res.Body)
+		if v := res.Header.Values("Access-Control-Allow-Origin"); len(v) != 1 || v[0] != testOrigin {
+			t.Errorf("GET %s: Access-Control-Allow-Origin %q, want it once", u, v)
+		}
 		return res.StatusCode, string(body)
 	}
 	code, body := get(t, a.hs.URL+base, nil)
@@ -199,12 +220,18 @@ func TestRouteRefusals(t *testing.T) {
 	deadAddr := dead.Addr().String()
 	dead.Close()
 	dir := socketio.StaticDirectory{"nodeDDDD": deadAddr, "nodeEEEE": ""}
-	srv := socketio.NewServer(&socketio.Config{Route: &socketio.RouteConfig{Addr: "127.0.0.1:1", Directory: dir, NodeID: "nodeEEEE"}})
-	defer srv.Shutdown(context.Background())
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	if code, body := get(t, hs.URL+base+"&sid=nodeDDDD"+sid[8:], nil); code != 400 || body != unknown {
-		t.Errorf("dead owner: %d %q", code, body)
+	for _, tc := range []struct {
+		name string
+		dir  socketio.Directory
+	}{{"dead owner", dir}, {"directory failing", failingDirectory{}}} {
+		srv := socketio.NewServer(&socketio.Config{Engine: engineio.Config{CORS: testCORS},
+			Route: &socketio.RouteConfig{Addr: "127.0.0.1:1", Directory: tc.dir, NodeID: "nodeEEEE"}})
+		hs := httptest.NewServer(srv)
+		if code, body := get(t, hs.URL+base+"&sid=nodeDDDD"+sid[8:], nil); code != 400 || body != unknown {
+			t.Errorf("%s: %d %q", tc.name, code, body)
+		}
+		hs.Close()
+		_ = srv.Shutdown(context.Background())
 	}
 }
 

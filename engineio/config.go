@@ -95,8 +95,9 @@ type Config struct {
 	// handshake.
 	InitialPacket []byte
 
-	// GenerateID returns the id of a new session. Defaults to 15 random bytes
-	// from crypto/rand, base64url-encoded (20 characters, like Node's).
+	// GenerateID returns the id of a new session. Defaults to GenerateID
+	// (the function): 15 random bytes from crypto/rand, base64url-encoded
+	// (20 characters, like Node's).
 	GenerateID func(r *http.Request) (string, error)
 
 	// UnknownSession, when not nil, is offered every request whose sid names

@@ -298,7 +298,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, sid string
 func (s *Server) openSession(w http.ResponseWriter, r *http.Request, transport Transport, eio3 bool) {
 	gen := s.cfg.GenerateID
 	if gen == nil {
-		gen = generateID
+		gen = GenerateID
 	}
 	id, err := gen(r)
 	if err != nil || id == "" {
@@ -444,8 +444,9 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, upgrade bool, e 
 	_, _ = w.Write([]byte(body))
 }
 
-// generateID returns 15 random bytes in base64url: 20 characters.
-func generateID(*http.Request) (string, error) {
+// GenerateID is the default of Config.GenerateID: 15 random bytes from
+// crypto/rand in base64url, 20 characters, like Node's session ids.
+func GenerateID(*http.Request) (string, error) {
 	var b [15]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
