@@ -11,7 +11,6 @@ import (
 
 	"github.com/sio-go/socketio/engineio"
 	"github.com/sio-go/socketio/internal/backoff"
-	"github.com/sio-go/socketio/protocol"
 )
 
 // Manager holds one Engine.IO connection to a server, over which the
@@ -463,10 +462,7 @@ func (m *Manager) serve(conn *engineio.ClientConn) {
 // read decodes the packets of conn and routes them to the sockets until
 // the connection ends, and returns why it ended.
 func (m *Manager) read(conn *engineio.ClientConn, gen uint64) (DisconnectReason, error) {
-	var dec protocol.PacketDecoder = &protocol.Decoder{}
-	if m.cfg.Parser != protocol.JSON {
-		dec = m.cfg.Parser.NewDecoder(0)
-	}
+	dec := m.cfg.Parser.NewDecoder(0)
 	for {
 		msg, err := conn.Read(context.Background())
 		if err != nil {
