@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -129,7 +130,7 @@ func TestAdminUIBrowser(t *testing.T) {
 				rooms = n.Rooms()
 			}
 		}
-		if contains(rooms, "vip") {
+		if slices.Contains(rooms, "vip") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -159,13 +160,4 @@ func jsIncludesAll(texts ...string) string {
 		expr += " && document.body.innerText.includes(" + strconv.Quote(s) + ")"
 	}
 	return "(" + expr + ")"
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

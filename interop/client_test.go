@@ -47,6 +47,29 @@ func (c inbox[T]) get(t *testing.T) T {
 	}
 }
 
+// askAndAnswer emits "ask": the server (client-server.mjs, or startGoSio)
+// asks "question" with an ack, which s answers with binary, then emits the
+// answer back as "answer".
+func askAndAnswer(t *testing.T, s *sioclient.Socket) {
+	t.Helper()
+	answers := make(inbox[sioclient.Args], 1)
+	s.OnRaw("answer", func(ctx context.Context, a sioclient.Args, _ sioclient.AckFunc) { answers <- a })
+	sioclient.OnAck(s, "question", func(ctx context.Context, q string) (map[string]any, error) {
+		return map[string]any{"upper": strings.ToUpper(q), "raw": []byte(q)}, nil
+	})
+	if err := s.Emit("ask", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	ans := answers.get(t)
+	var r struct {
+		Upper string
+		Raw   []byte
+	}
+	if err := ans.Decode(0, &r); err != nil || r.Upper != "HI" || string(r.Raw) != "hi" {
+		t.Fatalf("answer %s: %+v %v", ans, r, err)
+	}
+}
+
 func fast() *sioclient.Config {
 	return &sioclient.Config{ReconnectionDelay: 100 * time.Millisecond, ReconnectionDelayMax: 500 * time.Millisecond, Timeout: 2 * time.Second}
 }
@@ -81,22 +104,7 @@ func TestClientTransportsAcksBinary(t *testing.T) {
 					t.Fatalf("top-level binary: %v %v", b, ok)
 				}
 				// Ack to the server: it asks "question", we answer with binary.
-				answers := make(inbox[sioclient.Args], 1)
-				s.OnRaw("answer", func(ctx context.Context, a sioclient.Args, _ sioclient.AckFunc) { answers <- a })
-				sioclient.OnAck(s, "question", func(ctx context.Context, q string) (map[string]any, error) {
-					return map[string]any{"upper": strings.ToUpper(q), "raw": []byte(q)}, nil
-				})
-				if err := s.Emit("ask", "hi"); err != nil {
-					t.Fatal(err)
-				}
-				ans := answers.get(t)
-				var r struct {
-					Upper string
-					Raw   []byte
-				}
-				if err := ans.Decode(0, &r); err != nil || r.Upper != "HI" || string(r.Raw) != "hi" {
-					t.Fatalf("answer %s: %+v %v", ans, r, err)
-				}
+				askAndAnswer(t, s)
 				// Server-side events, without ack.
 				echoes := make(inbox[string], 1)
 				sioclient.On(s, "echo", func(ctx context.Context, v string) error { echoes <- v; return nil })

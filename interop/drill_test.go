@@ -22,7 +22,7 @@ import (
 type drillNode struct {
 	bin, addr, redis string
 	cmd              *exec.Cmd
-	exited           chan struct{}
+	exited           <-chan struct{}
 }
 
 func (n *drillNode) start(t *testing.T) {
@@ -30,39 +30,50 @@ func (n *drillNode) start(t *testing.T) {
 	_, port, _ := strings.Cut(n.addr, ":")
 	cmd := exec.Command(n.bin)
 	cmd.Env = append(os.Environ(), "PORT="+port, "REDIS_ADDR="+n.redis)
+	cmd.Stderr = os.Stderr
+	n.cmd = cmd
+	n.exited = startReady(t, cmd, "drill node "+n.addr, func(line string) bool { return line == "listening" })
+}
+
+// startReady starts cmd and waits up to 30s for a line of its standard
+// output that ready accepts. The channel it returns is closed once the
+// process has exited (and been waited for).
+func startReady(t *testing.T, cmd *exec.Cmd, what string, ready func(line string) bool) <-chan struct{} {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n.cmd, n.exited = cmd, make(chan struct{})
-	ready := make(chan bool, 1)
+	exited := make(chan struct{})
+	up := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		ok := false
 		for sc.Scan() {
-			if !ok && sc.Text() == "listening" {
+			if !ok && ready(sc.Text()) {
 				ok = true
-				ready <- true
+				up <- true
 			}
 		}
 		if !ok {
-			ready <- false
+			up <- false
 		}
 		_ = cmd.Wait()
-		close(n.exited)
+		close(exited)
 	}()
 	select {
-	case ok := <-ready:
+	case ok := <-up:
 		if !ok {
-			t.Fatalf("drill node %s exited before listening", n.addr)
+			t.Fatalf("%s exited before it was ready", what)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("drill node %s did not start", n.addr)
+		_ = cmd.Process.Kill()
+		t.Fatalf("%s was not ready within 30s", what)
 	}
+	return exited
 }
 
 // stop signals the process and waits for it to end.

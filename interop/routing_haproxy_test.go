@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -174,36 +173,8 @@ func startNodeCluster(t *testing.T, redisAddr string, n int) []string {
 		cmd := exec.Command("node", "server.mjs")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "PORT="+port, "REDIS_URL=redis://"+redisAddr)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		ready := make(chan bool, 1)
-		go func() {
-			sc := bufio.NewScanner(out)
-			ok := false
-			for sc.Scan() {
-				if !ok && strings.HasPrefix(sc.Text(), "listening") {
-					ok = true
-					ready <- true
-				}
-			}
-			if !ok {
-				ready <- false
-			}
-		}()
-		select {
-		case ok := <-ready:
-			if !ok {
-				t.Fatal("a Node server exited before listening")
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("a Node server did not listen within 30s")
-		}
+		exited := startReady(t, cmd, "a Node server", func(line string) bool { return strings.HasPrefix(line, "listening") })
+		t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 	}
 	return addrs
 }

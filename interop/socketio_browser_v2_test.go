@@ -14,6 +14,19 @@ import (
 	"github.com/sio-go/socketio/interop/internal/nodeproc"
 )
 
+// askQuestion makes a socket answer "ask" by asking the client "question"
+// with an ack (a string and bytes 5, 6), then emitting the reply back as
+// "answer": the browser tests' round trip in both directions.
+func askQuestion(s *socketio.Socket) {
+	s.OnRaw("ask", func(ctx context.Context, _ socketio.Args, _ socketio.AckFunc) {
+		reply, err := s.EmitWithAck(ctx, "question", "bin?", []byte{5, 6})
+		if err != nil {
+			return
+		}
+		_ = s.Emit("answer", reply.Values()...)
+	})
+}
+
 // TestV2ClientInBrowser runs socket.io-client 2.5.0's browser bundle in
 // Chromium against our server. There, unlike in Node.js, the client reads
 // binary XMLHttpRequest responses: over polling, binary events travel in
@@ -29,15 +42,7 @@ func TestV2ClientInBrowser(t *testing.T) {
 			var mu sync.Mutex
 			var ctypes []string // of the polling requests and responses
 			s := startSIOWrapped(t, &socketio.Config{Engine: engineio.Config{AllowEIO3: true}}, func(srv *socketio.Server, _ *srvLog) {
-				srv.OnConnect(func(s *socketio.Socket) {
-					s.OnRaw("ask", func(ctx context.Context, _ socketio.Args, _ socketio.AckFunc) {
-						reply, err := s.EmitWithAck(ctx, "question", "bin?", []byte{5, 6})
-						if err != nil {
-							return
-						}
-						_ = s.Emit("answer", reply.Values()...)
-					})
-				})
+				srv.OnConnect(askQuestion)
 			}, func(h http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					switch r.URL.Path {

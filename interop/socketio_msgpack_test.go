@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -182,22 +181,7 @@ func TestMsgpackGoClient(t *testing.T) {
 						t.Fatalf("top-level binary: %v %v", b, ok)
 					}
 					// the server asks, we answer with binary
-					answers := make(inbox[sioclient.Args], 1)
-					s.OnRaw("answer", func(ctx context.Context, a sioclient.Args, _ sioclient.AckFunc) { answers <- a })
-					sioclient.OnAck(s, "question", func(ctx context.Context, q string) (map[string]any, error) {
-						return map[string]any{"upper": strings.ToUpper(q), "raw": []byte(q)}, nil
-					})
-					if err := s.Emit("ask", "hi"); err != nil {
-						t.Fatal(err)
-					}
-					ans := answers.get(t)
-					var r struct {
-						Upper string
-						Raw   []byte
-					}
-					if err := ans.Decode(0, &r); err != nil || r.Upper != "HI" || string(r.Raw) != "hi" {
-						t.Fatalf("answer %s: %+v %v", ans, r, err)
-					}
+					askAndAnswer(t, s)
 					// a burst echoed back as events, in order
 					got := make(chan int, burstSize)
 					sioclient.On(s, "echo", func(ctx context.Context, i int) error { got <- i; return nil })
@@ -242,15 +226,7 @@ func TestMsgpackBrowserBundle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.OnConnect(func(s *socketio.Socket) {
-			s.OnRaw("ask", func(ctx context.Context, _ socketio.Args, _ socketio.AckFunc) {
-				reply, err := s.EmitWithAck(ctx, "question", "bin?", []byte{5, 6})
-				if err != nil {
-					return
-				}
-				_ = s.Emit("answer", reply.Values()...)
-			})
-		})
+		srv.OnConnect(askQuestion)
 	}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/page.html" {
