@@ -362,10 +362,10 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	}
 	// A store fed by a log catches up after the join (see CatchUpStore);
 	// broadcasts wait for it.
-	cu, catchUp := nsp.adapter.(CatchUpStore)
-	catchUp = catchUp && prev != nil
-	if catchUp {
-		s.holding.Store(true)
+	var restoring *restoreState
+	if cu, ok := nsp.adapter.(CatchUpStore); ok && prev != nil {
+		restoring = &restoreState{store: cu, holding: true}
+		s.restoring.Store(restoring)
 	}
 	// Admitted: visible to broadcasts, then to the connection's packets.
 	nsp.admit(s)
@@ -374,8 +374,8 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		rooms = append(rooms, prev.Rooms...)
 	}
 	nsp.adapter.AddAll(s.id, rooms)
-	if catchUp {
-		c.catchUp(s, cu, rooms, last, seen)
+	if restoring != nil {
+		c.catchUp(s, restoring, rooms, last, seen)
 	}
 	c.mu.Lock()
 	c.pending.del(name)

@@ -141,10 +141,11 @@ func (st *sessionStore) restore(pid, offset string) *Session {
 }
 
 // catchUp completes the restore of socket s, which has joined rooms with
-// s.holding set: it sends the broadcasts the store logged after the last
+// r holding: it sends the broadcasts the store logged after the last
 // packet it replayed, then those held meanwhile that were not among them,
 // and stops holding. seen holds the offsets already sent.
-func (c *conn) catchUp(s *Socket, store CatchUpStore, rooms []string, offset string, seen map[string]bool) {
+func (c *conn) catchUp(s *Socket, r *restoreState, rooms []string, offset string, seen map[string]bool) {
+	store := r.store
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectionStateRecovery.RestoreTimeout)
 	extra, err := store.MissedSince(ctx, rooms, offset)
 	cancel()
@@ -170,18 +171,17 @@ func (c *conn) catchUp(s *Socket, store CatchUpStore, rooms []string, offset str
 	// engine's Send does not block.
 	var sent []*protocol.Packet
 	s.mu.Lock()
-	for _, h := range s.held {
+	for _, h := range r.held {
 		if off := packetOffset(h.p); off != "" && (seen[off] || offset != "" && !store.OffsetBefore(offset, off)) {
 			continue // sent already, or got before the reconnection
 		}
 		_ = s.conn.send(h.msgs, h.volatile)
 		sent = append(sent, h.p)
 	}
-	s.held = nil
-	if offset != "" {
-		s.floor.Store(&offsetFloor{store: store, offset: offset})
+	r.held, r.holding, r.floor = nil, false, offset
+	if offset == "" {
+		s.restoring.Store(nil) // nothing to compare with
 	}
-	s.holding.Store(false)
 	s.mu.Unlock()
 	for _, p := range sent {
 		s.notifyOutgoing(p)

@@ -46,18 +46,15 @@ type Socket struct {
 	queue     *taskQueue
 	state     atomic.Int32
 	hasAnyOut atomic.Bool
-	holding   atomic.Bool // a restored socket catching up: broadcasts go to held
-	// floor, for a restored socket, is the last offset it got: broadcasts
-	// at or before it (a log reader running late) are dropped, until one
-	// comes after it.
-	floor atomic.Pointer[offsetFloor]
+	// restoring is set while a restored socket of a CatchUpStore catches
+	// up, and until its log reader has caught up with it (see deliver).
+	restoring atomic.Pointer[restoreState]
 
 	mu           sync.Mutex
 	data         Data
 	handlers     handlerSet
 	onDisconnect []func(DisconnectEvent)
 	hooks        *socketHooks // made by the first of its registrations
-	held         []heldPacket // broadcasts that arrived while holding
 	acks         map[uint64]func(Args)
 }
 
@@ -500,10 +497,16 @@ func (s *Socket) writePacket(p *protocol.Packet, volatile bool) error {
 	return s.conn.sendNow(msgs)
 }
 
-// offsetFloor is the last offset a restored socket got, in its store.
-type offsetFloor struct {
-	store  CatchUpStore
-	offset string
+// restoreState is what a restored socket of a CatchUpStore needs until
+// the broadcasts reaching it are all new. Its fields are guarded by s.mu.
+type restoreState struct {
+	store   CatchUpStore
+	holding bool         // catching up: broadcasts go to held
+	held    []heldPacket // the broadcasts that arrived while holding
+	// floor is the last offset the socket got once it stops holding:
+	// broadcasts at or before it (a log reader running late) are dropped,
+	// until one comes after it.
+	floor string
 }
 
 // heldPacket is a broadcast kept while a restored socket catches up.
@@ -518,25 +521,34 @@ func (s *Socket) deliver(p *protocol.Packet, msgs []engineio.Message, volatile b
 	if s.state.Load() != stateConnected {
 		return
 	}
-	if s.holding.Load() {
-		s.mu.Lock()
-		if s.holding.Load() {
-			s.held = append(s.held, heldPacket{p, msgs, volatile})
-			s.mu.Unlock()
-			return
-		}
-		s.mu.Unlock()
-	}
-	if f := s.floor.Load(); f != nil {
-		if off := packetOffset(p); off != "" {
-			if !f.store.OffsetBefore(f.offset, off) {
-				return // got it already
-			}
-			s.floor.CompareAndSwap(f, nil) // the reader has caught up
-		}
+	if r := s.restoring.Load(); r != nil && !s.restoredDeliver(r, p, msgs, volatile) {
+		return
 	}
 	s.notifyOutgoing(p)
 	_ = s.conn.send(msgs, volatile)
+}
+
+// restoredDeliver decides for a socket in restoring state whether deliver
+// sends p now: not while it catches up (p is held), nor when p is one it
+// got already.
+func (s *Socket) restoredDeliver(r *restoreState, p *protocol.Packet, msgs []engineio.Message, volatile bool) bool {
+	s.mu.Lock()
+	if r.holding {
+		r.held = append(r.held, heldPacket{p, msgs, volatile})
+		s.mu.Unlock()
+		return false
+	}
+	floor := r.floor
+	s.mu.Unlock()
+	off := packetOffset(p)
+	if off == "" {
+		return true
+	}
+	if !r.store.OffsetBefore(floor, off) {
+		return false // got it already
+	}
+	s.restoring.CompareAndSwap(r, nil) // the reader has caught up
+	return true
 }
 
 func (s *Socket) notifyOutgoing(p *protocol.Packet) {
