@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,11 +203,7 @@ func (s *Server) namespaceCreated(n *Namespace) {
 func (s *Server) Namespaces() []*Namespace {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*Namespace, 0, len(s.nsps))
-	for _, n := range s.nsps {
-		out = append(out, n)
-	}
-	return out
+	return slices.Collect(maps.Values(s.nsps))
 }
 
 // OnNamespace registers h to run when a namespace is created, including the
@@ -507,11 +505,7 @@ func (p *ParentNamespace) OnConnect(h func(*Socket)) {
 func (p *ParentNamespace) Children() []*Namespace {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	out := make([]*Namespace, 0, len(p.children))
-	for _, n := range p.children {
-		out = append(out, n)
-	}
-	return out
+	return slices.Collect(maps.Values(p.children))
 }
 
 func (p *ParentNamespace) addChild(n *Namespace) {
