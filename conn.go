@@ -197,6 +197,7 @@ func (c *conn) onMessage(data []byte, binary bool) {
 			return
 		}
 		c.pending.put(name, nil)
+		c.srv.closing.Add() // under c.mu: Shutdown waits for it (see shut)
 		c.mu.Unlock()
 		auth := p.Data
 		// Middlewares are user code: they run once the reading goroutine
@@ -204,6 +205,7 @@ func (c *conn) onMessage(data []byte, binary bool) {
 		c.srv.track.Add()
 		connect := func() {
 			defer c.srv.track.Done()
+			defer c.srv.closing.Done()
 			c.connect(name, auth)
 		}
 		if !c.ec.AfterRead(connect) {
@@ -304,6 +306,10 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 			Data: json.RawMessage(`{"message":"Invalid namespace"}`)})
 		return
 	}
+	if c.isClosed() {
+		c.endConnect(name)
+		return // before a session is taken out of the store for nothing
+	}
 	prev := c.restore(nsp, auth)
 	s := newSocket(nsp, c, auth, prev)
 	if c.eio3 && prev == nil {
@@ -315,6 +321,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		c.mu.Unlock()
 		s.cancel(ErrDisconnected)
 		nsp.remove(s)
+		c.giveBack(nsp, prev)
 		return
 	}
 	c.pending.put(name, s)
@@ -333,6 +340,9 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		nsp.adapter.DelAll(s.id)
 		s.cancel(ErrDisconnected)
 		nsp.remove(s)
+		if err == nil || c.isClosed() {
+			c.giveBack(nsp, prev) // not refused: the connection went away
+		}
 		if err != nil {
 			srv.cfg.Logger.Debug("socketio: connection refused by middleware", "nsp", name, "err", err)
 			payload := connectErrorPayload
@@ -476,11 +486,32 @@ func (c *conn) restore(nsp *Namespace, auth json.RawMessage) *Session {
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectionStateRecovery.RestoreTimeout)
 	defer cancel()
 	sess, err := store.RestoreSession(ctx, pid, offset)
+	if err == nil && sess == nil && c.takeOver(ctx, nsp, pid) {
+		sess, err = restoreTakenOver(ctx, store, pid, offset)
+	}
 	if err != nil {
 		c.srv.cfg.Logger.Debug("socketio: restoring session failed", "err", err)
 		return nil
 	}
 	return sess
+}
+
+// isClosed reports whether the connection is shut.
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// giveBack stores again the restored session prev, whose socket did not
+// connect because its connection closed first: the client tries again.
+func (c *conn) giveBack(nsp *Namespace, prev *Session) {
+	if prev == nil {
+		return
+	}
+	if store, ok := nsp.adapter.(SessionStore); ok {
+		store.PersistSession(&Session{SID: prev.SID, PID: prev.PID, Rooms: prev.Rooms, Data: prev.Data})
+	}
 }
 
 // authOffset returns the recovery offset of a CONNECT payload, or "".
@@ -550,6 +581,8 @@ func (c *conn) shut(reason DisconnectReason, err error) bool {
 		return false
 	}
 	c.closed = true
+	c.srv.closing.Add() // under c.mu: Shutdown, which shuts c next, waits for it
+	defer c.srv.closing.Done()
 	c.stopTimer()
 	pending := c.pending.appendTo(nil)
 	c.mu.Unlock()

@@ -292,31 +292,48 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, ev string, args .
 		ctx, cancel = context.WithTimeout(ctx, b.RequestsTimeout())
 		defer cancel()
 	}
+	replies, expected, err := n.askServers(ctx, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(replies) < expected {
+		return replies, fmt.Errorf("socketio: server-side emit %q: %d of %d servers answered: %w", ev, len(replies), expected, ctx.Err())
+	}
+	return replies, nil
+}
+
+// askServers sends the server-side event p to the other servers and
+// collects their replies until every server has answered, ctx ends, or
+// enough, when not nil, accepts a reply. It returns the replies and how
+// many were expected.
+func (n *Namespace) askServers(ctx context.Context, p *protocol.Packet, enough func(Args) bool) ([]Args, int, error) {
 	var mu sync.Mutex
 	var replies []Args
 	expected := -1
 	done := make(chan struct{})
-	check := func() {
-		if expected >= 0 && len(replies) >= expected {
-			select {
-			case <-done:
-			default:
-				close(done)
-			}
+	var closed bool
+	finish := func() {
+		if !closed {
+			closed = true
+			close(done)
 		}
 	}
 	n2, err := n.adapter.ServerSideEmit(ctx, p, func(a Args) {
 		mu.Lock()
+		defer mu.Unlock()
 		replies = append(replies, a)
-		check()
-		mu.Unlock()
+		if enough != nil && enough(a) || expected >= 0 && len(replies) >= expected {
+			finish()
+		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	mu.Lock()
 	expected = n2
-	check()
+	if len(replies) >= expected {
+		finish()
+	}
 	mu.Unlock()
 	select {
 	case <-done:
@@ -324,15 +341,11 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, ev string, args .
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	out := append([]Args(nil), replies...)
-	if len(replies) < expected {
-		return out, fmt.Errorf("socketio: server-side emit %q: %d of %d servers answered: %w", ev, len(replies), expected, ctx.Err())
-	}
-	return out, nil
+	return append([]Args(nil), replies...), expected, nil
 }
 
 func (n *Namespace) serverSidePacket(ev string, args []any) (*protocol.Packet, error) {
-	if reserved(ev) || ev == "connection" || ev == "new_namespace" {
+	if reserved(ev) || ev == "connection" || ev == "new_namespace" || ev == takeoverEvent {
 		return nil, ErrReservedEvent
 	}
 	p, err := eventPacket(ev, args)
@@ -347,6 +360,10 @@ func (n *Namespace) serverSidePacket(ev string, args []any) (*protocol.Packet, e
 // OnServerSideEmit handler of ev. Adapters call it. reply, when not nil,
 // receives the handler's acknowledgement.
 func (n *Namespace) HandleServerSideEmit(ev string, args Args, reply func(Args)) {
+	if ev == takeoverEvent {
+		n.onTakeover(args, reply)
+		return
+	}
 	n.mu.RLock()
 	h := n.serverSide[ev]
 	n.mu.RUnlock()

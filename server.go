@@ -24,11 +24,15 @@ import (
 //	srv.OnConnect(func(s *socketio.Socket) { … })
 //	mux.Handle("/socket.io/", srv)
 type Server struct {
-	cfg    *Config
-	eio    *engineio.Server
-	track  *track.Group
-	ctx    context.Context // canceled by Shutdown
-	cancel context.CancelFunc
+	cfg   *Config
+	eio   *engineio.Server
+	track *track.Group
+	// closing counts the connections being shut and the sockets being
+	// connected, which may store sessions: Shutdown waits for them before
+	// it closes the adapters.
+	closing track.Group
+	ctx     context.Context // canceled by Shutdown
+	cancel  context.CancelFunc
 
 	mu          sync.RWMutex
 	nsps        map[string]*Namespace
@@ -377,8 +381,9 @@ func (s *Server) ServerSideEmitWithAck(ctx context.Context, ev string, args ...a
 	return s.Of("/").ServerSideEmitWithAck(ctx, ev, args...)
 }
 
-// Shutdown disconnects every socket with ReasonServerShuttingDown, closes the
-// adapters, closes the Engine.IO connections once they have sent what was
+// Shutdown disconnects every socket with ReasonServerShuttingDown, waits
+// for the connections that were closing on their own to store their
+// sessions, closes the adapters, closes the Engine.IO connections once they have sent what was
 // emitted to them (see engineio.Server.Shutdown), then waits for the
 // handlers still running. When ctx ends first, what is left is closed at
 // once and ctx's error is returned. As with Node's io.close(), clients are
@@ -406,6 +411,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.shut(ReasonServerShuttingDown, nil)
 	}
 	var errs []error
+	if err := s.closing.Wait(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, n := range nsps {
 		n.events.close()
 		if err := n.adapter.Close(); err != nil {

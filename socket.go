@@ -92,9 +92,10 @@ func newSocket(nsp *Namespace, c *conn, auth json.RawMessage, prev *Session) *So
 	if prev != nil {
 		s.id, s.pid, s.data, s.recovered = prev.SID, prev.PID, prev.Data, true
 	} else {
-		s.id = newID()
 		if nsp.srv.cfg.ConnectionStateRecovery != nil {
-			s.pid = newID()
+			s.pid, s.id = newPrivateID()
+		} else {
+			s.id = newID()
 		}
 	}
 	return s

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sio-go/socketio"
 	"github.com/sio-go/socketio/redisadapter/internal/redistest"
 	"github.com/sio-go/socketio/sioclient"
 )
@@ -280,4 +281,72 @@ func TestStreamsMixedRecovery(t *testing.T) {
 	t.Run("go to node", func(t *testing.T) {
 		recoverNodeClient(t, node, rs.Addr(), g.url, nodeURL, goBroadcaster(g), nodeBroadcaster(node))
 	})
+}
+
+// A client whose network goes away comes back through another server
+// before the server it left has noticed (its ping timeout is far off):
+// the new server finds the session live on the other one, which closes
+// that connection and stores the session; the client gets it back with
+// what the old server wrote into the dead connection meanwhile.
+func TestStreamsRecoveryTakesOverLiveSession(t *testing.T) {
+	rs := redistest.Start(t)
+	g1 := startStreams(t, rs.Addr(), "g1", nil)
+	g2 := startStreams(t, rs.Addr(), "g2", nil)
+	g1.ready(t)
+	g2.ready(t)
+	sw := redistest.StartSwitch(t)
+	sw.Route(g1.url)
+
+	m, err := sioclient.NewManager(sw.URL(), &sioclient.Config{
+		ReconnectionDelay: 50 * time.Millisecond, ReconnectionDelayMax: 100 * time.Millisecond,
+	})
+	must(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	s := m.Socket("/", &sioclient.SocketConfig{Auth: map[string]any{"rooms": []string{"room1"}}})
+	var mu sync.Mutex
+	var got []string
+	for _, ev := range []string{"e0", "m1", "m2", "after"} {
+		sioclient.On(s, ev, func(context.Context, json.RawMessage) error {
+			mu.Lock()
+			got = append(got, ev)
+			mu.Unlock()
+			return nil
+		})
+	}
+	ctx := ctxFor(t, 30*time.Second)
+	must(t, s.Connect(ctx))
+	id := s.ID()
+	must(t, g1.srv.To("room1").Emit(ctx, "e0"))
+	waitUntil(t, "e0", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+	disconnects := make(chan socketio.DisconnectReason, 1)
+	g1.srv.Of("/").Socket(id).OnDisconnect(func(ev socketio.DisconnectEvent) { disconnects <- ev.Reason })
+
+	sw.Route("")
+	sw.Drop()
+	waitUntil(t, "the client noticed", func() bool { return !s.Connected() })
+	must(t, g1.srv.To("room1").Emit(ctx, "m1")) // written into the dead connection
+	must(t, g2.srv.To("room1").Emit(ctx, "m2"))
+	if g1.srv.Of("/").Socket(id) == nil {
+		t.Fatal("the server noticed the dropped connection; the test needs it not to")
+	}
+	sw.Route(g2.url)
+	waitUntil(t, "reconnection", func() bool { return s.Connected() })
+	if !s.Recovered() {
+		t.Fatal("the session was not recovered")
+	}
+	equal(t, "socket id after recovery", s.ID(), id)
+	select {
+	case r := <-disconnects:
+		equal(t, "old socket's disconnect reason", r, socketio.ReasonTransportClose)
+	case <-time.After(wait):
+		t.Fatal("the old socket was not disconnected")
+	}
+	if g1.srv.Of("/").Socket(id) != nil || g2.srv.Of("/").Socket(id) == nil {
+		t.Fatal("the socket is not on the second server only")
+	}
+	must(t, g1.srv.To("room1").Emit(ctx, "after")) // rooms restored on g2
+	waitUntil(t, "after", func() bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(got, "after") })
+	mu.Lock()
+	defer mu.Unlock()
+	equal(t, "events", got, []string{"e0", "m1", "m2", "after"})
 }

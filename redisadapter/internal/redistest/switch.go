@@ -18,6 +18,8 @@ type Switch struct {
 	mu      sync.Mutex
 	backend string // host:port; empty refuses connections
 	conns   map[net.Conn]struct{}
+	pairs   map[net.Conn]net.Conn // client side → server side
+	held    map[net.Conn]bool     // server sides left open by Drop
 	wg      sync.WaitGroup
 }
 
@@ -28,7 +30,7 @@ func StartSwitch(t testing.TB) *Switch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Switch{l: l, conns: map[net.Conn]struct{}{}}
+	s := &Switch{l: l, conns: map[net.Conn]struct{}{}, pairs: map[net.Conn]net.Conn{}, held: map[net.Conn]bool{}}
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(s.close)
@@ -55,6 +57,25 @@ func (s *Switch) Cut() {
 	s.mu.Unlock()
 }
 
+// Drop closes the client side of every connection open through the
+// switch and leaves the server side open and silent, as when a client's
+// network goes away: a server notices only when its ping timeout passes.
+// What the servers write meanwhile is discarded.
+func (s *Switch) Drop() {
+	s.mu.Lock()
+	for c, b := range s.pairs {
+		s.held[b] = true
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Switch) isHeld(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held[c]
+}
+
 func (s *Switch) accept() {
 	defer s.wg.Done()
 	for {
@@ -77,6 +98,7 @@ func (s *Switch) accept() {
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.conns[b] = struct{}{}
+		s.pairs[c] = b
 		s.mu.Unlock()
 		s.wg.Add(2)
 		go s.pipe(c, b)
@@ -87,11 +109,21 @@ func (s *Switch) accept() {
 func (s *Switch) pipe(dst, src net.Conn) {
 	defer s.wg.Done()
 	_, _ = io.Copy(dst, src)
+	if s.isHeld(dst) {
+		return // the client side closed; the server side stays (Drop)
+	}
+	if s.isHeld(src) {
+		_, _ = io.Copy(io.Discard, src) // until the server or Cut closes it
+	}
 	_ = dst.Close()
 	_ = src.Close()
 	s.mu.Lock()
 	delete(s.conns, dst)
 	delete(s.conns, src)
+	delete(s.pairs, dst)
+	delete(s.pairs, src)
+	delete(s.held, dst)
+	delete(s.held, src)
 	s.mu.Unlock()
 }
 
