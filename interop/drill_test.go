@@ -96,9 +96,15 @@ type drillClient struct {
 	missed    int // ticks skipped
 	disorder  int // ticks received twice or out of order
 	connects  int
-	drops     int     // disconnections
-	recovered int     // connections that recovered the session
-	got       []uint8 // times each tick arrived
+	drops     int      // disconnections
+	recovered int      // connections that recovered the session
+	got       []uint8  // times each tick arrived
+	history   []string // connections and disconnections, for the logs
+}
+
+// note records a connection or disconnection in c's history; c.mu is held.
+func (c *drillClient) note(what string) {
+	c.history = append(c.history, time.Now().Format("15:04:05.000")+" "+what+" after tick "+strconv.Itoa(c.last))
 }
 
 func (c *drillClient) snapshot() (last, missed, disorder, connects, recovered int) {
@@ -158,8 +164,9 @@ func TestNodeLossDrill(t *testing.T) {
 	for i := range cs {
 		c := &drillClient{last: -1, connects: 1}
 		c.s = dial(i%2 == 0)
-		c.s.OnDisconnect(func(sioclient.DisconnectEvent) {
+		c.s.OnDisconnect(func(ev sioclient.DisconnectEvent) {
 			c.mu.Lock()
+			c.note("disconnected (" + string(ev.Reason) + ")")
 			c.drops++
 			c.mu.Unlock()
 		})
@@ -168,6 +175,9 @@ func TestNodeLossDrill(t *testing.T) {
 			c.connects++
 			if c.s.Recovered() {
 				c.recovered++
+				c.note("recovered " + c.s.ID())
+			} else {
+				c.note("connected " + c.s.ID())
 			}
 			c.mu.Unlock()
 		})
@@ -355,11 +365,52 @@ func TestNodeLossDrill(t *testing.T) {
 	}
 	if lost != 0 {
 		t.Logf("rolling restart: %d deliveries lost", lost)
+		logGaps(t, cs, from, last)
 	}
 	if moved != len(cs) {
 		t.Errorf("%d of %d clients moved during the rolling restart", moved, len(cs))
 	}
 	if rec < moves*9/10 {
 		t.Errorf("only %d of %d reconnections recovered their session", rec, moves)
+	}
+}
+
+// logGaps logs, for up to 10 clients, the ticks from..to that they did not
+// receive although some other client did.
+func logGaps(t *testing.T, cs []*drillClient, from, to int) {
+	t.Helper()
+	sent := func(k int) bool {
+		for _, c := range cs {
+			c.mu.Lock()
+			got := k < len(c.got) && c.got[k] > 0
+			c.mu.Unlock()
+			if got {
+				return true
+			}
+		}
+		return false
+	}
+	logged := 0
+	for i, c := range cs {
+		var gaps []int
+		c.mu.Lock()
+		for k := from; k <= to; k++ {
+			if (k >= len(c.got) || c.got[k] == 0) && len(gaps) < 20 {
+				gaps = append(gaps, k)
+			}
+		}
+		connects, recovered, polling := c.connects, c.recovered, i%2 == 0
+		history := strings.Join(c.history, "; ")
+		c.mu.Unlock()
+		var lost []int
+		for _, k := range gaps {
+			if sent(k) {
+				lost = append(lost, k)
+			}
+		}
+		if len(lost) > 0 && logged < 10 {
+			logged++
+			t.Logf("client %d (polling %v, %d connections, %d recovered) lacks ticks %v; %s", i, polling, connects, recovered, lost, history)
+		}
 	}
 }
