@@ -49,6 +49,9 @@ type Conn struct {
 
 	poll    *pollWaiter // the pending GET, if any
 	posting bool        // a POST is being read
+	// answered is the last GET's answer, kept until a GET with another
+	// cache buster shows that the client got it (see servePoll).
+	answered *pollAnswer
 	// graceNoop: the client closed the session over polling with no GET
 	// pending; one GET arriving shortly after is answered with a noop.
 	graceNoop bool
@@ -76,6 +79,14 @@ type Conn struct {
 	closeErr     error // the error a closing session ends with
 
 	done chan struct{} // made by Done
+}
+
+// pollAnswer is a poll response with packets, and the cache buster ("t")
+// of the request it answered.
+type pollAnswer struct {
+	t           string
+	payload     []byte
+	contentType string
 }
 
 type pollWaiter struct {

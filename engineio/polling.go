@@ -46,6 +46,23 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		c.srv.refuse(w, r, false, &ConnectionError{Code: ErrUnknownSID})
 		return
 	}
+	// An HTTP client sends a GET again, unseen by its caller, when the
+	// connection that carried it closes before any byte of the answer
+	// (Go's Transport and browsers do, for idempotent requests on a reused
+	// connection): a proxy between them, a load balancer or a forwarding
+	// server, that dies after this server wrote the answer loses it. The
+	// retry has the same cache buster: answer it with the same packets.
+	// Any other GET shows that the client got the last answer.
+	t := cacheBusterOf(r.URL.RawQuery)
+	if a := c.answered; a != nil {
+		c.answered = nil
+		if t != "" && t == a.t && c.poll == nil {
+			c.answered = a
+			c.mu.Unlock()
+			c.writePoll(w, r, a.payload, a.contentType)
+			return
+		}
+	}
 	if c.poll != nil {
 		c.mu.Unlock()
 		c.finish(ReasonTransportError, errors.New("engineio: overlapping poll from client"))
@@ -104,6 +121,9 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			} else {
 				payload = appendPayload(make([]byte, 0, payloadSize(q)), q)
 			}
+			if t != "" {
+				c.answered = &pollAnswer{t: t, payload: payload, contentType: ctype}
+			}
 		case c.state == stateClosing:
 			payload, closing = closePayload, true
 		}
@@ -134,6 +154,18 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		c.mu.Lock()
 	}
+}
+
+// cacheBusterOf returns the "t" parameter of a raw query, or "".
+func cacheBusterOf(rawQuery string) string {
+	for rawQuery != "" {
+		var kv string
+		kv, rawQuery, _ = strings.Cut(rawQuery, "&")
+		if v, ok := strings.CutPrefix(kv, "t="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func payloadSize(q []packet) int {

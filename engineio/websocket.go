@@ -224,6 +224,7 @@ func (c *Conn) switchTo(ws wsConn) bool {
 	}
 	c.probeWS = nil
 	c.upgrading, c.probed, c.upgraded = false, false, true
+	c.answered = nil // no GET follows
 	c.transport = WebSocket
 	if c.b64Probe {
 		c.b64WS = true
