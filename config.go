@@ -28,6 +28,12 @@ type Config struct {
 	// ConnectionStateRecovery, when not nil, lets a client that lost its
 	// connection get back its id, rooms and data, and the events it missed,
 	// when it reconnects soon enough. Defaults to nil (off).
+	//
+	// Unlike the official server, a client that comes back before the
+	// server noticed its old connection was gone (the ping timeout) gets its
+	// session too: the server closes the old connection, here or, with a
+	// store shared by the servers (redisadapter.NewStreams), on the server
+	// that holds it, and restores the session.
 	ConnectionStateRecovery *RecoveryConfig
 
 	// CleanupEmptyChildNamespaces removes a namespace created on demand by

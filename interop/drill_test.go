@@ -145,9 +145,9 @@ func TestNodeLossDrill(t *testing.T) {
 	})
 	lb := startHAProxy(t, addrs)
 
-	dial := func(polling bool) *sioclient.Socket {
+	dial := func(polling bool, sock sioclient.SocketConfig) *sioclient.Socket {
 		cfg := &sioclient.Config{ReconnectionDelay: 100 * time.Millisecond, ReconnectionDelayMax: 500 * time.Millisecond,
-			Timeout: 5 * time.Second}
+			Timeout: 5 * time.Second, Socket: sock}
 		if polling {
 			cfg.Engine.Transports = []engineio.Transport{engineio.Polling}
 		}
@@ -163,7 +163,7 @@ func TestNodeLossDrill(t *testing.T) {
 	cs := make([]*drillClient, clients)
 	for i := range cs {
 		c := &drillClient{last: -1, connects: 1}
-		c.s = dial(i%2 == 0)
+		c.s = dial(i%2 == 0, sioclient.SocketConfig{})
 		c.s.OnDisconnect(func(ev sioclient.DisconnectEvent) {
 			c.mu.Lock()
 			c.note("disconnected (" + string(ev.Reason) + ")")
@@ -200,7 +200,11 @@ func TestNodeLossDrill(t *testing.T) {
 		cs[i] = c
 	}
 
-	sender := dial(false)
+	// The sender's ticks are acknowledged and sent again until they are
+	// (Retries), and the servers broadcast each tick once (the drill node
+	// records it in Redis first): an emit without acknowledgement is at
+	// most once, lost when the connection under it closes.
+	sender := dial(false, sioclient.SocketConfig{Retries: 50, AckTimeout: time.Second})
 	var seq atomic.Int64
 	seq.Store(-1)
 	stop := make(chan struct{})
@@ -318,14 +322,22 @@ func TestNodeLossDrill(t *testing.T) {
 		}
 	}
 	lostKilled, _, _ := check(from0, at, onKilled)
+	// Clients that reconnected from the killed server with their session:
+	// polling clients of the other servers whose requests it forwarded.
+	recoveredFromKilled := func(i int) bool {
+		_, _, _, _, rec := cs[i].snapshot()
+		return onKilled(i) && rec > b0[i].recovered
+	}
+	lostRecovered, _, _ := check(from0, at, recoveredFromKilled)
 	lostOthers, dups0, neverSent0 := check(from0, at, func(i int) bool { return !onKilled(i) })
-	t.Logf("SIGKILL of one server of 3: %d of %d clients were on it; all connected again within %v; %d of them recovered a session; they missed %d deliveries (%.1f each), the other clients %d; %d duplicated; %d ticks lost by the sender itself",
-		affected, len(cs), settle.Round(10*time.Millisecond), recovered, lostKilled, float64(lostKilled)/float64(max(affected, 1)), lostOthers, dups0, neverSent0)
+	t.Logf("SIGKILL of one server of 3: %d of %d clients were on it; all connected again within %v; %d of them recovered a session (and missed %d deliveries); they missed %d deliveries in all (%.1f each), the other clients %d; %d duplicated; %d ticks lost by the sender itself",
+		affected, len(cs), settle.Round(10*time.Millisecond), recovered, lostRecovered, lostKilled, float64(lostKilled)/float64(max(affected, 1)), lostOthers, dups0, neverSent0)
 	if affected == 0 {
 		t.Error("no client was on the killed server")
 	}
-	if lostOthers != 0 || dups0 != 0 {
-		t.Errorf("SIGKILL: clients of the surviving servers missed %d deliveries; %d duplicated", lostOthers, dups0)
+	if lostOthers != 0 || lostRecovered != 0 || dups0 != 0 {
+		t.Errorf("SIGKILL: clients of the surviving servers missed %d deliveries, those that recovered their session %d; %d duplicated",
+			lostOthers, lostRecovered, dups0)
 	}
 
 	// Rolling restart with SIGTERM: each server drains, its clients move to
@@ -348,29 +360,20 @@ func TestNodeLossDrill(t *testing.T) {
 		moves += m
 		rec += r - b1[i].recovered
 	}
-	// A tick no client has was lost on its way from the sender (an emit
-	// without acknowledgement is at most once when the sender's own
-	// connection is closed under it); one that some clients have and
-	// others not was lost in delivery.
+	// A tick no client has was lost on its way from the sender; one that
+	// some clients have and others not was lost in delivery.
 	from := at + 1
 	lost, dups, neverSent := check(from, last, func(int) bool { return true })
 	t.Logf("rolling restart (SIGTERM, drain over 1s) of 3 servers in %v: %d of %d clients moved, %d reconnections, %d of them recovered their session; of ticks %d to %d, %d deliveries lost, %d duplicated, %d ticks lost by the sender itself (no client has them)",
 		rolling.Round(10*time.Millisecond), moved, len(cs), moves, rec, from, last, lost, dups, neverSent)
-	// Duplicates are a failure. Lost deliveries are reported, not failed:
-	// a few reconnections in some runs do not recover their session (a
-	// client that moves twice in a row, while the servers restart one
-	// after the other), and those clients miss what was sent meanwhile.
-	if dups != 0 {
-		t.Errorf("rolling restart: %d deliveries duplicated", dups)
-	}
-	if lost != 0 {
-		t.Logf("rolling restart: %d deliveries lost", lost)
+	if dups != 0 || lost != 0 || neverSent != 0 {
+		t.Errorf("rolling restart: %d deliveries lost, %d duplicated, %d ticks lost by the sender", lost, dups, neverSent)
 		logGaps(t, cs, from, last)
 	}
 	if moved != len(cs) {
 		t.Errorf("%d of %d clients moved during the rolling restart", moved, len(cs))
 	}
-	if rec < moves*9/10 {
+	if rec != moves {
 		t.Errorf("only %d of %d reconnections recovered their session", rec, moves)
 	}
 }

@@ -2,7 +2,8 @@
 // (interop/drill_test.go): a Socket.IO server on 127.0.0.1:$PORT in a
 // cluster on the Redis at $REDIS_ADDR through the Streams adapter, with
 // connection state recovery and routing. Every socket joins "all"; the
-// event "tick" from any client is broadcast to "all". On SIGTERM it drains
+// event "tick" (a number) from any client is broadcast to "all" once per
+// number, and acknowledged. On SIGTERM it drains
 // (new connections refused, open ones closed over one second, their
 // sessions stored), shuts down and exits 0. It prints "listening" once it
 // has announced itself.
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -35,8 +37,26 @@ func main() {
 	})
 	srv.OnConnect(func(s *socketio.Socket) {
 		s.Join("all")
-		s.OnRaw("tick", func(ctx context.Context, a socketio.Args, _ socketio.AckFunc) {
-			_ = srv.To("all").Emit(ctx, "tick", a.Values()...)
+		s.OnRaw("tick", func(_ context.Context, a socketio.Args, ack socketio.AckFunc) {
+			var n int
+			if a.Decode(0, &n) != nil {
+				return
+			}
+			// Each tick is broadcast once, although the sender sends it
+			// again when its acknowledgement is lost (its connection
+			// closed by a drain): the servers note in Redis the ticks
+			// they broadcast. Not the socket's context: the socket may
+			// be gone, the broadcast must happen and be noted anyway.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			key := "drill:tick:" + strconv.Itoa(n)
+			if rdb.Exists(ctx, key).Val() == 0 {
+				_ = srv.To("all").Emit(ctx, "tick", n)
+				rdb.Set(ctx, key, 1, time.Hour)
+			}
+			if ack != nil {
+				_ = ack()
+			}
 		})
 	})
 	ln, err := net.Listen("tcp", addr)
