@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -349,4 +350,34 @@ func TestStreamsRecoveryTakesOverLiveSession(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	equal(t, "events", got, []string{"e0", "m1", "m2", "after"})
+}
+
+// A client whose session is gone (its server was killed) does not wait
+// for the dead server to answer whether it holds the session: a killed
+// process's connections to Redis close with it, so the servers that are
+// asked are those still subscribed, and the client gets a new session at
+// once. (A server that is alive but does not answer is waited for up to
+// RecoveryConfig.RestoreTimeout.)
+func TestStreamsTakeoverDoesNotWaitForDeadServer(t *testing.T) {
+	rs := redistest.Start(t)
+	g1 := startStreams(t, rs.Addr(), "g1", nil)
+	g2 := startStreams(t, rs.Addr(), "g2", nil)
+	g1.ready(t)
+	g2.ready(t)
+	waitServerCount(t, 2, g1.srv.Of("/").Adapter().(serverCounter))
+	_ = g2.rdb.Close() // g2's connections to Redis close, as a killed server's do
+
+	start := time.Now()
+	s, err := sioclient.Dial(ctxFor(t, 30*time.Second), g1.url, &sioclient.Config{Socket: sioclient.SocketConfig{
+		Auth: map[string]any{"pid": strings.Repeat("p", 40), "offset": "1-0"}}})
+	must(t, err)
+	t.Cleanup(func() { _ = s.Manager().Close() })
+	took := time.Since(start)
+	if s.Recovered() {
+		t.Fatal("recovered a session that does not exist")
+	}
+	if took > time.Second {
+		t.Fatalf("connecting took %v: the server waited for the dead one", took)
+	}
+	t.Logf("new session after %v", took)
 }
