@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"crypto/subtle"
+	"slices"
 	"strconv"
 	"time"
 
@@ -45,18 +46,17 @@ func (c *conn) takeOver(ctx context.Context, nsp *Namespace, pid string) bool {
 		return false
 	}
 	p.Namespace = nsp.name
-	ended := false
-	_, _, err = nsp.askServers(ctx, p, func(a Args) bool {
-		var yes bool
-		if a.Decode(0, &yes) == nil && yes {
-			ended = true
-		}
-		return ended
-	})
+	replies, _, err := nsp.askServers(ctx, p, endedSession)
 	if err != nil {
 		c.srv.cfg.Logger.Debug("socketio: asking the cluster for a live session failed", "nsp", nsp.name, "err", err)
 	}
-	return ended
+	return slices.ContainsFunc(replies, endedSession)
+}
+
+// endedSession reports whether a server's answer to takeoverEvent is yes.
+func endedSession(a Args) bool {
+	var yes bool
+	return a.Decode(0, &yes) == nil && yes
 }
 
 // restoreTakenOver restores session pid once the connection that held it
