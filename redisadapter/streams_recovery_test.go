@@ -86,51 +86,71 @@ func missedWhileAway(t *testing.T, sw *redistest.Switch, redisAddr, next string,
 	return []string{"m1", "m2", "m3"}
 }
 
-// A Go client on server A loses its connection; events are broadcast by
-// both servers meanwhile; it reconnects to server B, which restores its
-// session with exactly the events it missed, in order.
-func TestStreamsRecoveryAcrossNodesGoClient(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
-	sw := redistest.StartSwitch(t)
-	sw.Route(g1.url)
+// recoveringPair starts two Streams servers with recovery on one Redis and
+// a Go client in room1 connected to the first through a switch; got
+// returns the events among evs the client received, in order.
+type recoveringPair struct {
+	rs     *redistest.Server
+	g1, g2 *goServer
+	sw     *redistest.Switch
+	s      *sioclient.Socket
 
-	m, err := sioclient.NewManager(sw.URL(), &sioclient.Config{
+	mu  sync.Mutex
+	got []string
+}
+
+func startRecoveringPair(t *testing.T, evs ...string) *recoveringPair {
+	t.Helper()
+	p := &recoveringPair{rs: redistest.Start(t)}
+	p.g1 = startStreams(t, p.rs.Addr(), "g1", nil)
+	p.g2 = startStreams(t, p.rs.Addr(), "g2", nil)
+	p.g1.ready(t)
+	p.g2.ready(t)
+	p.sw = redistest.StartSwitch(t)
+	p.sw.Route(p.g1.url)
+	m, err := sioclient.NewManager(p.sw.URL(), &sioclient.Config{
 		ReconnectionDelay: 50 * time.Millisecond, ReconnectionDelayMax: 100 * time.Millisecond,
 	})
 	must(t, err)
 	t.Cleanup(func() { _ = m.Close() })
-	s := m.Socket("/", &sioclient.SocketConfig{Auth: map[string]any{"rooms": []string{"room1"}}})
-	var mu sync.Mutex
-	var got []string
-	for _, ev := range []string{"e0", "m1", "m2", "m3", "not-mine", "after"} {
-		sioclient.On(s, ev, func(context.Context, json.RawMessage) error {
-			mu.Lock()
-			got = append(got, ev)
-			mu.Unlock()
+	p.s = m.Socket("/", &sioclient.SocketConfig{Auth: map[string]any{"rooms": []string{"room1"}}})
+	for _, ev := range evs {
+		sioclient.On(p.s, ev, func(context.Context, json.RawMessage) error {
+			p.mu.Lock()
+			p.got = append(p.got, ev)
+			p.mu.Unlock()
 			return nil
 		})
 	}
-	ctx := ctxFor(t, 30*time.Second)
-	must(t, s.Connect(ctx))
-	id := s.ID()
-	must(t, g1.srv.To("room1").Emit(ctx, "e0"))
-	waitUntil(t, "e0", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+	must(t, p.s.Connect(ctxFor(t, 30*time.Second)))
+	return p
+}
 
-	want := missedWhileAway(t, sw, rs.Addr(), g2.url, goBroadcaster(g1), goBroadcaster(g2))
-	waitUntil(t, "reconnection", func() bool { return s.Connected() })
-	if !s.Recovered() {
+func (p *recoveringPair) events() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.got)
+}
+
+// A Go client on server A loses its connection; events are broadcast by
+// both servers meanwhile; it reconnects to server B, which restores its
+// session with exactly the events it missed, in order.
+func TestStreamsRecoveryAcrossNodesGoClient(t *testing.T) {
+	p := startRecoveringPair(t, "e0", "m1", "m2", "m3", "not-mine", "after")
+	ctx := ctxFor(t, 30*time.Second)
+	id := p.s.ID()
+	must(t, p.g1.srv.To("room1").Emit(ctx, "e0"))
+	waitUntil(t, "e0", func() bool { return len(p.events()) == 1 })
+
+	want := missedWhileAway(t, p.sw, p.rs.Addr(), p.g2.url, goBroadcaster(p.g1), goBroadcaster(p.g2))
+	waitUntil(t, "reconnection", func() bool { return p.s.Connected() })
+	if !p.s.Recovered() {
 		t.Fatal("the session was not recovered")
 	}
-	equal(t, "socket id after recovery", s.ID(), id)
-	must(t, g1.srv.To("room1").Emit(ctx, "after")) // rooms restored on g2
-	waitUntil(t, "after", func() bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(got, "after") })
-	mu.Lock()
-	defer mu.Unlock()
-	equal(t, "events", got, append(append([]string{"e0"}, want...), "after"))
+	equal(t, "socket id after recovery", p.s.ID(), id)
+	must(t, p.g1.srv.To("room1").Emit(ctx, "after")) // rooms restored on g2
+	waitUntil(t, "after", func() bool { return slices.Contains(p.events(), "after") })
+	equal(t, "events", p.events(), append(append([]string{"e0"}, want...), "after"))
 }
 
 // waitUntil waits until cond holds, and fails the test naming what after
@@ -290,47 +310,24 @@ func TestStreamsMixedRecovery(t *testing.T) {
 // that connection and stores the session; the client gets it back with
 // what the old server wrote into the dead connection meanwhile.
 func TestStreamsRecoveryTakesOverLiveSession(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
-	sw := redistest.StartSwitch(t)
-	sw.Route(g1.url)
-
-	m, err := sioclient.NewManager(sw.URL(), &sioclient.Config{
-		ReconnectionDelay: 50 * time.Millisecond, ReconnectionDelayMax: 100 * time.Millisecond,
-	})
-	must(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	s := m.Socket("/", &sioclient.SocketConfig{Auth: map[string]any{"rooms": []string{"room1"}}})
-	var mu sync.Mutex
-	var got []string
-	for _, ev := range []string{"e0", "m1", "m2", "after"} {
-		sioclient.On(s, ev, func(context.Context, json.RawMessage) error {
-			mu.Lock()
-			got = append(got, ev)
-			mu.Unlock()
-			return nil
-		})
-	}
+	p := startRecoveringPair(t, "e0", "m1", "m2", "after")
+	g1, g2, s := p.g1, p.g2, p.s
 	ctx := ctxFor(t, 30*time.Second)
-	must(t, s.Connect(ctx))
 	id := s.ID()
 	must(t, g1.srv.To("room1").Emit(ctx, "e0"))
-	waitUntil(t, "e0", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+	waitUntil(t, "e0", func() bool { return len(p.events()) == 1 })
 	disconnects := make(chan socketio.DisconnectReason, 1)
 	g1.srv.Of("/").Socket(id).OnDisconnect(func(ev socketio.DisconnectEvent) { disconnects <- ev.Reason })
 
-	sw.Route("")
-	sw.Drop()
+	p.sw.Route("")
+	p.sw.Drop()
 	waitUntil(t, "the client noticed", func() bool { return !s.Connected() })
 	must(t, g1.srv.To("room1").Emit(ctx, "m1")) // written into the dead connection
 	must(t, g2.srv.To("room1").Emit(ctx, "m2"))
 	if g1.srv.Of("/").Socket(id) == nil {
 		t.Fatal("the server noticed the dropped connection; the test needs it not to")
 	}
-	sw.Route(g2.url)
+	p.sw.Route(g2.url)
 	waitUntil(t, "reconnection", func() bool { return s.Connected() })
 	if !s.Recovered() {
 		t.Fatal("the session was not recovered")
@@ -346,10 +343,8 @@ func TestStreamsRecoveryTakesOverLiveSession(t *testing.T) {
 		t.Fatal("the socket is not on the second server only")
 	}
 	must(t, g1.srv.To("room1").Emit(ctx, "after")) // rooms restored on g2
-	waitUntil(t, "after", func() bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(got, "after") })
-	mu.Lock()
-	defer mu.Unlock()
-	equal(t, "events", got, []string{"e0", "m1", "m2", "after"})
+	waitUntil(t, "after", func() bool { return slices.Contains(p.events(), "after") })
+	equal(t, "events", p.events(), []string{"e0", "m1", "m2", "after"})
 }
 
 // A client whose session is gone (its server was killed) does not wait
