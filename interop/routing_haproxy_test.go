@@ -74,13 +74,99 @@ func startHAProxy(t *testing.T, servers []string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return "http://" + waitListening(t, "haproxy", bind, &stderr)
+}
+
+// nginxConfig is the nginx of the routing tests: an upstream in round robin
+// (nginx's default: no ip_hash, no hash, no sticky cookie), HTTP/1.1 to the
+// servers with the Upgrade headers passed on for WebSocket. docs/deploy.md
+// quotes it.
+var nginxConfig = template.Must(template.New("nginx").Parse(`# test only: one foreground process, files in the test's directory
+daemon off;
+master_process off;
+pid {{.Dir}}/nginx.pid;
+error_log stderr warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+    client_body_temp_path {{.Dir}}/body;
+    proxy_temp_path {{.Dir}}/proxy;
+    fastcgi_temp_path {{.Dir}}/fastcgi;
+    uwsgi_temp_path {{.Dir}}/uwsgi;
+    scgi_temp_path {{.Dir}}/scgi;
+
+    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+
+    upstream nodes {
+{{- range .Servers}}
+        server {{.}};
+{{- end}}
+    }
+
+    server {
+        listen {{.Bind}};
+        location / {
+            proxy_pass http://nodes;
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            # longer than pingInterval + pingTimeout: a long poll is idle
+            # up to pingInterval
+            proxy_read_timeout 60s;
+        }
+    }
+}
+`))
+
+// startNginx runs nginx in front of servers (host:port) and returns its
+// URL.
+func startNginx(t *testing.T, servers []string) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if bin, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
+			t.Fatal("nginx is not installed: run scripts/setup.sh")
+		}
+	}
+	bind := freeAddr(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "nginx.conf")
+	f, err := os.Create(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nginxConfig.Execute(f, map[string]any{"Bind": bind, "Servers": servers, "Dir": dir}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cmd := exec.Command(bin, "-c", cfg, "-p", dir, "-e", "stderr")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return "http://" + waitListening(t, "nginx", bind, &stderr)
+}
+
+// waitListening waits up to 10s until something listens on addr.
+func waitListening(t *testing.T, what, addr string, stderr *strings.Builder) string {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", bind); err == nil {
+		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "http://" + bind
+			return addr
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("haproxy does not listen on %s: %s", bind, stderr.String())
+			t.Fatalf("%s does not listen on %s: %s", what, addr, stderr.String())
 		}
 	}
 }
@@ -195,92 +281,108 @@ func clusterErrors(c *sioClient, names []string) (n int, detail []string) {
 	return n, detail
 }
 
-// TestRoundRobinBalancer puts HAProxy in round-robin mode, without sticky
-// sessions, in front of three Go servers with routing, then of three Node
-// servers, and drives socket.io-client through it with polling only and
-// with the default transports: our cluster must have no error and deliver
-// every event once, in order; Node's error count is reported beside it.
+// TestRoundRobinBalancer puts HAProxy, then nginx, in round-robin mode,
+// without sticky sessions, in front of three Go servers with routing, then
+// of three Node servers, and drives socket.io-client through them with
+// polling only and with the default transports: our cluster must have no
+// error and deliver every event once, in order; Node's error count is
+// reported beside it.
 func TestRoundRobinBalancer(t *testing.T) {
-	const clients, burst = 4, 300
 	redisAddr := startRedis(t)
 	goAddrs, forwarded := startRoutedGo(t, redisAddr, 3)
-	goLB := startHAProxy(t, goAddrs)
-	c := startClient(t)
-
-	for _, tr := range []string{"polling", "default"} {
-		t.Run("go/"+tr, func(t *testing.T) {
-			before := forwarded.Load()
-			var names []string
-			for i := range clients {
-				name := fmt.Sprintf("go-%s-%d", tr, i)
-				names = append(names, name)
-				opts := nodeproc.M{"forceNew": true, "reconnection": false}
-				if tr == "polling" {
-					opts["transports"] = []string{"polling"}
-				}
-				c.dial(name, goLB, "/", opts)
-			}
-			// one client broadcasts a burst; every other one gets it all,
-			// in order, once
-			c.p.Send(nodeproc.M{"cmd": "burst", "socket": names[0], "event": "bcast", "count": burst, "pad": 50})
-			for _, name := range names[1:] {
-				for i, e := range c.events(name, "bcast", burst) {
-					var v []struct{ I int }
-					if !e.Decode("args", &v) || len(v) != 1 || v[0].I != i {
-						t.Fatalf("%s: bcast %d is %s", name, i, e)
-					}
-				}
-			}
-			for _, name := range names {
-				c.emitAck(name, name+"-echo", 0, "echo", "hi", 1)
-				jsonEqual(t, "echo", c.ack(name+"-echo").Field("args"), []any{"hi", 1})
-			}
-			time.Sleep(200 * time.Millisecond) // a late duplicate or error would show by now
-			for _, name := range names[1:] {
-				if extra := c.p.Events(func(e nodeproc.Event) bool {
-					return e.Type == "event" && e.Str("socket") == name && e.Str("name") == "bcast"
-				}); len(extra) != burst {
-					t.Errorf("%s got %d bcast events, want %d", name, len(extra), burst)
-				}
-			}
-			n, detail := clusterErrors(c, names)
-			if n != 0 {
-				t.Errorf("%d errors through the balancer:\n%s", n, strings.Join(detail, "\n"))
-			}
-			fw := forwarded.Load() - before
-			if fw == 0 {
-				t.Error("no request was forwarded: the balancer stuck to one server")
-			}
-			t.Logf("Go cluster, %s: %d clients, 0 errors, %d requests forwarded between servers", tr, clients, fw)
-			for _, name := range names {
-				c.call("disconnect", name)
-			}
-		})
-	}
-
 	nodeAddrs := startNodeCluster(t, startRedis(t), 3)
-	nodeLB := startHAProxy(t, nodeAddrs)
-	for _, tr := range []string{"polling", "default"} {
-		t.Run("node/"+tr, func(t *testing.T) {
-			var names []string
-			for i := range clients {
-				name := fmt.Sprintf("node-%s-%d", tr, i)
-				names = append(names, name)
-				opts := nodeproc.M{"forceNew": true, "reconnection": false}
-				if tr == "polling" {
-					opts["transports"] = []string{"polling"}
-				}
-				c.open(name, nodeLB, "/", opts)
-			}
-			for _, name := range names {
-				c.p.Poll(10*time.Second, func(e nodeproc.Event) bool {
-					return e.Str("socket") == name && (e.Type == "connect" || e.Type == "connect_error" || e.Type == "disconnect")
-				})
-				c.p.Send(nodeproc.M{"cmd": "emit", "socket": name, "event": "bcast", "args": []any{nodeproc.M{"i": 0}}})
-			}
-			time.Sleep(2 * time.Second) // failures of polling sessions show within a poll or two
-			n, _ := clusterErrors(c, names)
-			t.Logf("Node cluster, %s: %d clients, %d errors (connect_error or disconnect) through the same balancer", tr, clients, n)
-		})
+	c := startClient(t)
+	for _, lb := range []struct {
+		name  string
+		start func(*testing.T, []string) string
+	}{{"haproxy", startHAProxy}, {"nginx", startNginx}} {
+		goLB := lb.start(t, goAddrs)
+		for _, tr := range []string{"polling", "default"} {
+			t.Run(lb.name+"/go/"+tr, func(t *testing.T) { roundRobinGo(t, c, goLB, forwarded, lb.name+"-"+tr) })
+		}
+		nodeLB := lb.start(t, nodeAddrs)
+		for _, tr := range []string{"polling", "default"} {
+			t.Run(lb.name+"/node/"+tr, func(t *testing.T) { roundRobinNode(t, c, nodeLB, lb.name+"-"+tr) })
+		}
 	}
+}
+
+// balancedClients is the number of clients of each round-robin subtest.
+const balancedClients = 4
+
+// balancedOptions returns the client options of transport tr ("polling"
+// or "default"), reconnection off so that an error is final.
+func balancedOptions(tr string) nodeproc.M {
+	opts := nodeproc.M{"forceNew": true, "reconnection": false}
+	if strings.HasSuffix(tr, "polling") {
+		opts["transports"] = []string{"polling"}
+	}
+	return opts
+}
+
+// roundRobinGo drives socket.io-client through the balancer at lb in front
+// of the Go cluster: a burst broadcast by one client reaches every other
+// once, in order; acknowledgements come back; nothing fails.
+func roundRobinGo(t *testing.T, c *sioClient, lb string, forwarded *atomic.Int64, tr string) {
+	const burst = 300
+	before := forwarded.Load()
+	var names []string
+	for i := range balancedClients {
+		name := fmt.Sprintf("go-%s-%d", tr, i)
+		names = append(names, name)
+		c.dial(name, lb, "/", balancedOptions(tr))
+	}
+	c.p.Send(nodeproc.M{"cmd": "burst", "socket": names[0], "event": "bcast", "count": burst, "pad": 50})
+	for _, name := range names[1:] {
+		for i, e := range c.events(name, "bcast", burst) {
+			var v []struct{ I int }
+			if !e.Decode("args", &v) || len(v) != 1 || v[0].I != i {
+				t.Fatalf("%s: bcast %d is %s", name, i, e)
+			}
+		}
+	}
+	for _, name := range names {
+		c.emitAck(name, name+"-echo", 0, "echo", "hi", 1)
+		jsonEqual(t, "echo", c.ack(name+"-echo").Field("args"), []any{"hi", 1})
+	}
+	time.Sleep(200 * time.Millisecond) // a late duplicate or error would show by now
+	for _, name := range names[1:] {
+		if extra := c.p.Events(func(e nodeproc.Event) bool {
+			return e.Type == "event" && e.Str("socket") == name && e.Str("name") == "bcast"
+		}); len(extra) != burst {
+			t.Errorf("%s got %d bcast events, want %d", name, len(extra), burst)
+		}
+	}
+	n, detail := clusterErrors(c, names)
+	if n != 0 {
+		t.Errorf("%d errors through the balancer:\n%s", n, strings.Join(detail, "\n"))
+	}
+	fw := forwarded.Load() - before
+	if fw == 0 {
+		t.Error("no request was forwarded: the balancer stuck to one server")
+	}
+	t.Logf("Go cluster, %s: %d clients, 0 errors, %d requests forwarded between servers", tr, balancedClients, fw)
+	for _, name := range names {
+		c.call("disconnect", name)
+	}
+}
+
+// roundRobinNode drives socket.io-client through the balancer at lb in
+// front of the Node cluster and logs the errors.
+func roundRobinNode(t *testing.T, c *sioClient, lb string, tr string) {
+	var names []string
+	for i := range balancedClients {
+		name := fmt.Sprintf("node-%s-%d", tr, i)
+		names = append(names, name)
+		c.open(name, lb, "/", balancedOptions(tr))
+	}
+	for _, name := range names {
+		c.p.Poll(10*time.Second, func(e nodeproc.Event) bool {
+			return e.Str("socket") == name && (e.Type == "connect" || e.Type == "connect_error" || e.Type == "disconnect")
+		})
+		c.p.Send(nodeproc.M{"cmd": "emit", "socket": name, "event": "bcast", "args": []any{nodeproc.M{"i": 0}}})
+	}
+	time.Sleep(2 * time.Second) // failures of polling sessions show within a poll or two
+	n, _ := clusterErrors(c, names)
+	t.Logf("Node cluster, %s: %d clients, %d errors (connect_error or disconnect) through the same balancer", tr, balancedClients, n)
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: the official npm packages
 # (from the committed lock files), a redis-server binary, Chromium, HAProxy
-# (the load balancer of the routing tests), and a running PostgreSQL server
+# and nginx (the load balancers of the routing tests), and a running PostgreSQL server
 # (pgadapter's tests).
 # Safe to run again: it does nothing and prints nothing when all is present.
 set -euo pipefail
@@ -30,6 +30,7 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 pg_new=
 if ! command -v psql >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
 	need+=(postgresql)
