@@ -2,6 +2,7 @@ package pgadapter
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -24,6 +25,16 @@ func TestNodeNotifications(t *testing.T) {
 	node := startNode(t, db)
 	g := startGo(t, db, "g", nil) // answers the Node server's requests
 	node.Connect(t, map[string]any{"client": "c", "url": g.url, "rooms": []string{"room1"}})
+	// The Node server sends its requests (fetchSockets, serverSideEmit
+	// with ack) only once it counts the Go server.
+	waitFor(t, func() error {
+		var n int
+		node.MustCall(map[string]any{"op": "serverCount"}, &n)
+		if n != 2 {
+			return errors.New("the Node server does not count the Go server yet")
+		}
+		return nil
+	})
 	for _, op := range []map[string]any{
 		{"op": "emit", "name": "hello", "args": []any{"world", 1, map[string]any{"a": []any{true, nil, 1.5}}}},
 		{"op": "emit", "name": "hello", "rooms": []string{"room1"}, "except": []string{"room2"}, "volatile": true},
