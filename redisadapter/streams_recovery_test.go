@@ -376,3 +376,44 @@ func TestStreamsTakeoverDoesNotWaitForDeadServer(t *testing.T) {
 	}
 	t.Logf("new session after %v", took)
 }
+
+// The same with the official socket.io-client: its network goes away, it
+// comes back through the other server before the first one noticed, and
+// gets its session with what the first server wrote meanwhile.
+func TestStreamsRecoveryTakesOverNodeClient(t *testing.T) {
+	rs := redistest.Start(t)
+	g1 := startStreams(t, rs.Addr(), "g1", nil)
+	g2 := startStreams(t, rs.Addr(), "g2", nil)
+	g1.ready(t)
+	g2.ready(t)
+	clients := clientHost(t)
+	sw := redistest.StartSwitch(t)
+	sw.Route(g1.url)
+	var id string
+	clients.MustCall(map[string]any{"op": "connect", "client": "r", "url": sw.URL(), "rooms": []string{"room1"},
+		"reconnect": true}, &id)
+	_, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
+	must(t, err)
+	ctx := ctxFor(t, 30*time.Second)
+	must(t, g1.srv.To("room1").Emit(ctx, "e0"))
+	equal(t, "first event", nodeClientEvents(t, clients, "r", 1), []string{"e0"})
+
+	sw.Route("")
+	sw.Drop()
+	_, err = clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "disconnect" && e.Client == "r" }, wait)
+	must(t, err)
+	must(t, g1.srv.To("room1").Emit(ctx, "m1")) // written into the dead connection
+	must(t, g2.srv.To("room1").Emit(ctx, "m2"))
+	if g1.srv.Of("/").Socket(id) == nil {
+		t.Fatal("the server noticed the dropped connection; the test needs it not to")
+	}
+	sw.Route(g2.url)
+	ev, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
+	must(t, err)
+	if !ev.Recovered {
+		t.Fatal("the official client reports the session as not recovered")
+	}
+	equal(t, "socket id after recovery", ev.ID, id)
+	must(t, g1.srv.To("room1").Emit(ctx, "after"))
+	equal(t, "events", nodeClientEvents(t, clients, "r", 3), []string{"m1", "m2", "after"})
+}
