@@ -23,11 +23,7 @@ type profile struct {
 // on its own server, in FetchSockets results on the other server, and on
 // the server it recovers to through the Streams adapter.
 func TestDataAcrossNodes(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
+	rs, g1, g2 := startStreamsPair(t)
 	want := profile{Name: "ada", Avatar: []byte{0, 1, 0xff}, Tags: []string{"x"}, Score: 1.5}
 	// Set before the client hears it is connected: OnConnect runs after the
 	// CONNECT reply, so the client could look before the data is there.

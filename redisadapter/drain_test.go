@@ -14,23 +14,13 @@ import (
 // it last, reconnects (through the balancer, to g2) and gets its session
 // back there: same id, same rooms.
 func TestStreamsDrainMovesClients(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
+	_, g1, g2 := startStreamsPair(t)
 	disc := make(chan socketio.DisconnectReason, 1)
 	g1.srv.OnConnect(func(s *socketio.Socket) {
 		s.OnDisconnect(func(ev socketio.DisconnectEvent) { disc <- ev.Reason })
 	})
 	clients := clientHost(t)
-	sw := redistest.StartSwitch(t)
-	sw.Route(g1.url)
-	var id string
-	clients.MustCall(map[string]any{"op": "connect", "client": "r", "url": sw.URL(), "rooms": []string{"room1"},
-		"reconnect": true}, &id)
-	_, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
-	must(t, err)
+	sw, id := connectThroughSwitch(t, clients, g1.url)
 
 	ctx := ctxFor(t, 30*time.Second)
 	sw.Route(g2.url) // the balancer takes g1 out

@@ -101,11 +101,8 @@ type recoveringPair struct {
 
 func startRecoveringPair(t *testing.T, evs ...string) *recoveringPair {
 	t.Helper()
-	p := &recoveringPair{rs: redistest.Start(t)}
-	p.g1 = startStreams(t, p.rs.Addr(), "g1", nil)
-	p.g2 = startStreams(t, p.rs.Addr(), "g2", nil)
-	p.g1.ready(t)
-	p.g2.ready(t)
+	p := &recoveringPair{}
+	p.rs, p.g1, p.g2 = startStreamsPair(t)
 	p.sw = redistest.StartSwitch(t)
 	p.sw.Route(p.g1.url)
 	m, err := sioclient.NewManager(p.sw.URL(), &sioclient.Config{
@@ -180,19 +177,40 @@ func nodeClientEvents(t *testing.T, p *redistest.Peer, client string, n int) []s
 	return out
 }
 
+// startStreamsPair starts Redis and two Go servers on the Streams adapter
+// with recovery, their adapters subscribed.
+func startStreamsPair(t *testing.T) (*redistest.Server, *goServer, *goServer) {
+	t.Helper()
+	rs := redistest.Start(t)
+	g1 := startStreams(t, rs.Addr(), "g1", nil)
+	g2 := startStreams(t, rs.Addr(), "g2", nil)
+	g1.ready(t)
+	g2.ready(t)
+	return rs, g1, g2
+}
+
+// connectThroughSwitch connects the official client "r" (reconnecting
+// quickly, in room1) through a new switch routed to the server at url, and
+// returns the switch and the socket id.
+func connectThroughSwitch(t *testing.T, clients *redistest.Peer, url string) (*redistest.Switch, string) {
+	t.Helper()
+	sw := redistest.StartSwitch(t)
+	sw.Route(url)
+	var id string
+	clients.MustCall(map[string]any{"op": "connect", "client": "r", "url": sw.URL(), "rooms": []string{"room1"},
+		"reconnect": true}, &id)
+	_, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
+	must(t, err)
+	return sw, id
+}
+
 // recoverNodeClient runs the scenario with the official socket.io-client:
 // connected through sw to the server at first, it reconnects to the one at
 // second.
 func recoverNodeClient(t *testing.T, clients *redistest.Peer, redisAddr string, first, second string,
 	fromFirst, fromSecond broadcaster) {
 	t.Helper()
-	sw := redistest.StartSwitch(t)
-	sw.Route(first)
-	var id string
-	clients.MustCall(map[string]any{"op": "connect", "client": "r", "url": sw.URL(), "rooms": []string{"room1"},
-		"reconnect": true}, &id)
-	_, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
-	must(t, err)
+	sw, id := connectThroughSwitch(t, clients, first)
 	ctx := ctxFor(t, 30*time.Second)
 	must(t, fromFirst(ctx, "room1", "e0"))
 	equal(t, "first event", nodeClientEvents(t, clients, "r", 1), []string{"e0"})
@@ -210,11 +228,7 @@ func recoverNodeClient(t *testing.T, clients *redistest.Peer, redisAddr string, 
 
 // The same with the official socket.io-client, between two Go servers.
 func TestStreamsRecoveryAcrossNodesNodeClient(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
+	rs, g1, g2 := startStreamsPair(t)
 	recoverNodeClient(t, clientHost(t), rs.Addr(), g1.url, g2.url, goBroadcaster(g1), goBroadcaster(g2))
 }
 
@@ -354,11 +368,7 @@ func TestStreamsRecoveryTakesOverLiveSession(t *testing.T) {
 // once. (A server that is alive but does not answer is waited for up to
 // RecoveryConfig.RestoreTimeout.)
 func TestStreamsTakeoverDoesNotWaitForDeadServer(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
+	_, g1, g2 := startStreamsPair(t)
 	waitServerCount(t, 2, g1.srv.Of("/").Adapter().(serverCounter))
 	_ = g2.rdb.Close() // g2's connections to Redis close, as a killed server's do
 
@@ -381,26 +391,16 @@ func TestStreamsTakeoverDoesNotWaitForDeadServer(t *testing.T) {
 // comes back through the other server before the first one noticed, and
 // gets its session with what the first server wrote meanwhile.
 func TestStreamsRecoveryTakesOverNodeClient(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
+	_, g1, g2 := startStreamsPair(t)
 	clients := clientHost(t)
-	sw := redistest.StartSwitch(t)
-	sw.Route(g1.url)
-	var id string
-	clients.MustCall(map[string]any{"op": "connect", "client": "r", "url": sw.URL(), "rooms": []string{"room1"},
-		"reconnect": true}, &id)
-	_, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "connect" && e.Client == "r" }, wait)
-	must(t, err)
+	sw, id := connectThroughSwitch(t, clients, g1.url)
 	ctx := ctxFor(t, 30*time.Second)
 	must(t, g1.srv.To("room1").Emit(ctx, "e0"))
 	equal(t, "first event", nodeClientEvents(t, clients, "r", 1), []string{"e0"})
 
 	sw.Route("")
 	sw.Drop()
-	_, err = clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "disconnect" && e.Client == "r" }, wait)
+	_, err := clients.WaitEvent(func(e redistest.Event) bool { return e.Event == "disconnect" && e.Client == "r" }, wait)
 	must(t, err)
 	must(t, g1.srv.To("room1").Emit(ctx, "m1")) // written into the dead connection
 	must(t, g2.srv.To("room1").Emit(ctx, "m2"))

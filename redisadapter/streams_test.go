@@ -222,11 +222,7 @@ func TestStreamsSessionMatchesNode(t *testing.T) {
 
 // Two Go servers on the Streams adapter: every cluster operation.
 func TestStreamsCluster(t *testing.T) {
-	rs := redistest.Start(t)
-	g1 := startStreams(t, rs.Addr(), "g1", nil)
-	g2 := startStreams(t, rs.Addr(), "g2", nil)
-	g1.ready(t)
-	g2.ready(t)
+	_, g1, g2 := startStreamsPair(t)
 	clients := clientHost(t)
 	connect(t, clients, "c1", g1.url, "room1")
 	connect(t, clients, "c2", g2.url, "room2")
