@@ -24,10 +24,12 @@ import (
 // no stickiness of any kind (no cookie, no source hash), every request
 // balanced on its own. docs/deploy.md quotes it.
 var haproxyConfig = template.Must(template.New("haproxy").Parse(`global
-    maxconn 4096
+    maxconn 8000
 
 defaults
     mode http
+    # a frontend's own limit is lower than the global one unless set
+    maxconn 8000
     timeout connect 5s
     timeout client 60s
     timeout server 60s
