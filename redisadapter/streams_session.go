@@ -151,6 +151,7 @@ func (a *StreamsAdapter) OffsetBefore(x, y string) bool {
 	return xm < ym || xm == ym && xs < ys
 }
 
+// parseOffset splits a stream entry id, "<ms>-<seq>" (decimal, no sign).
 func parseOffset(id string) (ms, seq uint64, ok bool) {
 	m, s, found := strings.Cut(id, "-")
 	if !found {
@@ -184,13 +185,8 @@ func (a *StreamsAdapter) missed(e redis.XMessage, rooms []string) *protocol.Pack
 
 // validOffset reports whether offset is a stream entry id, "<ms>-<seq>".
 func validOffset(offset string) bool {
-	ms, seq, ok := strings.Cut(offset, "-")
-	if !ok {
-		return false
-	}
-	_, err1 := strconv.ParseUint(ms, 10, 64)
-	_, err2 := strconv.ParseUint(seq, 10, 64)
-	return err1 == nil && err2 == nil && ms[0] != '+' && seq[0] != '+'
+	_, _, ok := parseOffset(offset)
+	return ok
 }
 
 // nextOffset returns the smallest id after id (exclusive ranges need

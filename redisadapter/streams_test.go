@@ -436,3 +436,28 @@ func TestStreamsSeveralStreams(t *testing.T) {
 		equal(t, "entries in "+stream, n, want)
 	}
 }
+
+// Stream entry ids as offsets: what parses, and their order.
+func TestStreamOffsets(t *testing.T) {
+	for _, tc := range []struct {
+		id string
+		ok bool
+	}{
+		{"1-0", true}, {"1796363124895-12", true}, {"0-0", true},
+		{"", false}, {"1", false}, {"-1", false}, {"1-", false}, {"+1-0", false}, {"1-+0", false},
+		{"1-0-0", false}, {"a-0", false}, {"18446744073709551616-0", false}, {"x.1", false},
+	} {
+		equal(t, "valid "+tc.id, validOffset(tc.id), tc.ok)
+	}
+	a := &StreamsAdapter{}
+	for _, tc := range []struct {
+		x, y string
+		want bool
+	}{
+		{"1-0", "1-1", true}, {"1-1", "1-0", false}, {"1-5", "2-0", true}, {"2-0", "1-9", false},
+		{"1-0", "1-0", false}, {"", "1-0", false}, {"1-0", "bad", false},
+	} {
+		equal(t, tc.x+" before "+tc.y, a.OffsetBefore(tc.x, tc.y), tc.want)
+	}
+	equal(t, "next", nextOffset("7-41"), "7-42")
+}
