@@ -310,7 +310,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		c.endConnect(name)
 		return // before a session is taken out of the store for nothing
 	}
-	prev := c.restore(nsp, auth)
+	prev, offset := c.restore(nsp, auth)
 	s := newSocket(nsp, c, auth, prev)
 	if c.eio3 && prev == nil {
 		s.id = socketIDV2(name, c.ec.ID())
@@ -360,7 +360,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	var seen map[string]bool // offsets sent
 	var last string          // the last of them, or the client's
 	if prev != nil {
-		seen, last = map[string]bool{}, authOffset(auth)
+		seen, last = map[string]bool{}, offset
 		for _, p := range prev.MissedPackets {
 			if off := packetOffset(p); off != "" {
 				seen[off], last = true, off
@@ -462,26 +462,27 @@ func connectReply(s *Socket) json.RawMessage {
 }
 
 // restore returns the recovered session the CONNECT payload asks for, if
-// recovery is enabled and the session can be restored.
-func (c *conn) restore(nsp *Namespace, auth json.RawMessage) *Session {
+// recovery is enabled and the session can be restored, and the offset the
+// client sent with it.
+func (c *conn) restore(nsp *Namespace, auth json.RawMessage) (*Session, string) {
 	if c.srv.cfg.ConnectionStateRecovery == nil || len(auth) == 0 {
-		return nil
+		return nil, ""
 	}
 	store, ok := nsp.adapter.(SessionStore)
 	if !ok {
-		return nil
+		return nil, ""
 	}
 	var req struct {
 		PID    any `json:"pid"`
 		Offset any `json:"offset"`
 	}
 	if json.Unmarshal(auth, &req) != nil {
-		return nil
+		return nil, ""
 	}
 	pid, ok1 := req.PID.(string)
 	offset, ok2 := req.Offset.(string)
 	if !ok1 || !ok2 {
-		return nil
+		return nil, ""
 	}
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectionStateRecovery.RestoreTimeout)
 	defer cancel()
@@ -491,9 +492,9 @@ func (c *conn) restore(nsp *Namespace, auth json.RawMessage) *Session {
 	}
 	if err != nil {
 		c.srv.cfg.Logger.Debug("socketio: restoring session failed", "err", err)
-		return nil
+		return nil, ""
 	}
-	return sess
+	return sess, offset
 }
 
 // isClosed reports whether the connection is shut.
@@ -512,18 +513,6 @@ func (c *conn) giveBack(nsp *Namespace, prev *Session) {
 	if store, ok := nsp.adapter.(SessionStore); ok {
 		store.PersistSession(&Session{SID: prev.SID, PID: prev.PID, Rooms: prev.Rooms, Data: prev.Data})
 	}
-}
-
-// authOffset returns the recovery offset of a CONNECT payload, or "".
-func authOffset(auth json.RawMessage) string {
-	var req struct {
-		Offset any `json:"offset"`
-	}
-	if json.Unmarshal(auth, &req) != nil {
-		return ""
-	}
-	off, _ := req.Offset.(string)
-	return off
 }
 
 // remove forgets a socket that left.
