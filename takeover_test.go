@@ -2,11 +2,14 @@ package socketio
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sio-go/socketio/protocol"
 )
 
 // connectRecoverable connects c to "/" and returns the socket's id and
@@ -177,4 +180,41 @@ func TestShutdownWaitsForClosingConnections(t *testing.T) {
 	defer store.mu.Unlock()
 	equal(t, "sessions persisted", store.persisted, 1)
 	equal(t, "persisted after the adapter closed", store.persistedClosed, false)
+}
+
+// The takeover event is the server's own: users cannot send it, their
+// handlers never get it, and every request is answered, a malformed one
+// with no.
+func TestTakeoverEventReserved(t *testing.T) {
+	srv := newTestServer(t, &Config{ConnectionStateRecovery: &RecoveryConfig{}})
+	nsp := srv.Of("/")
+	if err := nsp.ServerSideEmit(context.Background(), takeoverEvent, "x"); !errors.Is(err, ErrReservedEvent) {
+		t.Fatalf("ServerSideEmit(%q): %v, want ErrReservedEvent", takeoverEvent, err)
+	}
+	var userCalls atomic.Int32
+	nsp.OnServerSideEmit(takeoverEvent, func(context.Context, Args, AckFunc) { userCalls.Add(1) })
+
+	sockets := connected(nsp)
+	c := dial(t, srv)
+	_, pid := connectRecoverable(t, c)
+	recv(t, sockets)
+	ask := func(args string) bool {
+		t.Helper()
+		a, err := protocol.ArgsFromArray([]byte(args), nil)
+		noErr(t, err)
+		replies := make(chan Args, 1)
+		nsp.HandleServerSideEmit(takeoverEvent, a, func(r Args) { replies <- r })
+		var yes bool
+		noErr(t, recv(t, replies).Decode(0, &yes))
+		return yes
+	}
+	equal(t, "malformed request", ask(`[42]`), false)
+	equal(t, "no argument", ask(`[]`), false)
+	equal(t, "unknown session", ask(`["`+strings.Repeat("x", 40)+`"]`), false)
+	if c.f.isClosed() {
+		t.Fatal("a request for another session closed the connection")
+	}
+	equal(t, "live session", ask(`["`+pid+`"]`), true)
+	waitFor(t, "the session's connection closed", c.f.isClosed)
+	equal(t, "user handler calls", userCalls.Load(), int32(0))
 }
