@@ -188,3 +188,19 @@ func write(t *testing.T, ws *websocket.Conn, s string) {
 		t.Fatalf("write: %v", err)
 	}
 }
+
+// noErr fails the test on a non-nil error.
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// equal fails the test when got is not want.
+func equal[T comparable](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: got %v, want %v", what, got, want)
+	}
+}

@@ -115,17 +115,3 @@ func TestPollAnswerLostInTransitIsSentAgain(t *testing.T) {
 	equal(t, "session", c.ID(), conn.ID())
 	t.Logf("%d poll answers dropped in transit, all %d messages received", proxy.dropped.Load(), n)
 }
-
-func noErr(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func equal[T comparable](t *testing.T, what string, got, want T) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("%s: got %v, want %v", what, got, want)
-	}
-}
