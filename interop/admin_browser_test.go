@@ -1,9 +1,7 @@
 package interop
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -64,13 +62,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", http.StripPrefix("/ui/", http.FileServer(http.Dir(uiDir))))
 	mux.Handle("/socket.io/", srv1)
-	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv1.Shutdown(ctx)
-		hs.Close()
-	})
+	hs := serveGo(t, srv1, mux, nil)
 	srv2, go2 := startAdminGo(t, hash, "go-2", redisadapter.New(redisAdapter(t, addr), nil))
 	p := nodeproc.Start(t, "admin.mjs")
 	nodeURL := p.Call(nodeproc.M{"cmd": "startServer", "hash": hash, "serverId": "node-1",

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -49,14 +47,7 @@ func startAdminGo(t testing.TB, hash, serverID string, adapter socketio.AdapterF
 			_ = s.Emit("welcome", "lobby")
 		})
 	})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		hs.Close()
-	})
-	return srv, hs.URL
+	return srv, serveGo(t, srv, srv, nil).URL
 }
 
 // uiEvent is an event a UI of node/admin.mjs received.

@@ -173,6 +173,25 @@ func waitListening(t *testing.T, what, addr string, stderr *strings.Builder) str
 	}
 }
 
+// serveGo serves h, in front of srv, on l (a loopback port of its own when
+// nil) until the test ends, when srv shuts down and the HTTP server closes.
+func serveGo(t testing.TB, srv *socketio.Server, h http.Handler, l net.Listener) *httptest.Server {
+	t.Helper()
+	hs := httptest.NewUnstartedServer(h)
+	if l != nil {
+		hs.Listener.Close()
+		hs.Listener = l
+	}
+	hs.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		hs.Close()
+	})
+	return hs
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -212,21 +231,12 @@ func startRoutedGo(t *testing.T, redisAddr string, n int) ([]string, *atomic.Int
 				_ = s.Broadcast().Emit(ctx, "bcast", a.Values()...)
 			})
 		})
-		hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveGo(t, srv, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get(socketio.ForwardedHeader) != "" {
 				forwarded.Add(1)
 			}
 			srv.ServeHTTP(w, r)
-		}))
-		hs.Listener.Close()
-		hs.Listener = l
-		hs.Start()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			hs.Close()
-		})
+		}), l)
 	}
 	// Every server must have announced itself before a client comes.
 	rdb := redisAdapter(t, redisAddr)
