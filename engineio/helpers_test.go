@@ -27,7 +27,7 @@ type testServer struct {
 
 // newTestServer starts a server; every session echoes what it receives
 // unless echo is false.
-func newTestServer(t *testing.T, cfg *Config, echo bool) *testServer {
+func newTestServer(t testing.TB, cfg *Config, echo bool) *testServer {
 	t.Helper()
 	if cfg == nil {
 		cfg = &Config{}

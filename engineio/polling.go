@@ -54,14 +54,14 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	// retry has the same cache buster: answer it with the same packets.
 	// Any other GET shows that the client got the last answer.
 	t := cacheBusterOf(r.URL.RawQuery)
-	if a := c.answered; a != nil {
-		c.answered = nil
-		if t != "" && t == a.t && c.poll == nil {
-			c.answered = a
+	if a := c.answered; a != nil && a.t != "" {
+		if t == a.t && c.poll == nil {
+			payload, ctype := a.payload, a.contentType
 			c.mu.Unlock()
-			c.writePoll(w, r, a.payload, a.contentType)
+			c.writePoll(w, r, payload, ctype)
 			return
 		}
+		*a = pollAnswer{} // the client got it; the struct serves again
 	}
 	if c.poll != nil {
 		c.mu.Unlock()
@@ -122,7 +122,10 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 				payload = appendPayload(make([]byte, 0, payloadSize(q)), q)
 			}
 			if t != "" {
-				c.answered = &pollAnswer{t: t, payload: payload, contentType: ctype}
+				if c.answered == nil {
+					c.answered = new(pollAnswer)
+				}
+				*c.answered = pollAnswer{t: t, payload: payload, contentType: ctype}
 			}
 		case c.state == stateClosing:
 			payload, closing = closePayload, true

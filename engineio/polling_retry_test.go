@@ -115,3 +115,32 @@ func TestPollAnswerLostInTransitIsSentAgain(t *testing.T) {
 	equal(t, "session", c.ID(), conn.ID())
 	t.Logf("%d poll answers dropped in transit, all %d messages received", proxy.dropped.Load(), n)
 }
+
+// BenchmarkPollAnswer measures a poll that gets one message, each with its
+// own cache buster, as a polling client's GETs are.
+func BenchmarkPollAnswer(b *testing.B) {
+	ts := newTestServer(b, nil, false)
+	res, err := http.Get(ts.url + "?EIO=4&transport=polling")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	sid := strings.TrimPrefix(string(body), `0{"sid":"`)
+	sid = sid[:strings.IndexByte(sid, '"')]
+	conn := <-ts.conns
+	url := ts.url + "?EIO=4&transport=polling&sid=" + sid + "&t="
+	msg := Message{Data: []byte("hello")}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := conn.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+		res, err := http.Get(url + strconv.Itoa(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+}
