@@ -281,7 +281,6 @@ func BenchmarkRoutePost(b *testing.B) {
 			}
 			u := target + base + "&sid=" + sid
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-			b.ResetTimer()
 			for b.Loop() {
 				res, err := client.Post(u, "text/plain", strings.NewReader("6")) // a noop packet
 				if err != nil {
